@@ -1,0 +1,35 @@
+"""The errors newsfacet raises on purpose.
+
+Callers catch :class:`SearchError` for anything the engine refuses; the
+subclasses say why.  Bad *input files* are not errors of this kind: the
+readers report them as :class:`search.document.ReadFailure` values and go on.
+"""
+
+
+class SearchError(Exception):
+    """Base class for every error newsfacet raises deliberately."""
+
+
+class IndexNotFound(SearchError):
+    """No index exists at the given location (run ``newsfacet index`` first)."""
+
+
+class IndexLocked(SearchError):
+    """Another writer holds the index lock."""
+
+
+class QuerySyntaxError(SearchError):
+    """A query could not be parsed even as plain terms."""
+
+
+class InvalidParameter(SearchError, ValueError):
+    """A search parameter has a value outside its domain.
+
+    :param parameter: the parameter's public name (``page``, ``date`` …), so an
+        HTTP layer can point at it.
+    """
+
+    def __init__(self, parameter: str, message: str):
+        super().__init__(message)
+        self.parameter = parameter
+        self.message = message

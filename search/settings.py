@@ -1,0 +1,45 @@
+"""The one options object passed down the ingest chain.
+
+Like trafilatura's ``Extractor``, every stage (reader, cleaner, extractors)
+receives the same :class:`Options` and reads only the knobs it needs, so a
+caller configures a run in one place.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Options:
+    """Settings for one ingest run.
+
+    :param reference_date: the day the collection was scraped, used to resolve
+        dates written without a year; ``None`` means "each file's sidecar crawl
+        date, else its modification time".
+    :param aliases_path: a user alias file (see README, "Alias file"); the
+        shipped defaults always apply underneath it.
+    :param repeat_min_docs: a short line seen in at least this many documents
+        of one group (folder or site) is boilerplate.
+    :param repeat_max_words: lines longer than this are never judged by
+        repetition alone, so syndicated paragraphs survive.
+    :param html_extractor: ``"trafilatura"`` (default) or ``"soup"``.
+    """
+
+    reference_date: dt.date | None = None
+    aliases_path: Path | None = None
+    repeat_min_docs: int = 2
+    repeat_max_words: int = 12
+    html_extractor: str = "trafilatura"
+    extensions: tuple[str, ...] = field(
+        default=(".txt", ".text", ".html", ".htm", ".html.gz", ".htm.gz", ".jsonl", ".jsonl.gz", ".sgm", ".sgm.gz")
+    )
+
+    def __post_init__(self) -> None:
+        valid = ("trafilatura", "soup")
+        if self.html_extractor not in valid:
+            raise ValueError(f"html_extractor must be one of {', '.join(valid)}, not {self.html_extractor!r}")
+        if self.repeat_min_docs < 2:
+            raise ValueError("repeat_min_docs must be at least 2")
