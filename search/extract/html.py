@@ -1,0 +1,524 @@
+"""Main text and page metadata from a saved HTML news page.
+
+:func:`extract_html` turns markup into an :class:`HtmlPage`: the article text
+(trafilatura, with a BeautifulSoup fallback), the headline with the site name
+cut off, the publication date as the page states it (and where it was found),
+the canonical URL, the site name, figure captions and the description.  It
+returns ``None`` for a page with no main text; the caller reports that.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import htmldate
+import lxml.html
+import trafilatura
+from bs4 import BeautifulSoup, Tag
+from lxml import etree
+
+from search.settings import Options
+from search.textnorm import fold, normalize_text
+
+# Meta tags that carry the publication date, most specific first.
+DATE_META_NAMES = (
+    "article:published_time", "og:article:published_time", "og:published_time", "datepublished",
+    "article.published", "published_time", "publish-date", "publish_date", "publishdate", "pubdate",
+    "publication_date", "sailthru.date", "parsely-pub-date", "dc.date.issued", "dcterms.issued",
+    "dc.date", "dcterms.created", "date",
+)
+JSONLD_ARTICLE_TYPES = frozenset(
+    {"article", "newsarticle", "blogposting", "reportagenewsarticle", "analysisnewsarticle", "opinionnewsarticle",
+     "backgroundnewsarticle", "reviewnewsarticle", "report", "liveblogposting", "webpage"}
+)
+# A date attribute without a four-digit year is a template placeholder, not a date.
+_HAS_YEAR = re.compile(r"\d{4}")
+# Where a <time> is someone else's date: teasers, navigation, comments.
+_FOREIGN_DATE_TAGS = frozenset({"aside", "nav", "footer"})
+_FOREIGN_DATE_MARKERS = re.compile(r"comment|related|sidebar|teaser|recommend|most-read|popular", re.IGNORECASE)
+
+# Byline and date-stamp elements, by class/id/itemprop words.
+_STAMP_MARKERS = re.compile(r"date|time|byline|meta|publish|posted|dateline|stamp", re.IGNORECASE)
+_HAS_DIGIT = re.compile(r"\d")
+MAX_STAMP_CHARS = 160
+MAX_STAMPS = 5
+
+# Title separators need spaces around them, so "Israel-Hamas" is never cut.
+_TITLE_SEPARATOR = re.compile(r"\s+(?:\||-|–|—|::|·|•|»|«|~|/)\s+")
+_TITLE_PREFIX = re.compile(r"^([^:]{2,60}):\s+(.+)$")
+# A trailing "| Something" this short is a site or section name even when unknown.
+MAX_UNKNOWN_SUFFIX_WORDS = 4
+# Parts of a host name that say nothing about the site.
+_HOST_NOISE = frozenset({"www", "m", "amp", "mobile", "news", "com", "co", "org", "net", "gov", "ac", "edu"})
+
+# Below this many characters trafilatura's text is checked against the soup reading.
+SHORT_TEXT_CHARS = 100
+# BeautifulSoup fallback: tags that are never article text …
+SOUP_DROP_TAGS = ("script", "style", "nav", "header", "footer", "aside", "form", "noscript", "iframe", "svg",
+                  "button", "template", "select")
+# … class/id words of page furniture (matched per token, on word boundaries) …
+SOUP_BOILERPLATE = re.compile(
+    r"(?:^|[-_])(?:share|sharing|sharedaddy|social|comments?|respond|related|relatedposts|newsletter|subscribe|"
+    r"signup|ads?|advert\w*|sponsor\w*|cookies?|consent|gdpr|promo\w*|sidebar|widget|breadcrumbs?|menu|"
+    r"navbar|nav|popup|modal|banner|outbrain|taboola|byline|author|meta|timestamp)(?:$|[-_])",
+    re.IGNORECASE,
+)
+# … never removed by that rule, since a theme may put "has-sidebar" on them …
+SOUP_PROTECTED = frozenset({"html", "body", "article", "main"})
+# … and the blocks that make paragraphs.
+SOUP_BLOCKS = ("p", "h2", "h3", "h4", "li", "blockquote")
+
+_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>", re.IGNORECASE)
+_LIST_MARKER = re.compile(r"^[-*•]\s+")
+
+
+@dataclass
+class HtmlPage:
+    """What a news page says about itself, plus its main text.
+
+    :param text: main text, one paragraph or subheading per line, blank lines
+        between them, normalised with :func:`search.textnorm.normalize_text`.
+    :param date: the publication date as found (raw), or ``YYYY-MM-DD`` from htmldate.
+    :param date_evidence: where ``date`` came from, e.g. ``"HTML meta article:published_time"``.
+    :param stamps: byline and date-stamp texts of the article (``Posted on
+        March 14, 2023 by …``), which main-text extraction drops: what a date
+        parser can read when the markup states no date.
+    """
+
+    title: str | None
+    text: str
+    date: str | None = None
+    date_evidence: str | None = None
+    url: str | None = None
+    site_name: str | None = None
+    captions: list[str] = field(default_factory=list)
+    description: str | None = None
+    stamps: list[str] = field(default_factory=list)
+
+
+def extract_html(markup: str, url: str | None, options: Options) -> HtmlPage | None:
+    """Extract an :class:`HtmlPage` from *markup*; None if the page has no main text.
+
+    *url* is where the page was fetched from (may be None); it resolves a
+    relative canonical link and can date the page.  Pathological markup
+    (nesting too deep for the parsers) also gives None rather than an error.
+    """
+    try:
+        return _extract(markup, url, options)
+    except RecursionError:
+        return None
+
+
+def _extract(markup: str, url: str | None, options: Options) -> HtmlPage | None:
+    tree = _parse(markup)
+    if tree is None or tree.find("body") is None:
+        return None
+    metas = _meta_values(tree)
+    jsonld = list(_jsonld_objects(tree))
+    page_url = _page_url(tree, metas, url)
+    site_names = _site_names(metas, jsonld, page_url or url)
+    title = _title(tree, metas, jsonld, site_names)
+    date, evidence = _date(tree, metas, jsonld, page_url or url)
+    captions = _captions(tree)
+    stamps = _stamps(tree)
+    description = _first_meta(metas, ("og:description", "description", "twitter:description"))
+    site_name = _first_meta(metas, ("og:site_name",)) or _jsonld_publisher(jsonld) or _host(page_url or url)
+    # trafilatura prunes the tree it is given, so it runs last.
+    lines: list[str] = []
+    if options.html_extractor == "trafilatura":
+        lines = _trafilatura_lines(tree, url)
+    # On a near-empty page trafilatura's baseline returns whatever text is
+    # left (a menu, a footer); the stricter soup reading decides there.
+    if sum(len(line) for line in lines) < SHORT_TEXT_CHARS:
+        lines = _soup_lines(markup)
+    lines = _drop_leading_title(lines, title)
+    if not lines:
+        return None
+    return HtmlPage(
+        title=title,
+        text="\n\n".join(lines),
+        date=date,
+        date_evidence=evidence,
+        url=page_url or url,
+        site_name=site_name,
+        captions=captions,
+        description=description,
+        stamps=stamps,
+    )
+
+
+def _parse(markup: str) -> lxml.html.HtmlElement | None:
+    markup = _XML_DECLARATION.sub("", markup, count=1)
+    if not markup.strip():
+        return None
+    try:
+        return lxml.html.document_fromstring(markup)
+    except (etree.ParserError, ValueError):
+        return None
+
+
+def _text_of(element: Any) -> str:
+    return " ".join(normalize_text(element.text_content()).split())
+
+
+# --------------------------------------------------------------------------- metadata
+
+
+def _meta_values(tree: lxml.html.HtmlElement) -> dict[str, str]:
+    """``<meta>`` contents by lower-cased property/name/itemprop; the first wins."""
+    values: dict[str, str] = {}
+    for meta in tree.iter("meta"):
+        content = (meta.get("content") or "").strip()
+        if not content:
+            continue
+        for attribute in ("property", "name", "itemprop"):
+            key = (meta.get(attribute) or "").strip().lower()
+            if key:
+                values.setdefault(key, content)
+    return values
+
+
+def _first_meta(metas: dict[str, str], keys: tuple[str, ...]) -> str | None:
+    for key in keys:
+        value = normalize_text(metas.get(key, "")).strip()
+        if value:
+            return " ".join(value.split())
+    return None
+
+
+def _jsonld_objects(tree: lxml.html.HtmlElement) -> Iterator[dict[str, Any]]:
+    """Every JSON-LD object of the page, ``@graph`` members and lists flattened."""
+    for script in tree.iter("script"):
+        if (script.get("type") or "").strip().lower() != "application/ld+json":
+            continue
+        try:
+            data = json.loads(script.text or "")
+        except ValueError:
+            continue  # hand-edited JSON-LD is often broken; the page still has other clues
+        stack = [data]
+        while stack:
+            item = stack.pop(0)
+            if isinstance(item, list):
+                stack.extend(item)
+            elif isinstance(item, dict):
+                yield item
+                graph = item.get("@graph")
+                if isinstance(graph, list):
+                    stack.extend(graph)
+
+
+def _jsonld_types(item: dict[str, Any]) -> set[str]:
+    kind = item.get("@type")
+    kinds = kind if isinstance(kind, list) else [kind]
+    return {str(k).lower() for k in kinds if k}
+
+
+def _jsonld_articles(jsonld: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    articles = [item for item in jsonld if _jsonld_types(item) & JSONLD_ARTICLE_TYPES - {"webpage"}]
+    return articles or [item for item in jsonld if "webpage" in _jsonld_types(item)]
+
+
+def _jsonld_publisher(jsonld: list[dict[str, Any]]) -> str | None:
+    for item in _jsonld_articles(jsonld):
+        publisher = item.get("publisher")
+        if isinstance(publisher, dict) and isinstance(publisher.get("name"), str) and publisher["name"].strip():
+            return normalize_text(publisher["name"]).strip()
+    for item in jsonld:
+        if "website" in _jsonld_types(item) and isinstance(item.get("name"), str) and item["name"].strip():
+            return normalize_text(item["name"]).strip()
+    return None
+
+
+def _page_url(tree: lxml.html.HtmlElement, metas: dict[str, str], url: str | None) -> str | None:
+    candidates = [link.get("href") for link in tree.iter("link") if "canonical" in (link.get("rel") or "").lower()]
+    candidates.append(metas.get("og:url"))
+    for candidate in candidates:
+        if not candidate or not candidate.strip():
+            continue
+        absolute = urljoin(url, candidate.strip()) if url else candidate.strip()
+        if urlsplit(absolute).scheme in ("http", "https"):
+            return absolute
+    return None
+
+
+def _host(url: str | None) -> str | None:
+    if not url:
+        return None
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:
+        return None
+    if not host:
+        return None
+    return host[4:] if host.startswith("www.") else host
+
+
+def _stamps(tree: lxml.html.HtmlElement) -> list[str]:
+    """Short texts of byline/date elements in the article, not in teasers or comments."""
+    scopes = tree.xpath("//article") or tree.xpath("//main") or tree.xpath("//body")
+    stamps: list[str] = []
+    for scope in scopes[:1]:
+        for element in scope.iter():
+            if not isinstance(element.tag, str) or not _is_stamp_element(element):
+                continue
+            # Spaces between text nodes: "<time>April 18</time><time>April 19</time>" is two stamps.
+            text = " ".join(normalize_text(" ".join(element.itertext())).split())
+            if text and len(text) <= MAX_STAMP_CHARS and _HAS_DIGIT.search(text) and not _in_foreign_block(element):
+                stamps.append(text)
+    return list(dict.fromkeys(stamps))[:MAX_STAMPS]
+
+
+def _is_stamp_element(element: Any) -> bool:
+    if element.tag == "time":
+        return True
+    marker = f"{element.get('class') or ''} {element.get('id') or ''} {element.get('itemprop') or ''}"
+    return bool(_STAMP_MARKERS.search(marker))
+
+
+def _captions(tree: lxml.html.HtmlElement) -> list[str]:
+    captions = (_text_of(caption) for caption in tree.iter("figcaption"))
+    return list(dict.fromkeys(caption for caption in captions if caption))
+
+
+# --------------------------------------------------------------------------- title
+
+
+def _site_names(metas: dict[str, str], jsonld: list[dict[str, Any]], url: str | None) -> list[str]:
+    names = [metas.get("og:site_name"), metas.get("application-name"), _jsonld_publisher(jsonld)]
+    host = _host(url)
+    if host:
+        labels = [label for label in re.split(r"[.]", host) if label not in _HOST_NOISE]
+        # The last label is the top-level domain unless only one is left.
+        names.extend(labels[:-1] if len(labels) > 1 else labels)
+    return list(dict.fromkeys(name for name in names if name and name.strip()))
+
+
+def _key(text: str) -> str:
+    return re.sub(r"[^0-9a-z]", "", fold(text))
+
+
+def _is_site(segment: str, site_names: list[str]) -> bool:
+    segment_key = _key(segment)
+    if not segment_key:
+        return False
+    for name in site_names:
+        name_key = _key(name)
+        if len(name_key) < 3:
+            continue
+        if segment_key == name_key or (min(len(segment_key), len(name_key)) >= 4 and (
+            name_key in segment_key or segment_key in name_key
+        )):
+            return True
+    return False
+
+
+def _title(
+    tree: lxml.html.HtmlElement, metas: dict[str, str], jsonld: list[dict[str, Any]], site_names: list[str]
+) -> str | None:
+    og_title = _first_meta(metas, ("og:title", "twitter:title"))
+    if og_title:
+        return strip_site_name(og_title, site_names, from_title_tag=False)
+    h1 = _headline_h1(tree, site_names)
+    if h1:
+        return h1
+    for item in _jsonld_articles(jsonld):
+        headline = item.get("headline")
+        if isinstance(headline, str) and headline.strip():
+            return " ".join(normalize_text(headline).split())
+    title = tree.find(".//title")
+    if title is not None:
+        text = _text_of(title)
+        if text:
+            return strip_site_name(text, site_names, from_title_tag=True)
+    return None
+
+
+def _headline_h1(tree: lxml.html.HtmlElement, site_names: list[str]) -> str | None:
+    """The first ``<h1>`` inside the article, else the first that is not the site logo."""
+    headings = tree.xpath("//article//h1") + tree.xpath("//h1")
+    for heading in headings:
+        text = _text_of(heading)
+        if text and not (site_names and _key(text) in {_key(name) for name in site_names}):
+            return text
+    return None
+
+
+def strip_site_name(title: str, site_names: list[str], from_title_tag: bool = True) -> str:
+    """Remove a site name prefix or suffix: ``Headline | Site``, ``Site: Headline``.
+
+    A part is cut only when it matches one of *site_names* (spacing, case and
+    accents ignored) or, for a ``<title>``, when it is a short part after a
+    ``|``.  A headline that merely contains a dash is left whole.
+    """
+    title = " ".join(title.split())
+    parts = _TITLE_SEPARATOR.split(title)
+    separators = _TITLE_SEPARATOR.findall(title)
+    if len(parts) > 1:
+        if _is_site(parts[-1], site_names):
+            return _rejoin(parts[:-1], separators[:-1])
+        if _is_site(parts[0], site_names):
+            return _rejoin(parts[1:], separators[1:])
+        last_words = len(parts[-1].split())
+        if from_title_tag and separators[-1].strip() == "|" and last_words <= MAX_UNKNOWN_SUFFIX_WORDS:
+            head = _rejoin(parts[:-1], separators[:-1])
+            if len(head.split()) > last_words:
+                return head
+    prefixed = _TITLE_PREFIX.match(title)
+    if prefixed and _is_site(prefixed.group(1), site_names):
+        return prefixed.group(2)
+    return title
+
+
+def _rejoin(parts: list[str], separators: list[str]) -> str:
+    text = parts[0]
+    for separator, part in zip(separators, parts[1:], strict=True):
+        text += separator + part
+    return text.strip()
+
+
+# --------------------------------------------------------------------------- date
+
+
+def _date(
+    tree: lxml.html.HtmlElement, metas: dict[str, str], jsonld: list[dict[str, Any]], url: str | None
+) -> tuple[str | None, str | None]:
+    for name in DATE_META_NAMES:
+        value = metas.get(name, "").strip()
+        if _HAS_YEAR.search(value):
+            return value, f"HTML meta {name}"
+    for item in _jsonld_articles(jsonld):
+        value = item.get("datePublished")
+        if isinstance(value, str) and _HAS_YEAR.search(value):
+            return value.strip(), "HTML JSON-LD datePublished"
+    time_value = _time_datetime(tree)
+    if time_value:
+        return time_value, "HTML <time datetime>"
+    return _htmldate(tree, url)
+
+
+def _time_datetime(tree: lxml.html.HtmlElement) -> str | None:
+    """A ``<time datetime>`` that dates this article, not a teaser or a comment."""
+    marked = tree.xpath("//*[@itemprop='datePublished'][@datetime or @content] | //time[@pubdate][@datetime]")
+    in_article = tree.xpath("//article//time[@datetime] | //main//time[@datetime]")
+    anywhere = tree.xpath("//time[@datetime]")
+    for element in marked + in_article + anywhere:
+        if _in_foreign_block(element):
+            continue
+        value = (element.get("datetime") or element.get("content") or "").strip()
+        if _HAS_YEAR.search(value):
+            return value
+    return None
+
+
+def _in_foreign_block(element: Any) -> bool:
+    return any(_is_foreign(ancestor) for ancestor in element.iterancestors())
+
+
+def _is_foreign(element: Any) -> bool:
+    if element.tag in _FOREIGN_DATE_TAGS:
+        return True
+    marker = f"{element.get('class') or ''} {element.get('id') or ''}"
+    return bool(_FOREIGN_DATE_MARKERS.search(marker))
+
+
+def _htmldate(tree: lxml.html.HtmlElement, url: str | None) -> tuple[str | None, str | None]:
+    # htmldate looking for the *original* date takes the oldest it sees, so
+    # teasers and comments must go first: their dates are other articles'.
+    pruned = copy.deepcopy(tree)
+    for element in [el for el in pruned.iter() if isinstance(el.tag, str) and _is_foreign(el)]:
+        parent = element.getparent()
+        if parent is not None:
+            parent.remove(element)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            found = htmldate.find_date(pruned, url=url, original_date=True, extensive_search=False)
+    except (ValueError, TypeError, etree.LxmlError):
+        return None, None
+    if not found:
+        return None, None
+    return found, "htmldate (page markup or URL)"
+
+
+# --------------------------------------------------------------------------- main text
+
+
+def _trafilatura_lines(tree: lxml.html.HtmlElement, url: str | None) -> list[str]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        document = trafilatura.bare_extraction(
+            tree,
+            url=url,
+            include_comments=False,
+            include_tables=True,
+            favor_precision=True,
+            with_metadata=False,
+        )
+    text = getattr(document, "text", None) if document is not None else None
+    return _clean_lines(text.split("\n")) if text else []
+
+
+def _clean_lines(raw_lines: list[str]) -> list[str]:
+    lines = []
+    for raw in raw_lines:
+        line = _LIST_MARKER.sub("", " ".join(normalize_text(raw).split()))
+        if line:
+            lines.append(line)
+    return lines
+
+
+def _soup_lines(markup: str) -> list[str]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # bs4 warns about markup that looks like a URL or XML
+        soup = BeautifulSoup(markup, "lxml")
+    if soup.body is None:
+        return []
+    for element in soup.find_all(SOUP_DROP_TAGS):
+        element.decompose()
+    _drop_boilerplate(soup)
+    container = _soup_container(soup)
+    blocks = [el for el in container.find_all(SOUP_BLOCKS) if not el.find(SOUP_BLOCKS)]
+    lines = _clean_lines([block.get_text() for block in blocks])
+    if not lines:
+        lines = _clean_lines(container.get_text("\n").split("\n"))
+    return list(dict.fromkeys(lines))
+
+
+def _drop_boilerplate(soup: BeautifulSoup) -> None:
+    # A layout wrapper ("container has-sidebar") holding the article is not
+    # furniture; its ancestors are collected once so the check stays linear.
+    holders = {id(parent) for tag in soup.find_all(SOUP_PROTECTED) for parent in tag.parents}
+    for element in soup.find_all(_is_boilerplate):
+        if id(element) not in holders and not element.decomposed:
+            element.decompose()
+
+
+def _is_boilerplate(tag: Tag) -> bool:
+    if tag.name in SOUP_PROTECTED or tag.attrs is None:
+        return False
+    classes = tag.get("class") or []
+    tokens = [*classes, tag.get("id") or ""] if isinstance(classes, list) else [classes, tag.get("id") or ""]
+    return any(SOUP_BOILERPLATE.search(token) for token in tokens if token)
+
+
+def _soup_container(soup: BeautifulSoup) -> Tag:
+    articles = soup.find_all("article")
+    if articles:
+        return max(articles, key=lambda article: len(article.get_text()))
+    return soup.find("main") or soup.body
+
+
+def _drop_leading_title(lines: list[str], title: str | None) -> list[str]:
+    if not title:
+        return lines
+    title_key = _key(title)
+    while lines and _key(lines[0]) == title_key:
+        lines = lines[1:]
+    return lines
