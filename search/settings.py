@@ -24,14 +24,16 @@ class Options:
     :param repeat_min_docs: a short line seen in at least this many documents
         of one group (folder or site) is boilerplate.
     :param repeat_max_words: lines longer than this are never judged by
-        repetition alone, so syndicated paragraphs survive.
+        repetition alone.  Shorter lines that read as sentences must recur on
+        at least 30% of a group's distinct stories (and three of them), and
+        syndicated copies of one story count once, so real paragraphs survive.
     :param html_extractor: ``"trafilatura"`` (default) or ``"soup"``.
     """
 
     reference_date: dt.date | None = None
     aliases_path: Path | None = None
     repeat_min_docs: int = 2
-    repeat_max_words: int = 12
+    repeat_max_words: int = 30
     html_extractor: str = "trafilatura"
     extensions: tuple[str, ...] = field(
         default=(".txt", ".text", ".html", ".htm", ".html.gz", ".htm.gz", ".jsonl", ".jsonl.gz", ".sgm", ".sgm.gz")

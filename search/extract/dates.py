@@ -86,7 +86,8 @@ BYLINE_WORDS = frozenset(
         "by", "published", "publish", "updated", "update", "posted", "post", "on", "at", "am", "pm", "a.m",
         "p.m", "last", "modified", "date", "dated", "created", "first", "originally", "edited", "written",
         "filed", "released", "issued", "reviewed", "and", "in", "min", "mins", "minute", "minutes", "read",
-        "reading", "time", "the", "of", "news", "desk", "staff",
+        "reading", "time", "the", "of", "news", "desk", "staff", "text", "words", "story", "reporting",
+        "print", "edition", "online", "issue", "version",
         *WEEKDAYS_EN, *TIMEZONES,
     }
 )
@@ -94,7 +95,8 @@ BYLINE_WORDS = frozenset(
 BOUNDARY_WORDS = frozenset(
     {
         "published", "updated", "posted", "last", "modified", "created", "first", "originally", "date",
-        "dated", "edited", "written", "filed", "released", "issued", "reviewed",
+        "dated", "edited", "written", "filed", "released", "issued", "reviewed", "text", "words", "story",
+        "reporting",
     }
 )
 # Words that end an author/outlet name run ("Sky News" keeps its "News").

@@ -596,13 +596,14 @@ def extract_person_shape(ctx: _Context, tokens: tuple[str, ...]) -> int | None:
         return EV_CONTEXT
     if any(len(t) == 2 and t.endswith(".") and t[0].isupper() for t in tokens[1:-1]):
         return EV_CONTEXT  # a middle initial
-    if (
-        first in ctx.gaz.given
-        and first not in ctx.gaz.demonyms
-        and _word_class(ctx, tokens[0]) == "name"
-        and ctx.gaz.places.get(first, ("", 0))[1] < EV_GAZ_STRONG
-    ):
+    if first in ctx.gaz.given and first not in ctx.gaz.demonyms and _word_class(ctx, tokens[0]) == "name":
         rest = lowers[1:]
+        if ctx.gaz.places.get(first, ("", 0))[1] >= EV_GAZ_STRONG:
+            # A given name that is also a country ("Jordan Hext", "Israel
+            # Katz") is a person only when followed by an unknown surname.
+            if all(t not in ctx.gaz.common and _lookup(ctx, t) is None for t in rest if t not in PARTICLES):
+                return EV_WEAK
+            return None
         if all(t in ctx.gaz.common for t in rest if t not in PARTICLES):
             return EV_NONE + 1
         return EV_WEAK

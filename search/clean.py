@@ -1,0 +1,536 @@
+"""The boilerplate cleaner: scraped page text in, article lines out.
+
+A scraped page is the article plus the site around it: navigation and section
+labels and a slogan above the headline, a date stamp and photo caption under
+it, ad markers and link teasers between paragraphs, share / comment /
+newsletter prompts and related-link lists below it.  The cleaner decides line
+by line, by *general* evidence rather than a list of one site's strings:
+
+* **shape** – a line is prose when it reads as sentences (terminal punctuation,
+  enough words); headline-like lines (short, no terminal punctuation) are
+  kept only where an article has them: as the title, or as subheadings
+  *between* prose paragraphs.  Anything before the headline or after the last
+  paragraph that is not prose is page furniture.
+* **UI language** – imperatives and second person aimed at the reader
+  ("share", "follow", "sign up", "your email"), copyright and cookie notices,
+  breadcrumb trails, and "LABEL: link text" teasers.
+* **repetition** – a short line repeated inside one page (ad markers), or
+  across several pages of one site or folder (taglines, footers), is not
+  article text.  :class:`RepeatedLines` gathers that evidence over a corpus
+  before cleaning; syndicated copies of one story are counted once so that
+  they do not wipe each other out.
+* **metadata** – date stamps, datelines and image captions are taken out of
+  the body and returned as metadata.
+
+:func:`clean_text` returns a :class:`CleanText` with every dropped line and
+the rule that dropped it, which ``newsfacet clean`` prints.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from .document import DateInfo, Dropped
+from .extract.dates import parse_date_line
+from .settings import Options
+from .textnorm import fold, normalize_text
+
+# --- line shapes -----------------------------------------------------------
+
+_WORD = re.compile(r"[^\W_]+(?:['.-][^\W_]+)*", re.UNICODE)
+# Sentence end: . ! ? (possibly followed by closing quotes/brackets).
+_SENTENCE_END = re.compile(r"""[.!?]["')\]]*$""")
+_ELLIPSIS_END = re.compile(r"(\.\.\.|…)$")
+# A line this long is prose even without terminal punctuation (scrapes cut
+# paragraphs off mid-word); headlines rarely run past twenty words.
+PROSE_MIN_WORDS = 25
+# Lines up to this long may be furniture even when they end like a sentence.
+SHORT_LINE_WORDS = 12
+SENTENCE_MIN_WORDS = 3
+# Reader-directed lines longer than this are article text whatever they say.
+UI_MAX_WORDS = 35
+HEADLINE_MAX_WORDS = 30
+# A deck (standfirst) between headline and body must carry some content.
+DECK_MIN_WORDS = 6
+
+# --- reader-facing UI language ---------------------------------------------
+
+# Verbs a page uses to address its reader, as the first word of a short line.
+UI_VERBS = frozenset(
+    """
+    share follow subscribe sign leave click tap add read watch listen join download get like comment
+    register log login logout back skip continue print email tweet save load show view see send support
+    donate accept manage report reply post contact advertise search menu close open go return
+    """.split()
+)
+# Phrases that mark site furniture wherever they appear in a short line.
+UI_PHRASES = re.compile(
+    r"""\b(
+        comments?\s+(are|is)\s+(closed|disabled)|no\s+comments|leave\s+a\s+(reply|comment)|post\s+a\s+comment
+        |newsletters?|cookies?|privacy\s+(policy|notice|settings)|terms\s+(of|and)\s+(use|service|conditions)
+        |all\s+rights\s+reserved|sign\s+(up|in)|log\s+in|subscribe|unsubscribe|subscription|follow\s+us
+        |share\s+(this|on|via|it)|click\s+here|read\s+more|^related(\s+\w+)?$|related\s+(articles?|posts?|stories|news|content|topics|coverage|reading|links)
+        |(views|opinions)\s+expressed
+        |most\s+(read|popular|viewed|shared)|you\s+may\s+(also\s+)?like|recommended\s+(for\s+you|stories|articles)
+        |sponsored|advertisement|advertising|back\s+to\s+top|skip\s+to|trending\s+now|similar\s+posts
+        |more\s+from|more\s+stories|load\s+more|previous\s+(article|post)|next\s+(article|post)
+        |all\s+posts|about\s+the\s+author|min(ute)?s?\s+read|breaking\s+news|live\s+updates
+        |tags?|filed\s+under|categories|permalink
+    )\b""",
+    re.IGNORECASE | re.VERBOSE,
+)
+_SECOND_PERSON = re.compile(r"\b(you|your|yours)\b", re.IGNORECASE)
+_COPYRIGHT = re.compile(r"(©|\(c\)\s*\d{4}|\bcopyright\b)", re.IGNORECASE)
+# Breadcrumbs and menus: words separated by › » > | / • · bullets.
+_CRUMB_SEPARATORS = re.compile(r"\s[›»>|/•·]\s|^[›»>•·]|[›»>]$")
+# "READ: headline", "ALSO READ - headline", "Watch: headline": a short label
+# introducing a link, not a sentence.
+_LABEL = re.compile(r"^(?P<label>[^\W\d_][\w'’ ]{0,24}?)\s*[:|]\s+(?P<rest>\S.*)$")
+_LABEL_DASH = re.compile(r"^(?P<label>[A-Z][A-Z' ]{1,24})\s+[-–—]\s+(?P<rest>\S.*)$")
+# Photo credits mark image captions: "[Reuters/Name]", "(Photo: AFP)",
+# "Photo: Name/Agency", "REUTERS/Name", "Getty Images", "File photo".
+_CAPTION = re.compile(
+    r"""(\[[^\]]*/[^\]]*\]\s*$|\((photo|image|picture|credit|file)[^)]*\)\s*$|^(photo|image|picture|credit|file\s+photo)\s*[:|-]
+        |(^|[.!?]\s+)(photo|photograph|picture|image|illustration|graphic|credit)s?(\s+by)?\s*[:|]\s*\S[^.!?]{0,80}$
+        |\b[A-Z]{3,}/[A-Z][\w .-]+$|getty\s+images|shutterstock|/\s*(afp|ap|reuters|epa|anadolu)\b)""",
+    re.IGNORECASE | re.VERBOSE,
+)
+# "LISBON, March 3 (Harbour Wire) - ", "WASHINGTON (AP) — ", "PARIS — ": the
+# place/agency/date stamp a wire story opens with.
+_DATELINE = re.compile(
+    r"""^(?P<dateline>
+        (?:[A-Z][A-Z'.-]+(?:\s+[A-Z][A-Z'.-]+){0,3}(?:,\s*[A-Z][A-Za-z.]+(?:\s+[A-Z][A-Za-z.]+)?)?   # PLACE, Region
+         (?:,\s*(?:[A-Z][a-z]{2,8}\.?\s+\d{1,2}|\d{1,2}\s+[A-Z][a-z]{2,8}\.?)(?:,?\s+\d{4})?)?       # , March 3 2024
+         (?:\s*\([^)]{2,40}\))?                                                                     # (Agency)
+        )
+        \s*[-–—:]\s+)(?P<rest>[A-Z"'].*)$""",
+    re.VERBOSE,
+)
+
+
+# "By Jane Doe", "By Jane Doe and John Roe, Political Reporter", "Words by …".
+_BYLINE = re.compile(r"^(?:(?:written|words|reporting|report|text|story)\s+)?by\s+[A-Z\u00c0-\u024f]", re.IGNORECASE)
+BYLINE_MAX_WORDS = 14
+
+
+def words(line: str) -> list[str]:
+    """The words of *line* (letters and digits, inner ' . - kept)."""
+    return _WORD.findall(line)
+
+
+def is_sentence(line: str) -> bool:
+    """True when *line* reads as prose: terminal punctuation and enough words."""
+    n = len(words(line))
+    if n >= PROSE_MIN_WORDS:
+        return True
+    return n >= SENTENCE_MIN_WORDS and bool(_SENTENCE_END.search(line)) and not _ELLIPSIS_END.search(line)
+
+
+def is_headline_like(line: str) -> bool:
+    """True for a short line without terminal punctuation: a headline, label or menu."""
+    n = len(words(line))
+    return 0 < n <= HEADLINE_MAX_WORDS and not _SENTENCE_END.search(line)
+
+
+def ui_reason(line: str) -> str | None:
+    """Why *line* is site furniture addressed to the reader, or None."""
+    ws = words(line)
+    if not ws:
+        return "no words"
+    n = len(ws)
+    if _COPYRIGHT.search(line) and n <= 25:
+        return "copyright notice"
+    if n > SHORT_LINE_WORDS:
+        # A longer line is furniture only when it both speaks to the reader
+        # and uses site vocabulary: "Sign up for our briefing … in your inbox".
+        if n <= UI_MAX_WORDS and not _looks_quoted(line) and _SECOND_PERSON.search(line) and (
+            UI_PHRASES.search(line) or ws[0].lower() in UI_VERBS
+        ):
+            return "addressed to the reader"
+        return None
+    if _CRUMB_SEPARATORS.search(line) and not is_sentence(line):
+        return "navigation trail"
+    first = ws[0].lower()
+    if first in UI_VERBS and (not is_sentence(line) or _SECOND_PERSON.search(line) or n <= 6):
+        return "prompt to the reader"
+    if _SECOND_PERSON.search(line) and not _looks_quoted(line):
+        return "addressed to the reader"
+    if UI_PHRASES.search(line) and (not is_sentence(line) or n <= 8):
+        return "site furniture"
+    return None
+
+
+def _looks_quoted(line: str) -> bool:
+    return line.count('"') >= 2 or line.startswith('"')
+
+
+def is_byline(line: str) -> bool:
+    """True for an author line such as ``By Jane Doe, Local Democracy Reporter``."""
+    return bool(_BYLINE.match(line)) and len(words(line)) <= BYLINE_MAX_WORDS and not _SENTENCE_END.search(line)
+
+
+def teaser_reason(line: str) -> str | None:
+    """Why *line* is a "LABEL: linked headline" teaser, or None."""
+    m = _LABEL.match(line) or _LABEL_DASH.match(line)
+    if not m:
+        return None
+    label, rest = m.group("label").strip(), m.group("rest")
+    if len(words(label)) > 3 or is_sentence(rest):
+        return None
+    return f"link teaser ({label}:)"
+
+
+def caption_reason(line: str) -> str | None:
+    """Why *line* is an image caption or photo credit, or None."""
+    if len(words(line)) <= 40 and _CAPTION.search(line):
+        return "image caption"
+    return None
+
+
+# --- cross-document evidence -----------------------------------------------
+
+
+def line_key(line: str) -> str:
+    """The form lines are compared in: folded, punctuation and spacing ignored."""
+    return " ".join(words(fold(line)))
+
+
+def split_lines(text: str) -> list[str]:
+    """Normalise *text* and return its non-empty lines, hard wraps re-joined."""
+    return [line for line, _ in split_blocks(text)]
+
+
+def split_blocks(text: str) -> list[tuple[str, int]]:
+    """Non-empty lines of *text*, each with the number of its blank-line-separated block.
+
+    A dump wrapped at a fixed width breaks sentences across lines; a line that
+    stops mid-sentence followed by one starting in lower case is one line.
+    """
+    out: list[tuple[str, int]] = []
+    block = 0
+    prev_blank = True
+    for raw in normalize_text(text).split("\n"):
+        line = raw.strip()
+        if not line:
+            if not prev_blank:
+                block += 1
+            prev_blank = True
+            continue
+        if (
+            out
+            and not prev_blank
+            and len(out[-1][0]) >= 50
+            and not re.search(r"""[.!?:;"')\]]$""", out[-1][0])
+            and line[:1].islower()
+        ):
+            out[-1] = (f"{out[-1][0]} {line}", block)
+        else:
+            out.append((line, block))
+        prev_blank = False
+    return out
+
+
+def _fingerprint(lines: list[str]) -> str:
+    """Identify the story a page carries by its longest line, so syndicated
+    copies of one story count as one document for repetition evidence."""
+    longest = max(lines, key=len, default="")
+    return hashlib.blake2b(line_key(longest).encode(), digest_size=8).hexdigest()
+
+
+@dataclass
+class RepeatedLines:
+    """Short lines seen across several documents of one group.
+
+    Feed every document with :meth:`add` first, then ask :meth:`for_group`.
+    Only lines of at most ``options.repeat_max_words`` words are tracked, so
+    the memory used grows with a site's furniture, not with its articles.
+    """
+
+    options: Options = field(default_factory=Options)
+    _seen: dict[str, dict[str, set[str]]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(set)))
+    _docs: Counter = field(default_factory=Counter)
+    _stories: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+
+    def add(self, group: str, text: str) -> None:
+        """Record one document of *group*."""
+        lines = split_lines(text)
+        story = _fingerprint(lines)
+        self._docs[group] += 1
+        self._stories[group].add(story)
+        seen = self._seen[group]
+        for line in set(lines):
+            if len(words(line)) <= self.options.repeat_max_words:
+                key = line_key(line)
+                if key:
+                    seen[key].add(story)
+
+    def for_group(self, group: str) -> dict[str, int]:
+        """Line key -> number of distinct stories, for lines that count as boilerplate."""
+        stories = len(self._stories[group])
+        out = {}
+        for key, where in self._seen.get(group, {}).items():
+            n = len(where)
+            if n < self.options.repeat_min_docs:
+                continue
+            # A short *sentence* can recur honestly ("He declined to comment."),
+            # so it must be on a large share of the site's pages to be furniture.
+            if key and _looks_like_sentence_key(key) and (n < 3 or n < 0.3 * stories):
+                continue
+            out[key] = n
+        return out
+
+    @classmethod
+    def from_texts(cls, items: Iterable[tuple[str, str]], options: Options | None = None) -> RepeatedLines:
+        """Build from ``(group, text)`` pairs."""
+        rep = cls(options or Options())
+        for group, text in items:
+            rep.add(group, text)
+        return rep
+
+
+def _looks_like_sentence_key(key: str) -> bool:
+    # Keys lose punctuation; judge by length alone: 6+ words reads as a sentence.
+    return len(key.split()) >= 6
+
+
+# --- the cleaner -------------------------------------------------------------
+
+
+@dataclass
+class CleanText:
+    """What the cleaner made of one page.
+
+    :param title: the headline, or None when the page has none.
+    :param title_evidence: how the title was chosen.
+    :param paragraphs: body paragraphs and subheadings, in order.
+    :param date_lines: date stamps found under the headline, with their parse.
+    :param date_context: the lines the date extractor should read, in order:
+        date stamps and the lead paragraphs with their dateline intact.
+    :param dateline: the wire dateline removed from the first paragraph.
+    :param captions: image captions.
+    :param bylines: author lines.
+    :param dropped: every removed line with its reason.
+    """
+
+    title: str | None
+    title_evidence: str
+    paragraphs: list[str]
+    date_lines: list[tuple[str, DateInfo]] = field(default_factory=list)
+    date_context: list[str] = field(default_factory=list)
+    dateline: str | None = None
+    captions: list[str] = field(default_factory=list)
+    bylines: list[str] = field(default_factory=list)
+    dropped: list[Dropped] = field(default_factory=list)
+
+
+@dataclass
+class _Line:
+    text: str
+    verdict: str = "keep"  # keep | drop | date | caption | byline | repeat (dropped unless chosen as title)
+    reason: str = ""
+    date: DateInfo | None = None
+    block: int = 0
+
+    def drop(self, reason: str) -> None:
+        self.verdict, self.reason = "drop", reason
+
+
+def clean_text(
+    text: str,
+    options: Options,
+    *,
+    title: str | None = None,
+    repeated: dict[str, int] | None = None,
+    reference_date=None,
+) -> CleanText:
+    """Split a page's text into title, body, metadata and dropped lines.
+
+    :param text: the page text (plain-text dump, or main text from HTML).
+    :param options: the run's options.
+    :param title: a title known from metadata (sidecar, HTML); lines repeating
+        it are dropped and no headline is searched for.
+    :param repeated: line keys that recur across this document's group, from
+        :meth:`RepeatedLines.for_group`.
+    :param reference_date: passed to the date-stamp parser for year-less stamps.
+    :return: a :class:`CleanText`.
+    """
+    lines = [_Line(t, block=b) for t, b in split_blocks(text)]
+    repeated = repeated or {}
+    title_key = line_key(title) if title else None
+    _mark_metadata_and_furniture(lines, repeated, title_key, reference_date)
+    _mark_link_lists(lines)
+    body_start, body_end = _body_span(lines)
+    chosen, evidence = _choose_title(lines, body_start, title)
+    for ln in lines:
+        if ln.verdict == "repeat" and ln is not chosen:
+            same_as_title = chosen is not None and ln is not chosen and line_key(ln.text) == line_key(chosen.text)
+            ln.drop("repeats the title" if same_as_title else ln.reason)
+    if chosen is not None:
+        chosen.verdict = "keep"
+    _mark_head_and_tail(lines, body_start, body_end, chosen)
+    _mark_inner_fragments(lines, body_start, body_end)
+
+    kept = [ln for ln in lines if ln.verdict == "keep" and ln is not chosen]
+    if chosen is not None:
+        _drop_title_repeats(kept, line_key(chosen.text))
+        kept = [ln for ln in kept if ln.verdict == "keep"]
+    paragraphs = [ln.text for ln in kept]
+    date_context = [ln.text for ln in lines if ln.verdict in ("keep", "date") and ln is not chosen][:12]
+    dateline = None
+    if paragraphs:
+        m = _DATELINE.match(paragraphs[0])
+        if m and len(words(m.group("dateline"))) <= 10:
+            dateline = m.group("dateline").strip(" -–—:")
+            paragraphs[0] = m.group("rest")
+    title_text = title or (chosen.text if chosen is not None else None)
+    return CleanText(
+        title=title_text,
+        title_evidence="given by metadata" if title else evidence,
+        paragraphs=paragraphs,
+        date_lines=[(ln.text, ln.date) for ln in lines if ln.verdict == "date"],
+        date_context=date_context,
+        dateline=dateline,
+        captions=[ln.text for ln in lines if ln.verdict == "caption"],
+        bylines=[ln.text for ln in lines if ln.verdict == "byline"],
+        dropped=[Dropped(ln.text, ln.reason) for ln in lines if ln.verdict == "drop"],
+    )
+
+
+def _mark_metadata_and_furniture(lines: list[_Line], repeated: dict[str, int], title_key, reference_date) -> None:
+    keys = [line_key(ln.text) for ln in lines]
+    in_page = Counter(keys)
+    seen_prose = False
+    footer = False
+    for ln, key in zip(lines, keys, strict=True):
+        if footer:
+            ln.drop("below the copyright notice (footer)")
+            continue
+        if title_key and key == title_key:
+            ln.drop("repeats the title")
+            continue
+        date = parse_date_line(ln.text, reference_date) if len(words(ln.text)) <= 16 else None
+        if date is not None:
+            ln.verdict, ln.reason, ln.date = "date", "date stamp (kept as metadata)", date
+            continue
+        if is_byline(ln.text):
+            ln.verdict, ln.reason = "byline", "byline (kept as metadata)"
+            continue
+        reason = caption_reason(ln.text)
+        if reason:
+            ln.verdict, ln.reason = "caption", "image caption (kept as metadata)"
+            continue
+        reason = teaser_reason(ln.text) or ui_reason(ln.text)
+        if reason:
+            ln.drop(reason)
+            # A copyright line below the article ends the page: the rest is footer.
+            footer = seen_prose and reason == "copyright notice"
+        elif key in repeated:
+            ln.drop(f"repeated on {repeated[key]} pages of this site or folder")
+        elif in_page[key] > 1 and not is_sentence(ln.text):
+            ln.verdict, ln.reason = "repeat", "repeated within the page"
+        seen_prose = seen_prose or (ln.verdict == "keep" and is_sentence(ln.text))
+
+
+def _body_span(lines: list[_Line]) -> tuple[int, int]:
+    """Indices of the first and last prose line still kept (-1, -1 if none)."""
+    prose = [i for i, ln in enumerate(lines) if ln.verdict == "keep" and is_sentence(ln.text)]
+    if not prose:
+        return -1, -1
+    return prose[0], prose[-1]
+
+
+def _choose_title(lines: list[_Line], body_start: int, given: str | None) -> tuple[_Line | None, str]:
+    """The headline: the last headline-like line above the first paragraph.
+
+    Site names, slogans and section labels sit *above* the headline; date
+    stamps, captions and bylines sit between it and the body and are already
+    set aside, so the nearest headline-like line above the body is the title.
+    """
+    if given:
+        return None, "given by metadata"
+    head = range(body_start if body_start >= 0 else len(lines))
+    candidates = [i for i in head if lines[i].verdict in ("keep", "repeat") and is_headline_like(lines[i].text)]
+    # Of a headline printed twice, the first copy is the title.
+    firsts: dict[str, int] = {}
+    for i in candidates:
+        firsts.setdefault(line_key(lines[i].text), i)
+    candidates = sorted(set(firsts.values()))
+    substantial = [i for i in candidates if len(words(lines[i].text)) >= 3]
+    pick = (substantial or candidates or [None])[-1]
+    if pick is None:
+        return None, "no headline line; first sentence used"
+    return lines[pick], "last headline-like line above the first paragraph"
+
+
+def _mark_head_and_tail(lines: list[_Line], body_start: int, body_end: int, chosen: _Line | None) -> None:
+    if body_start < 0:
+        return
+    title_at = lines.index(chosen) if chosen is not None else -1
+    for i in range(body_start):
+        ln = lines[i]
+        if ln.verdict != "keep" or ln is chosen:
+            continue
+        if i < title_at:
+            ln.drop("above the headline (site name, slogan, section or menu)")
+        elif len(words(ln.text)) < DECK_MIN_WORDS:
+            ln.drop("short line between headline and body (label or byline)")
+    for ln in lines[body_end + 1 :]:
+        if ln.verdict == "keep":
+            ln.drop("after the last paragraph (related links, prompts, footer)")
+
+
+# Labels that head a list of links to other articles.
+_LIST_HEADER = re.compile(
+    r"^(related|more|most|also|recommended|trending|popular|latest|you may|read|further|top|editor'?s)\b", re.IGNORECASE
+)
+
+
+def _mark_link_lists(lines: list[_Line]) -> None:
+    """Headlines listed under a bare "Related coverage" / "Most read" label are links.
+
+    The list runs over headline-like lines in the label's own block, and over
+    later ones as long as another headline-like line follows; the last one
+    before a paragraph is the article's own subheading.
+    """
+    label: _Line | None = None
+    for i, ln in enumerate(lines):
+        if ln.verdict == "drop":
+            if _LIST_HEADER.match(ln.text) and not is_sentence(ln.text) and not teaser_reason(ln.text):
+                label = ln
+            continue
+        if label is None or ln.verdict != "keep" or not is_headline_like(ln.text):
+            label = None
+            continue
+        following = next((x for x in lines[i + 1 :] if x.verdict in ("keep", "repeat")), None)
+        if ln.block == label.block or (following is not None and not is_sentence(following.text)):
+            ln.drop(f"linked headline under {label.text!r}")
+        else:
+            label = None
+
+
+def _mark_inner_fragments(lines: list[_Line], body_start: int, body_end: int) -> None:
+    """Inside the article, headline-like lines are subheadings, except lone words."""
+    for ln in lines[max(body_start, 0) : body_end + 1]:
+        if ln.verdict == "keep" and not is_sentence(ln.text) and len(words(ln.text)) <= 1:
+            ln.drop("one-word line inside the body (ad or widget marker)")
+
+
+def _drop_title_repeats(kept: list[_Line], key: str) -> None:
+    for ln in kept:
+        if line_key(ln.text) == key:
+            ln.drop("repeats the title")
+
+
+def first_sentence_title(paragraphs: list[str], max_words: int = 14) -> str | None:
+    """A display title for a page without a headline: its first sentence, shortened."""
+    if not paragraphs:
+        return None
+    first = re.split(r"(?<=[.!?])\s+", paragraphs[0], maxsplit=1)[0]
+    ws = first.split()
+    if len(ws) > max_words:
+        return " ".join(ws[:max_words]).rstrip(",;:") + "…"
+    return first

@@ -1,0 +1,170 @@
+"""Facet counts over a whole result set, from compact per-document arrays.
+
+Whoosh's own ``groupedby`` faceting walks stored values per document and is
+far too slow for interactive drill-down (and crashes on a field with term
+vectors when a document has no value).  Here every reader generation is
+turned once into numpy arrays:
+
+* ``date_num[doc]`` — ``YYYYMMDD`` with zero for unknown parts, 0 undated;
+* entity postings as two parallel arrays ``(doc, term)``,
+
+so counting a facet for any set of matching documents is one boolean gather
+and one ``bincount``.  The functions return plain lists of dicts, as the
+query service hands them on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import schema as S
+
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+@dataclass
+class FacetTables:
+    """Per-document facet values of one index reader."""
+
+    doc_count_all: int
+    date_num: np.ndarray  # int32 [doc]
+    live: np.ndarray  # bool [doc]: not deleted
+    terms: list[tuple[str, str]]  # term id -> (value, type)
+    post_doc: np.ndarray  # int32 [posting]
+    post_term: np.ndarray  # int32 [posting]
+    by_value: dict[str, list[int]]  # value -> term ids (one per type it was given)
+
+    @classmethod
+    def from_reader(cls, reader) -> FacetTables:
+        n = reader.doc_count_all()
+        date_num = np.zeros(n, dtype=np.int32)
+        if reader.has_column(S.DATE_NUM):
+            col = reader.column_reader(S.DATE_NUM)
+            date_num = np.fromiter((col[i] for i in range(n)), dtype=np.int32, count=n)
+        live = np.ones(n, dtype=bool)
+        if reader.has_deletions():
+            for d in range(n):
+                if reader.is_deleted(d):
+                    live[d] = False
+        terms: list[tuple[str, str]] = []
+        docs_parts: list[np.ndarray] = []
+        term_parts: list[np.ndarray] = []
+        by_value: dict[str, list[int]] = {}
+        for raw in reader.lexicon(S.ENTITY):
+            text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+            ids = np.fromiter(reader.postings(S.ENTITY, raw).all_ids(), dtype=np.int32)
+            ids = ids[live[ids]]
+            if not len(ids):
+                continue
+            tid = len(terms)
+            value, type_ = S.split_entity_term(text)
+            terms.append((value, type_))
+            by_value.setdefault(value, []).append(tid)
+            docs_parts.append(ids)
+            term_parts.append(np.full(len(ids), tid, dtype=np.int32))
+        post_doc = np.concatenate(docs_parts) if docs_parts else np.zeros(0, dtype=np.int32)
+        post_term = np.concatenate(term_parts) if term_parts else np.zeros(0, dtype=np.int32)
+        return cls(n, date_num, live, terms, post_doc, post_term, by_value)
+
+    def mask(self, docnums: np.ndarray) -> np.ndarray:
+        m = np.zeros(self.doc_count_all, dtype=bool)
+        m[docnums] = True
+        return m
+
+    def entity_counts(self, mask: np.ndarray) -> np.ndarray:
+        """Matching documents per entity term id."""
+        return np.bincount(self.post_term[mask[self.post_doc]], minlength=len(self.terms))
+
+    def all_entity_counts(self) -> np.ndarray:
+        return np.bincount(self.post_term, minlength=len(self.terms))
+
+
+def entity_facet(
+    tables: FacetTables, mask: np.ndarray, selected: tuple[str, ...], limit: int, type_: str | None = None
+) -> list[dict]:
+    """Entity values with counts over the matching documents, most frequent first.
+
+    Selected values are always listed (even past *limit*) so a user can see
+    and remove them.
+    """
+    counts = tables.entity_counts(mask)
+    order = np.argsort(-counts, kind="stable")
+    chosen = set(selected)
+    out: list[dict] = []
+    listed = set()
+    for tid in order:
+        c = int(counts[tid])
+        if c == 0 or len(out) >= limit:
+            break
+        value, t = tables.terms[tid]
+        if type_ and t != type_:
+            continue
+        out.append({"value": value, "type": t, "count": c, "selected": value in chosen})
+        listed.add(value)
+    for value in selected:
+        if value not in listed:
+            for tid in tables.by_value.get(value, []):
+                _, t = tables.terms[tid]
+                out.append({"value": value, "type": t, "count": int(counts[tid]), "selected": True})
+    # Equal counts read best alphabetically; the sort is stable on count.
+    out.sort(key=lambda d: (-d["count"], d["value"].casefold()))
+    return out
+
+
+def date_level(date_filter: str | None) -> str:
+    """The level the date facet lists below a filter: year, month or day."""
+    if not date_filter or date_filter == S.UNDATED:
+        return "year"
+    return {1: "month", 2: "day"}.get(date_filter.count("-") + 1, "day")
+
+
+def date_facet(tables: FacetTables, mask: np.ndarray, date_filter: str | None) -> list[dict]:
+    """Counts one level below *date_filter*: years, then months, then days.
+
+    At the top level the undated bucket is listed too.  Buckets are in date
+    order, as a timeline reads.
+    """
+    nums = tables.date_num[mask]
+    out: list[dict] = []
+    level = date_level(date_filter)
+    if date_filter and date_filter.count("-") == 2:
+        # A day is the finest level: list the day itself.
+        return [{"value": date_filter, "count": int(len(nums)), "selected": True}]
+    if level == "year":
+        dated = nums[nums > 0]
+        keys, counts = np.unique(dated // 10000, return_counts=True)
+        out = [{"value": f"{k:04d}", "count": int(c), "selected": False} for k, c in zip(keys, counts, strict=True)]
+        undated = int((nums == 0).sum())
+        if undated:
+            out.append({"value": S.UNDATED, "count": undated, "selected": date_filter == S.UNDATED})
+        return out
+    if level == "month":
+        months = (nums // 100) % 100
+        known = nums[months > 0]
+        keys, counts = np.unique((known // 100) % 100, return_counts=True)
+        return [
+            {"value": f"{date_filter}-{k:02d}", "count": int(c), "selected": False}
+            for k, c in zip(keys, counts, strict=True)
+        ]
+    days = nums % 100
+    known = nums[days > 0]
+    keys, counts = np.unique(known % 100, return_counts=True)
+    return [
+        {"value": f"{date_filter}-{k:02d}", "count": int(c), "selected": False}
+        for k, c in zip(keys, counts, strict=True)
+    ]
+
+
+def date_label(value: str | None, precision: str | None = None) -> str:
+    """A human label for a date value: ``2023``, ``Oct 2023``, ``26 Oct 2023``, ``undated``."""
+    if not value or value == S.UNDATED:
+        return "undated"
+    parts = value.split("-")
+    if len(parts) == 1:
+        return parts[0]
+    month = MONTHS[int(parts[1]) - 1]
+    if len(parts) == 2:
+        return f"{month} {parts[0]}"
+    return f"{int(parts[2])} {month} {parts[0]}"

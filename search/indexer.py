@@ -1,0 +1,389 @@
+"""Build and update the Whoosh index from folders of scraped articles.
+
+:func:`build_index` is incremental and idempotent: every article carries a
+hash of what produced it (file bytes, sidecar, the boilerplate evidence that
+applied to it, the alias table and the pipeline version), so a re-run over
+the same folder writes nothing, a changed file is re-indexed, and an article
+whose file is gone is removed.  A file that cannot be read or yields no text
+is reported in the summary and skipped; it never aborts the run.
+
+Whoosh traps this module designs around (each has a test):
+
+* the multiprocessing writer with ``multisegment=False`` silently drops
+  documents, so cleaning runs in a process pool of our own and one writer
+  adds the results;
+* ``BufferedWriter`` scrambles sortable columns: not used;
+* an index left in many segments answers markedly slower, so a run that adds
+  many documents ends with a merge into one segment.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import multiprocessing
+import os
+import sys
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from whoosh import index as whoosh_index
+from whoosh.filedb.filestore import FileStorage
+from whoosh.index import LockError
+
+from . import schema as S
+from .aliases import load_aliases
+from .clean import RepeatedLines, line_key, split_lines
+from .document import Article, Entity, ReadFailure, Source
+from .errors import IndexLocked, IndexNotFound, SearchError
+from .extract.entities import EntityResolver
+from .pipeline import ExtractionError, process
+from .readers import iter_sources
+from .settings import Options
+
+INDEX_NAME = "articles"
+ENTITY_STATE_FILE = "entities.json"
+# Below this many articles to process, a process pool costs more than it saves.
+POOL_MIN_DOCS = 400
+# A run adding more than this many articles ends with a merge to one segment.
+OPTIMIZE_MIN_CHANGES = 1000
+WRITER_LIMIT_MB = 256
+
+
+@dataclass
+class IndexReport:
+    """What a run of :func:`build_index` did."""
+
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    failed: list[ReadFailure] = field(default_factory=list)
+    total: int = 0
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        rate = (self.added + self.updated) / self.seconds if self.seconds else 0.0
+        return (
+            f"{self.added} added, {self.updated} updated, {self.unchanged} unchanged, "
+            f"{self.removed} removed, {len(self.failed)} failed; {self.total} articles in the index "
+            f"({self.seconds:.1f} s, {rate:.0f} articles/s)"
+        )
+
+
+def index_exists(index_dir: Path) -> bool:
+    return Path(index_dir).is_dir() and whoosh_index.exists_in(str(index_dir), indexname=INDEX_NAME)
+
+
+def open_index(index_dir: Path | str):
+    """Open the index at *index_dir*.
+
+    :raises IndexNotFound: when there is none.
+    """
+    index_dir = Path(index_dir)
+    if not index_exists(index_dir):
+        raise IndexNotFound(f"no newsfacet index in {index_dir}: run 'newsfacet index FOLDER' first")
+    return whoosh_index.open_dir(str(index_dir), indexname=INDEX_NAME)
+
+
+def _create_or_open(index_dir: Path, rebuild: bool):
+    index_dir.mkdir(parents=True, exist_ok=True)
+    if rebuild or not index_exists(index_dir):
+        if rebuild and index_exists(index_dir):
+            _check_unlocked(index_dir)
+        (index_dir / ENTITY_STATE_FILE).unlink(missing_ok=True)
+        return whoosh_index.create_in(str(index_dir), S.schema(), indexname=INDEX_NAME)
+    return whoosh_index.open_dir(str(index_dir), indexname=INDEX_NAME)
+
+
+def _check_unlocked(index_dir: Path) -> None:
+    lock = FileStorage(str(index_dir)).lock(f"{INDEX_NAME}_WRITELOCK")
+    if not lock.acquire(blocking=False):
+        raise IndexLocked(f"another 'newsfacet index' is writing to {index_dir}; try again when it has finished")
+    lock.release()
+
+
+def _writer(ix, wait: float):
+    try:
+        return ix.writer(timeout=wait, limitmb=WRITER_LIMIT_MB)
+    except LockError:
+        raise IndexLocked(
+            f"another 'newsfacet index' is writing to this index (waited {wait:.0f} s); "
+            "try again when it has finished"
+        ) from None
+
+
+def effective_hash(source: Source, repeated_keys: Iterable[str], aliases_hash: str) -> str:
+    """Hash of everything that decides what *source* becomes in the index."""
+    h = hashlib.blake2b(digest_size=16)
+    for part in (S.PIPELINE_VERSION, aliases_hash, source.content_hash, *sorted(repeated_keys)):
+        h.update(part.encode("utf-8"))
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+def _repeated_in(source: Source, repeated: dict[str, int]) -> dict[str, int]:
+    if not repeated:
+        return {}
+    keys = {line_key(line) for line in split_lines(source.content)} if source.kind == "text" else set(repeated)
+    return {k: v for k, v in repeated.items() if k in keys}
+
+
+def _work(task: tuple[Source, dict[str, int], Options]) -> Article | ReadFailure:
+    source, repeated, options = task
+    try:
+        article, _ = process(source, options, repeated)
+    except ExtractionError as exc:
+        return ReadFailure(source.path, str(exc))
+    except RecursionError:
+        return ReadFailure(source.path, "markup nested too deeply to parse")
+    except Exception as exc:  # a bug on one page must not cost the rest of the run
+        return ReadFailure(source.path, f"could not process: {type(exc).__name__}: {exc}")
+    return article
+
+
+def _entities_json(entities: list[Entity]) -> str:
+    return json.dumps(
+        [{"value": e.value, "type": e.type, "spellings": sorted(e.spellings), "count": e.count} for e in entities],
+        ensure_ascii=False,
+    )
+
+
+def _entities_from_json(text: str | None) -> list[Entity]:
+    if not text:
+        return []
+    return [Entity(d["value"], d["type"], set(d.get("spellings", ())), d.get("count", 1)) for d in json.loads(text)]
+
+
+def _public_entities(entities: list[Entity]) -> list[dict]:
+    return [{"value": e.value, "type": e.type} for e in sorted(entities, key=lambda e: (-e.count, e.value))]
+
+
+def _fields(article: Article, raw: list[Entity], canonical: list[Entity], root: str, ehash: str) -> dict:
+    iso = article.date.iso()
+    return {
+        S.ID: article.id,
+        S.PATH: article.path,
+        S.ROOT: root,
+        S.SOURCE: article.source or "",
+        S.URL: article.url or "",
+        S.TITLE: article.title,
+        S.BODY: article.body,
+        S.WORDS: f"{article.title}\n{article.body}",
+        S.DATE: iso or "",
+        S.DATE_NUM: S.date_num(iso),
+        S.DATE_PRECISION: article.date.precision,
+        S.DATE_EVIDENCE: article.date.evidence,
+        S.DATE_PATH: " ".join(S.date_path_terms(iso)),
+        S.ENTITY: S.entity_field(canonical),
+        S.ENTITIES: json.dumps(_public_entities(canonical), ensure_ascii=False),
+        S.RAW_ENTITIES: _entities_json(raw),
+        S.CAPTIONS: json.dumps(article.captions, ensure_ascii=False),
+        S.DATELINE: article.dateline or "",
+        S.META: json.dumps(article.meta, ensure_ascii=False, default=str),
+        S.DROPPED: json.dumps([[d.line, d.reason] for d in article.dropped], ensure_ascii=False),
+        S.CONTENT_HASH: ehash,
+        S.INDEXED_AT: dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    }
+
+
+def _load_entity_state(index_dir: Path) -> dict | None:
+    path = index_dir / ENTITY_STATE_FILE
+    if not path.exists():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None  # rebuilt from the documents below; canonical values may shift once
+
+
+def _save_json_atomic(path: Path, data) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _progress(iterable, total: int, enabled: bool, desc: str):
+    if not enabled:
+        return iterable
+    from tqdm import tqdm
+
+    return tqdm(iterable, total=total, desc=desc, unit="doc", file=sys.stderr, leave=False)
+
+
+def build_index(
+    paths: Iterable[Path | str],
+    index_dir: Path | str,
+    options: Options | None = None,
+    *,
+    rebuild: bool = False,
+    progress: bool | None = None,
+    procs: int | None = None,
+    wait: float = 0.0,
+    on_failure: Callable[[ReadFailure], None] | None = None,
+) -> IndexReport:
+    """Index every article under *paths* into *index_dir*.
+
+    :param paths: folders or files; paths stored are relative to the folder given.
+    :param rebuild: start from an empty index.
+    :param progress: show a progress bar (default: when stderr is a terminal).
+    :param procs: processes for cleaning and extraction (default: CPU count).
+    :param wait: seconds to wait for another indexer's lock before giving up.
+    :param on_failure: called with each file that is skipped, as it happens.
+    :return: an :class:`IndexReport`.
+    :raises IndexLocked: when another indexer holds the index.
+    :raises SearchError: when a path does not exist.
+    """
+    started = time.perf_counter()
+    options = options or Options()
+    index_dir = Path(index_dir)
+    roots = [Path(p) for p in paths]
+    for root in roots:
+        if not root.exists():
+            raise SearchError(f"no such file or folder: {root}")
+    if progress is None:
+        progress = sys.stderr.isatty()
+    report = IndexReport()
+
+    def fail(failure: ReadFailure) -> None:
+        report.failed.append(failure)
+        if on_failure:
+            on_failure(failure)
+
+    ix = _create_or_open(index_dir, rebuild)
+    writer = _writer(ix, wait)
+    try:
+        root_keys, sources = _read_all(roots, options, fail)
+        repeated = RepeatedLines.from_texts(((s.group, s.content) for s in sources if s.kind == "text"), options)
+        aliases = load_aliases(options.aliases_path)
+        aliases_hash = aliases.fingerprint()
+        existing = _existing(ix, root_keys)
+
+        todo: list[tuple[Source, dict[str, int], str]] = []
+        seen_ids: set[str] = set()
+        group_cache: dict[str, dict[str, int]] = {}
+        for source in sources:
+            group_rep = group_cache.setdefault(source.group, repeated.for_group(source.group))
+            rep = _repeated_in(source, group_rep)
+            ehash = effective_hash(source, rep, aliases_hash)
+            aid = _article_id(source)
+            seen_ids.add(aid)
+            if aid in existing and existing[aid][S.CONTENT_HASH] == ehash:
+                report.unchanged += 1
+                continue
+            todo.append((source, rep, ehash))
+
+        articles = _process_all(todo, options, procs, progress, fail)
+        resolver = EntityResolver(aliases, state=None if rebuild else _load_entity_state(index_dir))
+        for article, _, _ in articles:
+            resolver.observe(article.entities)
+
+        for article, root, ehash in articles:
+            canonical = resolver.resolve(article.entities)
+            if article.id in existing:
+                report.updated += 1
+            else:
+                report.added += 1
+            writer.update_document(**_fields(article, article.entities, canonical, root, ehash))
+
+        report.updated += _reresolve_unchanged(writer, existing, seen_ids, {a.id for a, _, _ in articles}, resolver)
+        for aid in existing:
+            if aid not in seen_ids:
+                writer.delete_by_term(S.ID, aid)
+                report.removed += 1
+
+        changes = report.added + report.updated + report.removed
+        if changes or rebuild:
+            writer.commit(optimize=rebuild or changes >= OPTIMIZE_MIN_CHANGES)
+        else:
+            writer.cancel()
+        _save_json_atomic(index_dir / ENTITY_STATE_FILE, resolver.state())
+    except BaseException:
+        writer.cancel()
+        raise
+    with ix.searcher() as s:
+        report.total = s.doc_count()
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _article_id(source: Source) -> str:
+    from .pipeline import article_id
+
+    return article_id(source.path)
+
+
+def _read_all(roots: list[Path], options: Options, fail) -> tuple[set[str], list[tuple]]:
+    sources: list[Source] = []
+    root_keys: set[str] = set()
+    for root in roots:
+        key = str(root.resolve())
+        root_keys.add(key)
+        for item in iter_sources([root], options):
+            if isinstance(item, ReadFailure):
+                fail(item)
+            else:
+                item.meta.setdefault("_root", key)
+                sources.append(item)
+    return root_keys, sources
+
+
+def _existing(ix, root_keys: set[str]) -> dict[str, dict]:
+    """Stored fields of the articles previously indexed from these roots."""
+    out = {}
+    with ix.searcher() as s:
+        for fields_ in s.all_stored_fields():
+            if fields_.get(S.ROOT) in root_keys:
+                out[fields_[S.ID]] = fields_
+    return out
+
+
+def _process_all(todo, options: Options, procs: int | None, progress: bool, fail) -> list[tuple[Article, str, str]]:
+    tasks = [(src, rep, options) for src, rep, _ in todo]
+    procs = procs or os.cpu_count() or 1
+    results: list[tuple[Article, str, str]] = []
+    if procs > 1 and len(tasks) >= POOL_MIN_DOCS:
+        ctx = multiprocessing.get_context("fork" if sys.platform != "win32" else "spawn")
+        with ctx.Pool(procs) as pool:
+            outputs = pool.imap(_work, tasks, chunksize=32)
+            outputs = _progress(outputs, len(tasks), progress, "cleaning")
+            pairs = list(zip(todo, outputs, strict=True))
+    else:
+        pairs = [(t, _work(task)) for t, task in zip(todo, _progress(tasks, len(tasks), progress, "cleaning"),
+                                                      strict=True)]
+    for (source, _, ehash), out in pairs:
+        if isinstance(out, ReadFailure):
+            fail(out)
+        else:
+            results.append((out, source.meta.get("_root", ""), ehash))
+            out.meta.pop("_root", None)
+    return results
+
+
+def _reresolve_unchanged(writer, existing: dict[str, dict], seen: set[str], processed: set[str], resolver) -> int:
+    """Re-write unchanged articles whose canonical entities moved.
+
+    A new article can teach the resolver a full name ("Vladimir Putin") that
+    an older article only had a surname for; the older one then joins it.
+    """
+    updated = 0
+    for aid, stored in existing.items():
+        if aid not in seen or aid in processed:
+            continue
+        raw = _entities_from_json(stored.get(S.RAW_ENTITIES))
+        canonical = resolver.resolve(raw)
+        public = json.dumps(_public_entities(canonical), ensure_ascii=False)
+        if public == stored.get(S.ENTITIES):
+            continue
+        fields_ = dict(stored)
+        fields_[S.ENTITIES] = public
+        fields_[S.ENTITY] = S.entity_field(canonical)
+        fields_[S.WORDS] = f"{stored[S.TITLE]}\n{stored[S.BODY]}"
+        fields_[S.DATE_NUM] = S.date_num(stored.get(S.DATE))
+        fields_[S.DATE_PATH] = " ".join(S.date_path_terms(stored.get(S.DATE) or None))
+        writer.update_document(**fields_)
+        updated += 1
+    return updated

@@ -1,0 +1,507 @@
+"""The query service: plain requests in, plain results out.
+
+:class:`QueryService` is the only thing the web layer and the CLI talk to.
+It takes a :class:`SearchRequest` and returns a :class:`SearchResult` built
+of dataclasses, lists, strings and numbers — no Whoosh objects — so another
+engine could stand behind the same interface.
+
+Counting: the total and every facet count come from the full set of
+matching document numbers (``Searcher.docs_for_query``), never from
+``len()`` of a results object, which undercounts for unscored or
+``optimize=False`` searches.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+import re
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+from whoosh import highlight
+from whoosh import query as Q
+from whoosh.qparser import MultifieldParser, PlusMinusPlugin
+
+from . import schema as S
+from .errors import InvalidParameter, SearchError
+from .facets import FacetTables, date_facet, entity_facet
+from .indexer import ENTITY_STATE_FILE, open_index
+from .textnorm import normalize_text
+
+SORTS = ("relevance", "newest", "oldest")
+MAX_PER_PAGE = 100
+MAX_FACET_LIMIT = 1000
+MAX_QUERY_CHARS = 2000
+SNIPPET_CHARS = 240
+_DATE_RE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
+
+
+def _select_sort(name: str) -> str:
+    if name not in SORTS:
+        raise InvalidParameter("sort", f"sort must be one of {', '.join(SORTS)}, not {name!r}")
+    return name
+
+
+def parse_date_filter(value: str) -> str:
+    """Validate a date filter: ``YYYY``, ``YYYY-MM``, ``YYYY-MM-DD`` or ``undated``."""
+    if value == S.UNDATED:
+        return value
+    m = _DATE_RE.match(value)
+    if not m:
+        raise InvalidParameter("date", f"date must be YYYY, YYYY-MM, YYYY-MM-DD or 'undated', not {value!r}")
+    year, month, day = (int(g) if g else None for g in m.groups())
+    try:
+        dt.date(year, month or 1, day or 1)
+    except ValueError:
+        raise InvalidParameter("date", f"{value!r} is not a real date") from None
+    return value
+
+
+def parse_day(value: str, parameter: str) -> dt.date:
+    """Validate a ``YYYY-MM-DD`` range bound."""
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise InvalidParameter(parameter, f"{parameter} must be a date as YYYY-MM-DD, not {value!r}") from None
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    """What the user asked for; every field has the default a blank form has.
+
+    :param q: query in Whoosh syntax (AND by default, "phrases", OR, NOT,
+        ``-term``, ``title:``, wildcards); empty browses everything.
+    :param entities: entity values that must all be present.
+    :param date: ``YYYY`` | ``YYYY-MM`` | ``YYYY-MM-DD`` | ``undated``.
+    :param date_from, date_to: inclusive day bounds.
+    :param sort: one of :data:`SORTS`; relevance with an empty query means newest.
+    """
+
+    q: str = ""
+    entities: tuple[str, ...] = ()
+    date: str | None = None
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    sort: str = "relevance"
+    page: int = 1
+    per_page: int = 10
+    facet_limit: int = 20
+
+    def __post_init__(self) -> None:
+        _select_sort(self.sort)
+        if self.date is not None:
+            parse_date_filter(self.date)
+        if not 1 <= self.page <= 100_000:
+            raise InvalidParameter("page", "page must be a whole number from 1 to 100000")
+        if not 1 <= self.per_page <= MAX_PER_PAGE:
+            raise InvalidParameter("per_page", f"per_page must be a whole number from 1 to {MAX_PER_PAGE}")
+        if not 1 <= self.facet_limit <= MAX_FACET_LIMIT:
+            raise InvalidParameter("facet_limit", f"facet_limit must be a whole number from 1 to {MAX_FACET_LIMIT}")
+        if self.date_from and self.date_to and self.date_from > self.date_to:
+            raise InvalidParameter("from", "from must not be later than to")
+        if len(self.q) > MAX_QUERY_CHARS:
+            raise InvalidParameter("q", f"the query is longer than {MAX_QUERY_CHARS} characters")
+
+    def as_dict(self) -> dict:
+        """Normalised parameters under their public names."""
+        return {
+            "q": self.q,
+            "entity": list(self.entities),
+            "date": self.date,
+            "from": self.date_from.isoformat() if self.date_from else None,
+            "to": self.date_to.isoformat() if self.date_to else None,
+            "sort": self.sort,
+            "page": self.page,
+            "per_page": self.per_page,
+            "facet_limit": self.facet_limit,
+        }
+
+
+@dataclass
+class Hit:
+    id: str
+    path: str
+    title: str
+    date: str | None
+    date_precision: str
+    source: str | None
+    url: str | None
+    snippet: str
+    entities: list[dict]
+
+
+@dataclass
+class SearchResult:
+    """The answer to a :class:`SearchRequest`.
+
+    ``snippet`` strings are HTML: matched terms in ``<mark>``, all else escaped.
+    ``notice`` explains a query that had to be read leniently.
+    """
+
+    request: SearchRequest
+    total: int
+    hits: list[Hit]
+    facets: dict[str, list[dict]]
+    suggestion: str | None = None
+    notice: str | None = None
+    elapsed_ms: float = 0.0
+
+    def as_dict(self) -> dict:
+        return {
+            "query": self.request.as_dict(),
+            "total": self.total,
+            "page": self.request.page,
+            "per_page": self.request.per_page,
+            "hits": [asdict(h) for h in self.hits],
+            "facets": self.facets,
+            "suggestion": self.suggestion,
+            "notice": self.notice,
+        }
+
+
+@dataclass
+class ArticleView:
+    """One stored article, for the article page and ``/api/doc``."""
+
+    id: str
+    path: str
+    title: str
+    body: str
+    date: str | None
+    date_precision: str
+    date_evidence: str
+    source: str | None
+    url: str | None
+    entities: list[dict]
+    captions: list[str] = field(default_factory=list)
+    dateline: str | None = None
+    meta: dict = field(default_factory=dict)
+    indexed_at: str | None = None
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class EntitySummary:
+    value: str
+    type: str
+    count: int
+    spellings: list[str]
+
+
+class _Marker(highlight.Formatter):
+    """Wraps matched terms in ``<mark>`` and escapes everything else."""
+
+    between = " … "
+
+    def _text(self, text):
+        return html.escape(text, quote=False)
+
+    def format_token(self, text, token, replace=False):
+        return f"<mark>{html.escape(highlight.get_text(text, token, replace), quote=False)}</mark>"
+
+
+class QueryService:
+    """Searches one index folder.  Safe to share between threads.
+
+    Each call opens a fresh searcher on the latest commit, so a running
+    ``newsfacet index`` becomes visible without a restart; the facet arrays
+    are built once per index generation and shared.
+    """
+
+    def __init__(self, index_dir: Path | str):
+        self.index_dir = Path(index_dir)
+        self._ix = open_index(self.index_dir)
+        self._lock = threading.Lock()
+        self._tables: tuple[int, FacetTables] | None = None
+        self._parser = self._make_parser()
+
+    # -- plumbing --------------------------------------------------------
+
+    def _make_parser(self):
+        parser = MultifieldParser(list(S.DEFAULT_FIELDS), self._ix.schema, fieldboosts=S.FIELD_BOOSTS)
+        parser.add_plugin(PlusMinusPlugin())
+        return parser
+
+    def _searcher(self):
+        return self._ix.searcher()
+
+    def generation(self) -> int:
+        return self._ix.latest_generation()
+
+    def _facet_tables(self, searcher) -> FacetTables:
+        gen = searcher.reader().generation()
+        with self._lock:
+            cached = self._tables
+        if cached is not None and cached[0] == gen:
+            return cached[1]
+        tables = FacetTables.from_reader(searcher.reader())
+        with self._lock:
+            self._tables = (gen, tables)
+        return tables
+
+    # -- queries ---------------------------------------------------------
+
+    def parse(self, q: str) -> tuple[Q.Query | None, str | None]:
+        """Parse *q*; on a syntax problem read it as plain words and say so."""
+        text = normalize_text(q).replace("\n", " ").strip()
+        if not text:
+            return None, None
+        notice = None
+        if text.count('"') % 2:
+            text = text.replace('"', " ")
+            notice = "An unmatched quotation mark was ignored."
+        if text.count("(") != text.count(")"):
+            text = text.replace("(", " ").replace(")", " ")
+            notice = "Unbalanced parentheses were ignored."
+        try:
+            parsed = self._parser.parse(text)
+        except Exception:  # whoosh raises assorted errors on odd input
+            parsed = None
+        if parsed is None or parsed is Q.NullQuery and re.search(r"\w", text):
+            plain = " ".join(re.findall(r"\w+", text))
+            notice = "The query could not be read as search syntax; searched for its words instead."
+            try:
+                parsed = self._parser.parse(plain) if plain else None
+            except Exception:
+                parsed = None
+        if parsed is Q.NullQuery:
+            parsed = None
+        return parsed, notice
+
+    def _filter_query(self, req: SearchRequest, tables: FacetTables) -> Q.Query | None:
+        parts: list[Q.Query] = []
+        for value in req.entities:
+            tids = tables.by_value.get(value, [])
+            terms = [Q.Term(S.ENTITY, S.entity_term(value, tables.terms[t][1])) for t in tids]
+            parts.append(Q.Or(terms) if len(terms) > 1 else (terms[0] if terms else Q.NullQuery))
+        if req.date:
+            parts.append(Q.Term(S.DATE_PATH, req.date))
+        if req.date_from or req.date_to:
+            lo, hi = _range_bounds(req.date_from, req.date_to)
+            # Lower bound always explicit: Whoosh mishandles open lower bounds on unsigned NUMERIC fields.
+            parts.append(Q.NumericRange(S.DATE_NUM, lo, hi))
+        if not parts:
+            return None
+        return parts[0] if len(parts) == 1 else Q.And(parts)
+
+    def search(self, req: SearchRequest) -> SearchResult:
+        """Run *req*: total, one page of hits, facets, suggestion."""
+        started = time.perf_counter()
+        parsed, notice = self.parse(req.q)
+        with self._searcher() as searcher:
+            tables = self._facet_tables(searcher)
+            filt = self._filter_query(req, tables)
+            base = parsed if parsed is not None else Q.Every()
+            combined = base if filt is None else Q.And([base, filt])
+            docnums = np.fromiter(searcher.docs_for_query(combined), dtype=np.int64)
+            if len(docnums):
+                docnums = docnums[tables.live[docnums]]
+            total = int(len(docnums))
+            mask = tables.mask(docnums)
+            page_docs = self._page(searcher, req, parsed, filt, docnums, tables)
+            hits = [self._hit(searcher, d, parsed) for d in page_docs]
+            facets = {
+                "entity": entity_facet(tables, mask, req.entities, req.facet_limit),
+                "date": date_facet(tables, mask, req.date),
+            }
+            suggestion = self._suggest(searcher, req, parsed) if total == 0 and parsed is not None else None
+        return SearchResult(
+            request=req,
+            total=total,
+            hits=hits,
+            facets=facets,
+            suggestion=suggestion,
+            notice=notice,
+            elapsed_ms=(time.perf_counter() - started) * 1000,
+        )
+
+    def _page(self, searcher, req: SearchRequest, parsed, filt, docnums: np.ndarray, tables: FacetTables) -> list[int]:
+        start = (req.page - 1) * req.per_page
+        end = start + req.per_page
+        if start >= len(docnums):
+            return []
+        sort = req.sort if parsed is not None or req.sort != "relevance" else "newest"
+        if sort == "relevance":
+            results = searcher.search(parsed, filter=filt, limit=end)
+            return [hit.docnum for hit in results[start:end]]
+        keys = tables.date_num[docnums]
+        if sort == "newest":
+            # Undated last; among equals, index order keeps the page stable.
+            order = np.lexsort((docnums, keys == 0, -keys.astype(np.int64)))
+        else:
+            order = np.lexsort((docnums, keys, keys == 0))
+        return [int(d) for d in docnums[order[start:end]]]
+
+    def _hit(self, searcher, docnum: int, parsed) -> Hit:
+        f = searcher.stored_fields(docnum)
+        return Hit(
+            id=f[S.ID],
+            path=f[S.PATH],
+            title=f[S.TITLE],
+            date=f.get(S.DATE) or None,
+            date_precision=f.get(S.DATE_PRECISION) or "none",
+            source=f.get(S.SOURCE) or None,
+            url=f.get(S.URL) or None,
+            snippet=self.snippet(f[S.BODY], parsed),
+            entities=json.loads(f.get(S.ENTITIES) or "[]"),
+        )
+
+    def snippet(self, body: str, parsed, chars: int = SNIPPET_CHARS) -> str:
+        """Up to two passages of *body* around the query's terms, as safe HTML."""
+        terms = self._body_terms(parsed)
+        if terms:
+            frag = highlight.ContextFragmenter(maxchars=chars, surround=60)
+            out = highlight.highlight(body, terms, S.text_analyzer(), frag, _Marker(), top=2)
+            if out:
+                return out
+        lead = body[:chars]
+        if len(body) > chars:
+            lead = lead.rsplit(" ", 1)[0] + " …"
+        return html.escape(lead, quote=False)
+
+    def highlight_body(self, body: str, q: str) -> str:
+        """The whole *body* as safe HTML with the terms of query *q* marked."""
+        parsed, _ = self.parse(q)
+        terms = self._body_terms(parsed)
+        if not terms:
+            return html.escape(body, quote=False)
+        frag = highlight.WholeFragmenter(charlimit=None)
+        return highlight.highlight(body, terms, S.text_analyzer(), frag, _Marker(), top=1) or html.escape(body)
+
+    @staticmethod
+    def _body_terms(parsed) -> frozenset:
+        if parsed is None:
+            return frozenset()
+        out = set()
+        for fieldname, text in parsed.iter_all_terms():
+            if fieldname in (S.BODY, S.TITLE):
+                out.add(text.decode("utf-8") if isinstance(text, bytes) else text)
+        return frozenset(out)
+
+    def _suggest(self, searcher, req: SearchRequest, parsed) -> str | None:
+        """A corrected query string when some word is unknown and a near one gives results."""
+        corrector = searcher.corrector(S.WORDS)
+        reader = searcher.reader()
+        changed = False
+        out = []
+        for token in re.split(r"(\W+)", normalize_text(req.q)):
+            if not token or not re.match(r"\w", token) or token in ("AND", "OR", "NOT"):
+                out.append(token)
+                continue
+            word = token.lower()
+            if reader.frequency(S.WORDS, word) == 0:
+                suggestions = corrector.suggest(word, limit=1, maxdist=2)
+                if suggestions:
+                    out.append(suggestions[0])
+                    changed = True
+                    continue
+            out.append(token)
+        if not changed:
+            return None
+        candidate = "".join(out)
+        parsed2, _ = self.parse(candidate)
+        if parsed2 is None or not any(True for _ in searcher.docs_for_query(parsed2)):
+            return None
+        return candidate
+
+    # -- single articles ---------------------------------------------------
+
+    def document(self, doc_id: str) -> ArticleView | None:
+        """The article with id *doc_id*, or None."""
+        with self._searcher() as searcher:
+            f = searcher.document(**{S.ID: doc_id})
+        if not f:
+            return None
+        return ArticleView(
+            id=f[S.ID],
+            path=f[S.PATH],
+            title=f[S.TITLE],
+            body=f[S.BODY],
+            date=f.get(S.DATE) or None,
+            date_precision=f.get(S.DATE_PRECISION) or "none",
+            date_evidence=f.get(S.DATE_EVIDENCE) or "",
+            source=f.get(S.SOURCE) or None,
+            url=f.get(S.URL) or None,
+            entities=json.loads(f.get(S.ENTITIES) or "[]"),
+            captions=json.loads(f.get(S.CAPTIONS) or "[]"),
+            dateline=f.get(S.DATELINE) or None,
+            meta=json.loads(f.get(S.META) or "{}"),
+            indexed_at=f.get(S.INDEXED_AT),
+        )
+
+    def similar(self, doc_id: str, limit: int = 5) -> list[Hit]:
+        """Articles most like *doc_id* by their distinctive body terms."""
+        with self._searcher() as searcher:
+            docnum = searcher.document_number(**{S.ID: doc_id})
+            if docnum is None:
+                return []
+            body = searcher.stored_fields(docnum)[S.BODY]
+            keys = searcher.key_terms_from_text(S.BODY, body, numterms=12)
+            if not keys:
+                return []
+            q = Q.Or([Q.Term(S.BODY, word, boost=weight) for word, weight in keys])
+            results = searcher.search(q, limit=limit + 1)
+            return [self._hit(searcher, hit.docnum, None) for hit in results if hit.docnum != docnum][:limit]
+
+    def entities(self, type_: str | None = None) -> list[EntitySummary]:
+        """Every entity value with its type, document count and merged spellings."""
+        from .aliases import load_aliases
+        from .extract.entities import EntityResolver  # only the CLI listing needs it
+
+        spellings: dict[str, list[str]] = {}
+        state_path = self.index_dir / ENTITY_STATE_FILE
+        if state_path.exists():
+            state = json.loads(state_path.read_text(encoding="utf-8"))
+            spellings = EntityResolver(load_aliases(None), state=state).spellings()
+        with self._searcher() as searcher:
+            tables = self._facet_tables(searcher)
+            counts = tables.all_entity_counts()
+        out = []
+        for tid, (value, t) in enumerate(tables.terms):
+            if type_ and t != type_:
+                continue
+            out.append(EntitySummary(value, t, int(counts[tid]), sorted(set(spellings.get(value, [value])))))
+        out.sort(key=lambda e: (-e.count, e.value.casefold()))
+        return out
+
+    def doc_count(self) -> int:
+        with self._searcher() as searcher:
+            return searcher.doc_count()
+
+
+def _range_bounds(lo: dt.date | None, hi: dt.date | None) -> tuple[int, int | None]:
+    """Inclusive ``date_num`` bounds for a day range (``None``: open above).
+
+    A range that starts on the first of a month (or of a year) also takes
+    articles dated only to that month (or year), whose keys end in zeros.
+    """
+    low = 1
+    if lo is not None:
+        month = 0 if lo.month == 1 and lo.day == 1 else lo.month
+        low = lo.year * 10000 + month * 100 + (0 if lo.day == 1 else lo.day)
+        low = max(low, 1)
+    # An open upper bound stays None: a far-future sentinel such as 99991231
+    # makes Whoosh's unsigned 32-bit range match every document.
+    high = None if hi is None else hi.year * 10000 + hi.month * 100 + hi.day
+    return low, high
+
+
+__all__ = [
+    "SORTS",
+    "ArticleView",
+    "EntitySummary",
+    "Hit",
+    "QueryService",
+    "SearchError",
+    "SearchRequest",
+    "SearchResult",
+    "parse_date_filter",
+    "parse_day",
+]

@@ -1,0 +1,84 @@
+"""Shared fixtures: a corpus folder → an index built from it → a query service.
+
+Corpora are copied into a temporary folder with fixed modification times, so
+year-less dates resolve the same on every machine and every day.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from search.indexer import build_index
+from search.query import QueryService
+from search.settings import Options
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "seeds"
+SITES = ROOT / "tests" / "fixtures" / "sites"
+# The seeds were scraped in mid 2024; year-less dates resolve against this day.
+SEEDS_CRAWLED = dt.date(2024, 7, 1)
+
+
+def set_mtime(path: Path, day: dt.date) -> None:
+    ts = dt.datetime(day.year, day.month, day.day, 12, tzinfo=dt.UTC).timestamp()
+    os.utime(path, (ts, ts))
+
+
+def copy_corpus(src: Path, dst: Path, day: dt.date | None = None) -> Path:
+    shutil.copytree(src, dst)
+    if day is not None:
+        for p in dst.rglob("*"):
+            if p.is_file():
+                set_mtime(p, day)
+    return dst
+
+
+@pytest.fixture(scope="session")
+def seeds_dir(tmp_path_factory) -> Path:
+    return copy_corpus(SEEDS, tmp_path_factory.mktemp("corpus") / "seeds", SEEDS_CRAWLED)
+
+
+@pytest.fixture(scope="session")
+def seed_index(seeds_dir, tmp_path_factory) -> Path:
+    index_dir = tmp_path_factory.mktemp("seed-index")
+    report = build_index([seeds_dir], index_dir, Options(), progress=False)
+    assert not report.failed, report.failed
+    return index_dir
+
+
+@pytest.fixture(scope="session")
+def seed_service(seed_index) -> QueryService:
+    return QueryService(seed_index)
+
+
+@pytest.fixture(scope="session")
+def sites_manifest() -> dict:
+    return json.loads((SITES / "manifest.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session")
+def sites_dir(tmp_path_factory, sites_manifest) -> Path:
+    dst = copy_corpus(SITES, tmp_path_factory.mktemp("corpus") / "sites")
+    for rel, expected in sites_manifest.items():
+        ref = expected.get("reference_date")
+        set_mtime(dst / rel, dt.date.fromisoformat(ref) if ref else SEEDS_CRAWLED)
+    return dst
+
+
+@pytest.fixture(scope="session")
+def sites_index(sites_dir, tmp_path_factory) -> Path:
+    index_dir = tmp_path_factory.mktemp("sites-index")
+    report = build_index([sites_dir], index_dir, Options(), progress=False)
+    assert not report.failed, report.failed
+    return index_dir
+
+
+@pytest.fixture(scope="session")
+def sites_service(sites_index) -> QueryService:
+    return QueryService(sites_index)

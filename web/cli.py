@@ -1,0 +1,328 @@
+"""The ``newsfacet`` command line.
+
+It lives in ``web`` — the top floor — because ``serve`` needs the Flask app,
+while every other command only calls the ``search`` library.
+
+Commands: ``index``, ``search``, ``clean``, ``entities``, ``serve``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import json
+import os
+import re
+import sys
+from pathlib import Path
+
+from search.errors import SearchError
+from search.settings import Options
+
+DEFAULT_INDEX = "index"
+_BOLD, _RESET = "\033[1m", "\033[0m"
+
+
+def _index_dir(args) -> Path:
+    return Path(args.index or os.environ.get("NEWSFACET_INDEX") or DEFAULT_INDEX)
+
+
+def _options(args) -> Options:
+    aliases = getattr(args, "aliases", None) or os.environ.get("NEWSFACET_ALIASES")
+    return Options(aliases_path=Path(aliases) if aliases else None)
+
+
+# -- index ---------------------------------------------------------------------
+
+
+def cmd_index(args) -> int:
+    from search.indexer import build_index
+
+    def report_failure(failure) -> None:
+        print(f"skipped {failure.path}: {failure.reason}", file=sys.stderr)
+
+    report = build_index(
+        args.paths,
+        _index_dir(args),
+        _options(args),
+        rebuild=args.rebuild,
+        progress=None if not args.quiet else False,
+        procs=args.procs,
+        wait=args.wait,
+        on_failure=report_failure,
+    )
+    print(report.summary())
+    return 0
+
+
+# -- search --------------------------------------------------------------------
+
+
+def _request(args):
+    from search.query import SearchRequest, parse_day
+
+    return SearchRequest(
+        q=args.query or "",
+        entities=tuple(args.entity or ()),
+        date=args.date,
+        date_from=parse_day(args.date_from, "from") if args.date_from else None,
+        date_to=parse_day(args.date_to, "to") if args.date_to else None,
+        sort=args.sort,
+        page=args.page,
+        per_page=args.per_page,
+        facet_limit=args.facet_limit,
+    )
+
+
+def _terminal_snippet(snippet: str, color: bool) -> str:
+    on, off = (_BOLD, _RESET) if color else ("[", "]")
+    return html.unescape(re.sub(r"</?mark>", lambda m: off if m.group(0)[1] == "/" else on, snippet))
+
+
+def cmd_search(args) -> int:
+    from search.facets import date_label
+    from search.query import QueryService
+
+    service = QueryService(_index_dir(args))
+    result = service.search(_request(args))
+    if args.json:
+        print(json.dumps(result.as_dict(), ensure_ascii=False, indent=2))
+        return 0
+    color = sys.stdout.isatty()
+    if result.notice:
+        print(f"note: {result.notice}")
+    req = result.request
+    first = (req.page - 1) * req.per_page + 1
+    shown = f"{first}-{first + len(result.hits) - 1} of " if result.hits else ""
+    print(f"{shown}{result.total} articles ({result.elapsed_ms:.0f} ms)")
+    if result.suggestion:
+        print(f"did you mean: {result.suggestion}")
+    for hit in result.hits:
+        print()
+        print(f"{hit.title}")
+        meta = [date_label(hit.date, hit.date_precision), hit.source or "", hit.path]
+        print("  " + " · ".join(m for m in meta if m))
+        print("  " + _terminal_snippet(hit.snippet, color))
+    facets = result.facets
+    if facets["entity"]:
+        print("\nentities:")
+        for f in facets["entity"]:
+            mark = "*" if f["selected"] else " "
+            print(f" {mark} {f['value']} ({f['type']}) {f['count']}")
+    if facets["date"]:
+        print("\ndates:")
+        for f in facets["date"]:
+            print(f"   {date_label(f['value'])} {f['count']}")
+    return 0
+
+
+# -- clean -----------------------------------------------------------------------
+
+
+def cmd_clean(args) -> int:
+    from search.clean import RepeatedLines
+    from search.document import ReadFailure
+    from search.pipeline import ExtractionError, process
+    from search.readers import iter_sources
+
+    options = _options(args)
+    status = 0
+    for name in args.files:
+        path = Path(name)
+        if not path.exists():
+            print(f"{name}: no such file", file=sys.stderr)
+            status = 1
+            continue
+        # The folder is the evidence a real run would have: lines repeated on
+        # sibling pages are boilerplate there, so they are here too.
+        folder = path.parent
+        siblings = [] if args.no_context else [s for s in iter_sources([folder], options)]
+        repeated = RepeatedLines.from_texts(
+            ((s.group, s.content) for s in siblings if not isinstance(s, ReadFailure) and s.kind == "text"), options
+        )
+        mine = [s for s in iter_sources([path], options)]
+        for source in mine:
+            if isinstance(source, ReadFailure):
+                print(f"{name}: skipped: {source.reason}", file=sys.stderr)
+                status = 1
+                continue
+            group = next(
+                (s.group for s in siblings if not isinstance(s, ReadFailure) and s.path.split("/")[-1] == path.name),
+                source.group,
+            )
+            try:
+                article, cleaned = process(source, options, repeated.for_group(group))
+            except ExtractionError as exc:
+                print(f"{source.path}: skipped: {exc}", file=sys.stderr)
+                status = 1
+                continue
+            _print_clean(source.path, article, cleaned, args.json)
+    return status
+
+
+def _print_clean(path: str, article, cleaned, as_json: bool) -> None:
+    from search.aliases import load_aliases
+    from search.extract.entities import EntityResolver
+
+    resolver = EntityResolver(load_aliases(None))
+    resolver.observe(article.entities)
+    entities = resolver.resolve(article.entities)
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    "path": path,
+                    "title": article.title,
+                    "title_evidence": cleaned.title_evidence,
+                    "date": article.date.iso(),
+                    "date_precision": article.date.precision,
+                    "date_evidence": article.date.evidence,
+                    "source": article.source,
+                    "url": article.url,
+                    "dateline": article.dateline,
+                    "captions": article.captions,
+                    "entities": [
+                        {"value": e.value, "type": e.type, "spellings": sorted(e.spellings), "count": e.count}
+                        for e in entities
+                    ],
+                    "body": article.body,
+                    "dropped": [{"line": d.line, "reason": d.reason} for d in article.dropped],
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+        return
+    print(f"== {path}")
+    print(f"title:    {article.title}   [{cleaned.title_evidence}]")
+    print(f"date:     {article.date.iso() or 'undated'} (precision {article.date.precision}; {article.date.evidence})")
+    if article.source:
+        print(f"source:   {article.source}")
+    if article.dateline:
+        print(f"dateline: {article.dateline}")
+    for caption in article.captions:
+        print(f"caption:  {caption}")
+    print("entities:")
+    for e in sorted(entities, key=lambda e: (e.type, e.value)):
+        extra = sorted(e.spellings - {e.value})
+        print(f"  {e.type:7} {e.value}" + (f"   (also: {', '.join(extra)})" if extra else ""))
+    print("body:")
+    for para in article.body.split("\n\n"):
+        print(f"  {para}")
+    print("dropped:")
+    for d in article.dropped:
+        print(f"  - {d.line!r}: {d.reason}")
+    print()
+
+
+# -- entities --------------------------------------------------------------------
+
+
+def cmd_entities(args) -> int:
+    from search.query import QueryService
+
+    service = QueryService(_index_dir(args))
+    rows = service.entities(args.type)
+    if args.min_count:
+        rows = [r for r in rows if r.count >= args.min_count]
+    if args.json:
+        print(json.dumps([r.__dict__ for r in rows], ensure_ascii=False, indent=2))
+        return 0
+    for r in rows:
+        merged = [s for s in r.spellings if s != r.value]
+        print(f"{r.count:6}  {r.type:7} {r.value}" + (f"   <- {' | '.join(merged)}" if merged else ""))
+    return 0
+
+
+# -- serve -------------------------------------------------------------------------
+
+
+def cmd_serve(args) -> int:
+    from search.indexer import build_index, index_exists
+
+    index_dir = _index_dir(args)
+    if args.build:
+        report = build_index(args.build, index_dir, _options(args), on_failure=lambda f: print(
+            f"skipped {f.path}: {f.reason}", file=sys.stderr))
+        print(report.summary())
+    if not index_exists(index_dir):
+        raise SearchError(f"no index in {index_dir}: run 'newsfacet index FOLDER' or pass --build FOLDER")
+    from waitress import serve
+
+    from web import create_app
+
+    app = create_app({"INDEX_DIR": str(index_dir.resolve())})
+    print(f"newsfacet: serving {index_dir} at http://{args.host}:{args.port}/", flush=True)
+    serve(app, host=args.host, port=args.port, threads=args.threads, ident="newsfacet")
+    return 0
+
+
+# -- the parser ----------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="newsfacet", description="Full-text search with entity and date facets for scraped news."
+    )
+    parser.add_argument("--index", help=f"index folder (default: $NEWSFACET_INDEX or ./{DEFAULT_INDEX})")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("index", help="index folders of .txt, .html, .jsonl and Reuters .sgm files")
+    p.add_argument("paths", nargs="+", help="folders or files to index")
+    p.add_argument("--rebuild", action="store_true", help="start from an empty index")
+    p.add_argument("--aliases", help="alias file (default: $NEWSFACET_ALIASES)")
+    p.add_argument("--procs", type=int, help="processes for cleaning (default: all cores)")
+    p.add_argument("--wait", type=float, default=0.0, help="seconds to wait for another indexer (default 0)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_index)
+
+    p = sub.add_parser("search", help="search the index")
+    p.add_argument("query", nargs="?", default="", help="query (empty: browse everything, newest first)")
+    p.add_argument("--entity", action="append", help="only articles with this entity (repeatable, ANDed)")
+    p.add_argument("--date", help="YYYY, YYYY-MM, YYYY-MM-DD or undated")
+    p.add_argument("--from", dest="date_from", help="earliest day, YYYY-MM-DD")
+    p.add_argument("--to", dest="date_to", help="latest day, YYYY-MM-DD")
+    p.add_argument("--sort", default="relevance", help="relevance, newest or oldest")
+    p.add_argument("--page", type=int, default=1)
+    p.add_argument("--per-page", type=int, default=10)
+    p.add_argument("--facet-limit", type=int, default=20)
+    p.add_argument("--json", action="store_true", help="print the query service's answer as JSON")
+    p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("clean", help="show what would be indexed for files, and what was dropped and why")
+    p.add_argument("files", nargs="+")
+    p.add_argument("--aliases", help="alias file")
+    p.add_argument("--no-context", action="store_true", help="ignore sibling files' evidence of repeated lines")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_clean)
+
+    p = sub.add_parser("entities", help="list entity values with type, document count and merged spellings")
+    p.add_argument("--type", choices=("person", "org", "place", "other"))
+    p.add_argument("--min-count", type=int, default=0)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_entities)
+
+    p = sub.add_parser("serve", help="serve the web front end")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=5000)
+    p.add_argument("--threads", type=int, default=8)
+    p.add_argument("--build", nargs="+", metavar="PATH", help="index these paths first (incremental)")
+    p.add_argument("--aliases", help="alias file")
+    p.set_defaults(func=cmd_serve)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (SearchError, ValueError) as exc:
+        print(f"newsfacet: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("newsfacet: interrupted; the index keeps its last commit", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
