@@ -40,6 +40,7 @@ from .clean import RepeatedLines, line_key, split_lines
 from .document import Article, Entity, ReadFailure, Source
 from .errors import IndexLocked, IndexNotFound, SearchError
 from .extract.entities import EntityResolver
+from .extract.entities import prepare as prepare_entities
 from .pipeline import ExtractionError, process
 from .readers import iter_sources
 from .settings import Options
@@ -346,6 +347,7 @@ def _process_all(todo, options: Options, procs: int | None, progress: bool, fail
     procs = procs or os.cpu_count() or 1
     results: list[tuple[Article, str, str]] = []
     if procs > 1 and len(tasks) >= POOL_MIN_DOCS:
+        prepare_entities(options)  # built once here, shared by the forked workers
         ctx = multiprocessing.get_context("fork" if sys.platform != "win32" else "spawn")
         with ctx.Pool(procs) as pool:
             outputs = pool.imap(_work, tasks, chunksize=32)

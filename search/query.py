@@ -28,7 +28,7 @@ from whoosh import query as Q
 from whoosh.qparser import MultifieldParser, PlusMinusPlugin
 
 from . import schema as S
-from .errors import InvalidParameter, SearchError
+from .errors import InvalidParameter, QuerySyntaxError, SearchError
 from .facets import FacetTables, date_facet, entity_facet
 from .indexer import ENTITY_STATE_FILE, open_index
 from .textnorm import normalize_text
@@ -269,8 +269,8 @@ class QueryService:
             notice = "The query could not be read as search syntax; searched for its words instead."
             try:
                 parsed = self._parser.parse(plain) if plain else None
-            except Exception:
-                parsed = None
+            except Exception as exc:
+                raise QuerySyntaxError(f"could not read the query {q!r}: {exc}") from exc
         if parsed is Q.NullQuery:
             parsed = None
         return parsed, notice

@@ -377,6 +377,16 @@ def _aliases_for(path: str | None, mtime: float) -> AliasTable:
     return load_aliases(Path(path) if path else None)
 
 
+def prepare(options: Options) -> None:
+    """Load the gazetteers and alias table now.
+
+    The indexer calls this before forking its worker processes, so the
+    seconds spent building the lookup tables are spent once, not per worker.
+    """
+    _gazetteer()
+    aliases_for(options)
+
+
 def aliases_for(options: Options) -> AliasTable:
     """Return the alias table *options* ask for (cached while the file is unchanged)."""
     path = options.aliases_path
