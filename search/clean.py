@@ -155,9 +155,11 @@ def ui_reason(line: str) -> str | None:
     if _CRUMB_SEPARATORS.search(line) and not is_sentence(line):
         return "navigation trail"
     first = ws[0].lower()
+    if _looks_quoted(line):
+        return None  # somebody said it: a quotation, not the page talking
     if first in UI_VERBS and (not is_sentence(line) or _SECOND_PERSON.search(line) or n <= 6):
         return "prompt to the reader"
-    if _SECOND_PERSON.search(line) and not _looks_quoted(line):
+    if _SECOND_PERSON.search(line):
         return "addressed to the reader"
     if UI_PHRASES.search(line) and (not is_sentence(line) or n <= 8):
         return "site furniture"
@@ -254,6 +256,8 @@ class RepeatedLines:
     _seen: dict[str, dict[str, set[str]]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(set)))
     _docs: Counter = field(default_factory=Counter)
     _stories: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    _sentences: set[str] = field(default_factory=set)
+    _head: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
 
     def add(self, group: str, text: str) -> None:
         """Record one document of *group*."""
@@ -262,11 +266,16 @@ class RepeatedLines:
         self._docs[group] += 1
         self._stories[group].add(story)
         seen = self._seen[group]
-        for line in set(lines):
+        first_prose = next((i for i, line in enumerate(lines) if is_sentence(line)), len(lines))
+        for i, line in enumerate(lines):
             if len(words(line)) <= self.options.repeat_max_words:
                 key = line_key(line)
                 if key:
                     seen[key].add(story)
+                    if i < first_prose:
+                        self._head[key].add(story)
+                    if is_sentence(line):
+                        self._sentences.add(key)
 
     def for_group(self, group: str) -> dict[str, int]:
         """Line key -> number of distinct stories, for lines that count as boilerplate."""
@@ -278,10 +287,18 @@ class RepeatedLines:
                 continue
             # A short *sentence* can recur honestly ("He declined to comment."),
             # so it must be on a large share of the site's pages to be furniture.
-            if key and _looks_like_sentence_key(key) and (n < 3 or n < 0.3 * stories):
+            if key in self._sentences and (n < 3 or n < 0.3 * stories):
                 continue
             out[key] = n
         return out
+
+    def headlines(self, group: str) -> frozenset[str]:
+        """Repeated line keys printed above the first paragraph of exactly one story.
+
+        Such a line is likely that story's headline, listed under "most read"
+        on the site's other pages; the cleaner lets it be the title there.
+        """
+        return frozenset(k for k in self.for_group(group) if len(self._head.get(k, ())) == 1)
 
     @classmethod
     def from_texts(cls, items: Iterable[tuple[str, str]], options: Options | None = None) -> RepeatedLines:
@@ -290,11 +307,6 @@ class RepeatedLines:
         for group, text in items:
             rep.add(group, text)
         return rep
-
-
-def _looks_like_sentence_key(key: str) -> bool:
-    # Keys lose punctuation; judge by length alone: 6+ words reads as a sentence.
-    return len(key.split()) >= 6
 
 
 # --- the cleaner -------------------------------------------------------------
@@ -345,6 +357,7 @@ def clean_text(
     *,
     title: str | None = None,
     repeated: dict[str, int] | None = None,
+    headlines: frozenset[str] = frozenset(),
     reference_date=None,
 ) -> CleanText:
     """Split a page's text into title, body, metadata and dropped lines.
@@ -355,13 +368,15 @@ def clean_text(
         it are dropped and no headline is searched for.
     :param repeated: line keys that recur across this document's group, from
         :meth:`RepeatedLines.for_group`.
+    :param headlines: those of them that may still be this page's title
+        (:meth:`RepeatedLines.headlines`).
     :param reference_date: passed to the date-stamp parser for year-less stamps.
     :return: a :class:`CleanText`.
     """
     lines = [_Line(t, block=b) for t, b in split_blocks(text)]
     repeated = repeated or {}
     title_key = line_key(title) if title else None
-    _mark_metadata_and_furniture(lines, repeated, title_key, reference_date)
+    _mark_metadata_and_furniture(lines, repeated, headlines, title_key, reference_date)
     _mark_link_lists(lines)
     body_start, body_end = _body_span(lines)
     chosen, evidence = _choose_title(lines, body_start, title)
@@ -400,7 +415,9 @@ def clean_text(
     )
 
 
-def _mark_metadata_and_furniture(lines: list[_Line], repeated: dict[str, int], title_key, reference_date) -> None:
+def _mark_metadata_and_furniture(
+    lines: list[_Line], repeated: dict[str, int], headlines: frozenset[str], title_key, reference_date
+) -> None:
     keys = [line_key(ln.text) for ln in lines]
     in_page = Counter(keys)
     seen_prose = False
@@ -429,7 +446,9 @@ def _mark_metadata_and_furniture(lines: list[_Line], repeated: dict[str, int], t
             # A copyright line below the article ends the page: the rest is footer.
             footer = seen_prose and reason == "copyright notice"
         elif key in repeated:
-            ln.drop(f"repeated on {repeated[key]} pages of this site or folder")
+            ln.verdict, ln.reason = "repeat", f"repeated on {repeated[key]} pages of this site or folder"
+            if key not in headlines:
+                ln.drop(ln.reason)
         elif in_page[key] > 1 and not is_sentence(ln.text):
             ln.verdict, ln.reason = "repeat", "repeated within the page"
         seen_prose = seen_prose or (ln.verdict == "keep" and is_sentence(ln.text))
@@ -452,7 +471,15 @@ def _choose_title(lines: list[_Line], body_start: int, given: str | None) -> tup
     """
     if given:
         return None, "given by metadata"
-    head = range(body_start if body_start >= 0 else len(lines))
+    end = body_start if body_start >= 0 else len(lines)
+    # The headline stands above its byline and date stamp; what sits between
+    # those and the body (captions, photo credits, "listen" buttons) is not it.
+    stamp = next((i for i in range(end) if lines[i].verdict in ("byline", "date")), None)
+    if stamp is not None and any(
+        lines[i].verdict in ("keep", "repeat") and is_headline_like(lines[i].text) for i in range(stamp)
+    ):
+        end = stamp
+    head = range(end)
     candidates = [i for i in head if lines[i].verdict in ("keep", "repeat") and is_headline_like(lines[i].text)]
     # Of a headline printed twice, the first copy is the title.
     firsts: dict[str, int] = {}

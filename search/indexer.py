@@ -133,10 +133,10 @@ def _repeated_in(source: Source, repeated: dict[str, int]) -> dict[str, int]:
     return {k: v for k, v in repeated.items() if k in keys}
 
 
-def _work(task: tuple[Source, dict[str, int], Options]) -> Article | ReadFailure:
-    source, repeated, options = task
+def _work(task: tuple[Source, dict[str, int], frozenset[str], Options]) -> Article | ReadFailure:
+    source, repeated, headlines, options = task
     try:
-        article, _ = process(source, options, repeated)
+        article, _ = process(source, options, repeated, headlines)
     except ExtractionError as exc:
         return ReadFailure(source.path, str(exc))
     except RecursionError:
@@ -263,19 +263,22 @@ def build_index(
         aliases_hash = aliases.fingerprint()
         existing = _existing(ix, root_keys)
 
-        todo: list[tuple[Source, dict[str, int], str]] = []
+        todo: list[tuple[Source, dict[str, int], frozenset[str], str]] = []
         seen_ids: set[str] = set()
-        group_cache: dict[str, dict[str, int]] = {}
+        group_cache: dict[str, tuple[dict[str, int], frozenset[str]]] = {}
         for source in sources:
-            group_rep = group_cache.setdefault(source.group, repeated.for_group(source.group))
+            if source.group not in group_cache:
+                group_cache[source.group] = (repeated.for_group(source.group), repeated.headlines(source.group))
+            group_rep, group_heads = group_cache[source.group]
             rep = _repeated_in(source, group_rep)
-            ehash = effective_hash(source, rep, aliases_hash)
+            heads = group_heads & rep.keys()
+            ehash = effective_hash(source, [*rep, *(f"headline:{k}" for k in heads)], aliases_hash)
             aid = _article_id(source)
             seen_ids.add(aid)
             if aid in existing and existing[aid][S.CONTENT_HASH] == ehash:
                 report.unchanged += 1
                 continue
-            todo.append((source, rep, ehash))
+            todo.append((source, rep, heads, ehash))
 
         articles = _process_all(todo, options, procs, progress, fail)
         resolver = EntityResolver(aliases, state=None if rebuild else _load_entity_state(index_dir))
@@ -343,7 +346,7 @@ def _existing(ix, root_keys: set[str]) -> dict[str, dict]:
 
 
 def _process_all(todo, options: Options, procs: int | None, progress: bool, fail) -> list[tuple[Article, str, str]]:
-    tasks = [(src, rep, options) for src, rep, _ in todo]
+    tasks = [(src, rep, heads, options) for src, rep, heads, _ in todo]
     procs = procs or os.cpu_count() or 1
     results: list[tuple[Article, str, str]] = []
     if procs > 1 and len(tasks) >= POOL_MIN_DOCS:
@@ -356,7 +359,7 @@ def _process_all(todo, options: Options, procs: int | None, progress: bool, fail
     else:
         pairs = [(t, _work(task)) for t, task in zip(todo, _progress(tasks, len(tasks), progress, "cleaning"),
                                                       strict=True)]
-    for (source, _, ehash), out in pairs:
+    for (source, _, _, ehash), out in pairs:
         if isinstance(out, ReadFailure):
             fail(out)
         else:

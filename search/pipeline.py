@@ -35,11 +35,18 @@ def article_id(path: str) -> str:
     return hashlib.blake2b(path.encode("utf-8"), digest_size=8).hexdigest()
 
 
-def process(source: Source, options: Options, repeated: dict[str, int] | None = None) -> tuple[Article, CleanText]:
+def process(
+    source: Source,
+    options: Options,
+    repeated: dict[str, int] | None = None,
+    headlines: frozenset[str] = frozenset(),
+) -> tuple[Article, CleanText]:
     """Clean and extract one source.
 
     :param repeated: line keys that recur across the source's group
         (:meth:`search.clean.RepeatedLines.for_group`).
+    :param headlines: those that may still be this source's title
+        (:meth:`search.clean.RepeatedLines.headlines`).
     :return: the article (entities not yet canonical across documents) and the
         cleaner's full account, for ``newsfacet clean``.
     :raises ExtractionError: when no article text is left.
@@ -53,7 +60,12 @@ def process(source: Source, options: Options, repeated: dict[str, int] | None = 
         text = page.text
     given_title = source.title or (page.title if page else None)
     cleaned = clean_text(
-        text, options, title=given_title, repeated=repeated, reference_date=source.reference_date
+        text,
+        options,
+        title=given_title,
+        repeated=repeated,
+        headlines=headlines,
+        reference_date=source.reference_date,
     )
     if not cleaned.paragraphs and not source.title:
         # A headline-only item (a wire "brief") is an article when the input

@@ -151,7 +151,7 @@ def cmd_clean(args) -> int:
                 source.group,
             )
             try:
-                article, cleaned = process(source, options, repeated.for_group(group))
+                article, cleaned = process(source, options, repeated.for_group(group), repeated.headlines(group))
             except ExtractionError as exc:
                 print(f"{source.path}: skipped: {exc}", file=sys.stderr)
                 status = 1

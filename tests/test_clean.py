@@ -1,0 +1,180 @@
+"""The cleaner: golden files for whole pages, tables for single rules.
+
+Golden files live in ``tests/expected/clean``; after a deliberate change to
+the cleaner, regenerate them with ``NEWSFACET_UPDATE_GOLDEN=1 pytest
+tests/test_clean.py`` and read the diff before committing it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from search.clean import RepeatedLines, caption_reason, clean_text, is_sentence, teaser_reason, ui_reason
+from search.settings import Options
+
+from .conftest import SEEDS, SITES
+
+EXPECTED = Path(__file__).parent / "expected" / "clean"
+UPDATE = os.environ.get("NEWSFACET_UPDATE_GOLDEN") == "1"
+OPTIONS = Options()
+
+
+def pages() -> list[Path]:
+    return sorted(SEEDS.glob("*.txt")) + sorted(SITES.glob("txt_*/*.txt"))
+
+
+def cleaned_as_dict(path: Path) -> dict:
+    from search.readers import decode_bytes
+
+    siblings = sorted(path.parent.glob("*.txt"))
+    repeated = RepeatedLines.from_texts((("g", decode_bytes(p.read_bytes())) for p in siblings), OPTIONS)
+    result = clean_text(
+        decode_bytes(path.read_bytes()),
+        OPTIONS,
+        repeated=repeated.for_group("g"),
+        headlines=repeated.headlines("g"),
+        reference_date=dt.date(2024, 7, 1),
+    )
+    return {
+        "title": result.title,
+        "title_evidence": result.title_evidence,
+        "paragraphs": result.paragraphs,
+        "date_lines": [line for line, _ in result.date_lines],
+        "dateline": result.dateline,
+        "captions": result.captions,
+        "bylines": result.bylines,
+        "dropped": [[d.line, d.reason] for d in result.dropped],
+    }
+
+
+@pytest.mark.parametrize("path", pages(), ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_golden(path):
+    golden = EXPECTED / f"{path.parent.name}__{path.stem}.json"
+    actual = cleaned_as_dict(path)
+    if UPDATE or not golden.exists():
+        golden.parent.mkdir(parents=True, exist_ok=True)
+        golden.write_text(json.dumps(actual, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        if not UPDATE:
+            pytest.fail(f"golden file {golden.name} was missing and has been written; review and commit it")
+    assert actual == json.loads(golden.read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize(
+    "line,expected",
+    [
+        ("The minister resigned on Friday.", True),
+        ("He declined to comment.", True),
+        ("Prices rose", False),
+        ("Seafront parking charges to double under council budget plan", False),
+        ("Wait...", False),
+        (" ".join(["word"] * 30), True),  # a long paragraph cut off mid-sentence is still prose
+    ],
+)
+def test_is_sentence(line, expected):
+    assert is_sentence(line) is expected
+
+
+@pytest.mark.parametrize(
+    "line,dropped",
+    [
+        ("Subscribe to our newsletter", True),
+        ("Follow us on Mastodon", True),
+        ("Share this story", True),
+        ("Leave a comment", True),
+        ("Comments are closed.", True),
+        ("Your email address will not be published.", True),
+        ("Copyright © 2024 Example Media. All rights reserved.", True),
+        ("Home › World › Europe", True),
+        ("Sign up for our morning briefing - the day's top stories in your inbox by 7am.", True),
+        ("We use cookies to improve your experience on our site.", True),
+        ("He declined to comment.", False),
+        ('"Sign up now or lose your place," the organiser told volunteers.', False),
+        ("Follow-up inspections found no further faults at the plant.", False),
+        ("The report was shared with the committee on Monday.", False),
+    ],
+)
+def test_ui_language(line, dropped):
+    assert (ui_reason(line) is not None) is dropped
+
+
+@pytest.mark.parametrize(
+    "line,dropped",
+    [
+        ("READ: Minister warns of further delays", True),
+        ("ALSO READ - Port strike enters second week", True),
+        ("Watch: Flood waters reach the town centre", True),
+        ("Analysis: The minister said the plan would cost more than expected.", False),
+        ("Note to readers: this is a sentence that explains something at length.", False),
+    ],
+)
+def test_teasers(line, dropped):
+    assert (teaser_reason(line) is not None) is dropped
+
+
+@pytest.mark.parametrize(
+    "line,is_caption",
+    [
+        ("Firefighters at the scene on Tuesday. Photo: Jane Roe/AFP", True),
+        ("The minister arrives in Brussels [Reuters/John Doe]", True),
+        ("Volunteers fill sandbags (Photo: City Council)", True),
+        ("The photo was taken on Tuesday by a passer-by who later posted it online.", False),
+    ],
+)
+def test_captions(line, is_caption):
+    assert (caption_reason(line) is not None) is is_caption
+
+
+def test_a_site_with_unseen_furniture():
+    page = "\n".join(
+        [
+            "Valley Courier",
+            "Local news you can trust",
+            "Town  |  County  |  Sport  |  Letters",
+            "Bridge repairs to close Main Street for six weeks",
+            "By Sam Hill, Transport Correspondent",
+            "Updated: Tuesday 2 April 2024",
+            "Main Street will close to traffic from Monday while engineers repair the river bridge.",
+            "Sponsored",
+            "The county council said diversions would be signposted through the industrial estate.",
+            "What it means for buses",
+            "Route 12 will be diverted via Mill Lane for the duration of the works.",
+            "It will cost £2.1m.",
+            "Most popular",
+            "School wins national chess title",
+            "Give us your feedback on this article.",
+        ]
+    )
+    result = clean_text(page, OPTIONS)
+    assert result.title == "Bridge repairs to close Main Street for six weeks"
+    assert result.paragraphs == [
+        "Main Street will close to traffic from Monday while engineers repair the river bridge.",
+        "The county council said diversions would be signposted through the industrial estate.",
+        "What it means for buses",
+        "Route 12 will be diverted via Mill Lane for the duration of the works.",
+        "It will cost £2.1m.",
+    ]
+    assert result.bylines == ["By Sam Hill, Transport Correspondent"]
+    assert [d for d, _ in result.date_lines] == ["Updated: Tuesday 2 April 2024"]
+    dropped = {d.line for d in result.dropped}
+    assert {"Valley Courier", "Local news you can trust", "Sponsored", "Most popular",
+            "School wins national chess title", "Give us your feedback on this article."} <= dropped
+
+
+def test_repetition_across_pages_is_boilerplate_but_syndicated_copies_are_not():
+    story = "Shares in the lender fell 4% after it cut its profit forecast for the year."
+    furniture = "Part of the Example Media Group"
+    texts = [
+        ("site", f"Lender cuts forecast\n{story}\nAnalysts had expected a cut.\n{furniture}"),
+        ("site", f"Lender cuts forecast\n{story}\nAnalysts had expected a cut.\n{furniture}"),  # a copy
+        ("site", f"Ferry fares rise\nFerry fares will rise by 5% from May, the operator said.\n{furniture}"),
+    ]
+    rep = RepeatedLines.from_texts(texts, OPTIONS).for_group("site")
+    assert rep == {"part of the example media group": 2}
+    result = clean_text(texts[0][1], OPTIONS, repeated=rep)
+    assert result.title == "Lender cuts forecast"
+    assert result.paragraphs == [story, "Analysts had expected a cut."]

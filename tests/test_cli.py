@@ -1,0 +1,141 @@
+"""The ``newsfacet`` command line, end to end on the seeds."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from web.cli import main
+
+from .conftest import SEEDS, SEEDS_CRAWLED, copy_corpus
+
+
+@pytest.fixture(scope="module")
+def cli_index(tmp_path_factory):
+    corpus = copy_corpus(SEEDS, tmp_path_factory.mktemp("cli") / "seeds", SEEDS_CRAWLED)
+    index_dir = tmp_path_factory.mktemp("cli-index")
+    assert main(["--index", str(index_dir), "index", str(corpus), "--quiet"]) == 0
+    return index_dir, corpus
+
+
+def run_json(capsys, *argv) -> dict:
+    capsys.readouterr()
+    assert main(list(argv)) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_console_script_is_installed_and_runs(cli_index):
+    index_dir, _ = cli_index
+    script = Path(sys.executable).with_name("newsfacet")
+    assert script.exists()
+    out = subprocess.run(
+        [str(script), "--index", str(index_dir), "search", "Lavrov"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "2 articles" in out.splitlines()[0]
+
+
+def test_index_summary_and_no_op_rerun(cli_index, capsys):
+    index_dir, corpus = cli_index
+    capsys.readouterr()
+    assert main(["--index", str(index_dir), "index", str(corpus), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "0 added, 0 updated, 5 unchanged, 0 removed, 0 failed; 5 articles in the index" in out
+
+
+def test_index_reports_bad_files_and_goes_on(tmp_path, capsys):
+    corpus = copy_corpus(SEEDS, tmp_path / "c", SEEDS_CRAWLED)
+    (corpus / "empty.txt").write_bytes(b"")
+    assert main(["--index", str(tmp_path / "ix"), "index", str(corpus), "--quiet"]) == 0
+    captured = capsys.readouterr()
+    assert "skipped empty.txt: empty file" in captured.err
+    assert "5 added" in captured.out and "1 failed" in captured.out
+
+
+def test_search_json_is_the_query_service_answer(cli_index, capsys):
+    index_dir, _ = cli_index
+    data = run_json(capsys, "--index", str(index_dir), "search", "Haniyeh", "--json")
+    assert data["total"] == 2
+    assert data["query"]["q"] == "Haniyeh"
+    assert all("<mark>" in h["snippet"] for h in data["hits"])
+    assert {"entity", "date"} == set(data["facets"])
+
+
+def test_search_filters(cli_index, capsys):
+    index_dir, _ = cli_index
+    ix = ["--index", str(index_dir)]
+    data = run_json(capsys, *ix, "search", "--entity", "Vladimir Putin", "--json")
+    assert data["total"] == 2
+    data = run_json(capsys, *ix, "search", "--date", "2024", "--json")
+    assert [h["path"] for h in data["hits"]] == ["001_e5d5862b3fed93d4.txt"]
+    data = run_json(capsys, *ix, "search", "--date", "undated", "--json")
+    assert data["total"] == 3
+    data = run_json(capsys, *ix, "search", "--from", "2023-10-01", "--to", "2023-10-31", "--json")
+    assert [h["path"] for h in data["hits"]] == ["004_4c9df461499d11da.txt"]
+    data = run_json(capsys, *ix, "search", "--sort", "oldest", "--json")
+    assert [h["date"] for h in data["hits"]][:2] == ["2023-10-26", "2024-06-25"]
+
+
+def test_search_text_output(cli_index, capsys):
+    index_dir, _ = cli_index
+    capsys.readouterr()
+    assert main(["--index", str(index_dir), "search", "Bogdanov"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("1-2 of 2 articles")
+    assert "[Bogdanov]" in out
+    assert "entities:" in out and "dates:" in out
+
+
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["search", "x", "--sort", "best"], "sort must be one of relevance, newest, oldest"),
+        (["search", "x", "--date", "2023-13"], "2023-13"),
+        (["search", "x", "--from", "yesterday"], "from must be a date as YYYY-MM-DD"),
+        (["search", "x", "--per-page", "1000"], "per_page must be"),
+    ],
+)
+def test_bad_parameters_are_clear_errors(cli_index, capsys, argv, message):
+    index_dir, _ = cli_index
+    capsys.readouterr()
+    assert main(["--index", str(index_dir), *argv]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_missing_index_is_a_clear_error(tmp_path, capsys):
+    assert main(["--index", str(tmp_path / "none"), "search", "x"]) == 2
+    assert "newsfacet index" in capsys.readouterr().err
+
+
+def test_clean_explains_what_was_dropped(capsys):
+    capsys.readouterr()
+    assert main(["clean", str(SEEDS / "000_4e1852c0d95101e1.txt")]) == 0
+    out = capsys.readouterr().out
+    assert "title:    Hamas chief, Russia FM discuss escalations in Jerusalem, Gaza" in out
+    assert "- 'Leave a Reply':" in out
+    assert "- 'Middle East': above the headline" in out
+    assert "person  Ismail Haniyeh" in out
+
+
+def test_clean_json(capsys):
+    data = run_json(capsys, "clean", "--json", str(SEEDS / "001_e5d5862b3fed93d4.txt"))
+    assert data["date"] == "2024-06-25" and data["date_precision"] == "day"
+    assert "June 25, 2024" in data["date_evidence"]
+    assert data["captions"] and "[Reuters/Mohammed Salem]" in data["captions"][0]
+    marzouk = [e for e in data["entities"] if "Marzou" in e["value"]]
+    assert len(marzouk) == 1 and {"Abu Marzouk", "Mousa Abu Marzook"} <= set(marzouk[0]["spellings"])
+
+
+def test_entities_lists_counts_and_merged_spellings(cli_index, capsys):
+    index_dir, _ = cli_index
+    rows = run_json(capsys, "--index", str(index_dir), "entities", "--type", "person", "--json")
+    marzouk = [r for r in rows if "Marzou" in r["value"]]
+    assert len(marzouk) == 1 and marzouk[0]["count"] == 4
+    assert {"Abu Marzouq", "Musa Abu Marzouk"} <= set(marzouk[0]["spellings"])
+    capsys.readouterr()
+    assert main(["--index", str(index_dir), "entities", "--min-count", "4"]) == 0
+    out = capsys.readouterr().out
+    assert "Hamas" in out and "Haniyeh" not in out
