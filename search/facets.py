@@ -35,6 +35,7 @@ class FacetTables:
     post_doc: np.ndarray  # int32 [posting]
     post_term: np.ndarray  # int32 [posting]
     by_value: dict[str, list[int]]  # value -> term ids (one per type it was given)
+    name_rank: np.ndarray  # int32 [term]: alphabetical rank, to break count ties
 
     @classmethod
     def from_reader(cls, reader) -> FacetTables:
@@ -66,7 +67,10 @@ class FacetTables:
             term_parts.append(np.full(len(ids), tid, dtype=np.int32))
         post_doc = np.concatenate(docs_parts) if docs_parts else np.zeros(0, dtype=np.int32)
         post_term = np.concatenate(term_parts) if term_parts else np.zeros(0, dtype=np.int32)
-        return cls(n, date_num, live, terms, post_doc, post_term, by_value)
+        names = sorted(range(len(terms)), key=lambda t: (terms[t][0].casefold(), terms[t][1]))
+        name_rank = np.empty(len(terms), dtype=np.int32)
+        name_rank[names] = np.arange(len(terms), dtype=np.int32)
+        return cls(n, date_num, live, terms, post_doc, post_term, by_value, name_rank)
 
     def mask(self, docnums: np.ndarray) -> np.ndarray:
         m = np.zeros(self.doc_count_all, dtype=bool)
@@ -81,34 +85,36 @@ class FacetTables:
         return np.bincount(self.post_term, minlength=len(self.terms))
 
 
-def entity_facet(
-    tables: FacetTables, mask: np.ndarray, selected: tuple[str, ...], limit: int, type_: str | None = None
-) -> list[dict]:
+def entity_facet(tables: FacetTables, mask: np.ndarray, selected: tuple[str, ...], limit: int) -> list[dict]:
     """Entity values with counts over the matching documents, most frequent first.
 
+    Up to *limit* values of each type are listed, so a sidebar can show its
+    People, Organisations and Places sections even when one type dominates.
     Selected values are always listed (even past *limit*) so a user can see
     and remove them.
     """
     counts = tables.entity_counts(mask)
-    order = np.argsort(-counts, kind="stable")
+    nonzero = np.flatnonzero(counts)
+    # Most frequent first; equal counts alphabetically, as a list reads best.
+    order = nonzero[np.lexsort((tables.name_rank[nonzero], -counts[nonzero]))]
+    types = {t for _, t in tables.terms}
     chosen = set(selected)
+    per_type: dict[str, int] = {}
     out: list[dict] = []
     listed = set()
     for tid in order:
-        c = int(counts[tid])
-        if c == 0 or len(out) >= limit:
-            break
         value, t = tables.terms[tid]
-        if type_ and t != type_:
+        if per_type.get(t, 0) >= limit and value not in chosen:
+            if all(per_type.get(x, 0) >= limit for x in types):
+                break
             continue
-        out.append({"value": value, "type": t, "count": c, "selected": value in chosen})
+        per_type[t] = per_type.get(t, 0) + 1
+        out.append({"value": value, "type": t, "count": int(counts[tid]), "selected": value in chosen})
         listed.add(value)
     for value in selected:
         if value not in listed:
             for tid in tables.by_value.get(value, []):
-                _, t = tables.terms[tid]
-                out.append({"value": value, "type": t, "count": int(counts[tid]), "selected": True})
-    # Equal counts read best alphabetically; the sort is stable on count.
+                out.append({"value": value, "type": tables.terms[tid][1], "count": int(counts[tid]), "selected": True})
     out.sort(key=lambda d: (-d["count"], d["value"].casefold()))
     return out
 

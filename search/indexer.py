@@ -92,12 +92,15 @@ def open_index(index_dir: Path | str):
 
 def _create_or_open(index_dir: Path, rebuild: bool):
     index_dir.mkdir(parents=True, exist_ok=True)
-    if rebuild or not index_exists(index_dir):
-        if rebuild and index_exists(index_dir):
-            _check_unlocked(index_dir)
-        (index_dir / ENTITY_STATE_FILE).unlink(missing_ok=True)
-        return whoosh_index.create_in(str(index_dir), S.schema(), indexname=INDEX_NAME)
-    return whoosh_index.open_dir(str(index_dir), indexname=INDEX_NAME)
+    if not rebuild and index_exists(index_dir):
+        ix = whoosh_index.open_dir(str(index_dir), indexname=INDEX_NAME)
+        if set(ix.schema.names()) == set(S.schema().names()):
+            return ix
+        rebuild = True  # written by an older newsfacet: its fields differ, start over
+    if index_exists(index_dir):
+        _check_unlocked(index_dir)
+    (index_dir / ENTITY_STATE_FILE).unlink(missing_ok=True)
+    return whoosh_index.create_in(str(index_dir), S.schema(), indexname=INDEX_NAME)
 
 
 def _check_unlocked(index_dir: Path) -> None:
@@ -165,6 +168,7 @@ def _public_entities(entities: list[Entity]) -> list[dict]:
 
 def _fields(article: Article, raw: list[Entity], canonical: list[Entity], root: str, ehash: str) -> dict:
     iso = article.date.iso()
+    now = dt.datetime.now(dt.UTC)
     return {
         S.ID: article.id,
         S.PATH: article.path,
@@ -187,7 +191,8 @@ def _fields(article: Article, raw: list[Entity], canonical: list[Entity], root: 
         S.META: json.dumps(article.meta, ensure_ascii=False, default=str),
         S.DROPPED: json.dumps([[d.line, d.reason] for d in article.dropped], ensure_ascii=False),
         S.CONTENT_HASH: ehash,
-        S.INDEXED_AT: dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        S.INDEXED_AT: now.isoformat(timespec="seconds"),
+        S.INDEXED_NUM: int(now.timestamp()),
     }
 
 

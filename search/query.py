@@ -13,6 +13,8 @@ matching document numbers (``Searcher.docs_for_query``), never from
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import datetime as dt
 import html
 import json
@@ -91,6 +93,8 @@ class SearchRequest:
     page: int = 1
     per_page: int = 10
     facet_limit: int = 20
+    # Only articles indexed after this moment (saved searches' "new since last visit").
+    indexed_after: dt.datetime | None = None
 
     def __post_init__(self) -> None:
         _select_sort(self.sort)
@@ -210,17 +214,18 @@ class _Marker(highlight.Formatter):
 class QueryService:
     """Searches one index folder.  Safe to share between threads.
 
-    Each call opens a fresh searcher on the latest commit, so a running
-    ``newsfacet index`` becomes visible without a restart; the facet arrays
-    are built once per index generation and shared.
+    Each call opens a searcher on the latest commit, so a running ``newsfacet
+    index`` becomes visible without a restart; the facet arrays are built once
+    per index generation and shared.  :meth:`open` pins one searcher for a
+    series of calls (a web request) until :meth:`close`.
     """
 
     def __init__(self, index_dir: Path | str):
         self.index_dir = Path(index_dir)
         self._ix = open_index(self.index_dir)
-        self._lock = threading.Lock()
-        self._tables: tuple[int, FacetTables] | None = None
+        self._shared = {"lock": threading.Lock(), "tables": None}
         self._parser = self._make_parser()
+        self._pinned = None
 
     # -- plumbing --------------------------------------------------------
 
@@ -229,7 +234,26 @@ class QueryService:
         parser.add_plugin(PlusMinusPlugin())
         return parser
 
+    def open(self) -> QueryService:
+        """A view of this service bound to one searcher on the latest commit; :meth:`close` it."""
+        session = copy.copy(self)
+        session._pinned = self._ix.searcher()
+        return session
+
+    def close(self) -> None:
+        if self._pinned is not None:
+            self._pinned.close()
+            self._pinned = None
+
+    def __enter__(self) -> QueryService:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
     def _searcher(self):
+        if self._pinned is not None:
+            return contextlib.nullcontext(self._pinned)
         return self._ix.searcher()
 
     def generation(self) -> int:
@@ -237,13 +261,14 @@ class QueryService:
 
     def _facet_tables(self, searcher) -> FacetTables:
         gen = searcher.reader().generation()
-        with self._lock:
-            cached = self._tables
+        lock = self._shared["lock"]
+        with lock:
+            cached = self._shared["tables"]
         if cached is not None and cached[0] == gen:
             return cached[1]
         tables = FacetTables.from_reader(searcher.reader())
-        with self._lock:
-            self._tables = (gen, tables)
+        with lock:
+            self._shared["tables"] = (gen, tables)
         return tables
 
     # -- queries ---------------------------------------------------------
@@ -283,6 +308,8 @@ class QueryService:
             parts.append(Q.Or(terms) if len(terms) > 1 else (terms[0] if terms else Q.NullQuery))
         if req.date:
             parts.append(Q.Term(S.DATE_PATH, req.date))
+        if req.indexed_after is not None:
+            parts.append(Q.NumericRange(S.INDEXED_NUM, int(req.indexed_after.timestamp()) + 1, None))
         if req.date_from or req.date_to:
             lo, hi = _range_bounds(req.date_from, req.date_to)
             # Lower bound always explicit: Whoosh mishandles open lower bounds on unsigned NUMERIC fields.

@@ -37,6 +37,7 @@ META = "meta"
 DROPPED = "dropped"
 CONTENT_HASH = "content_hash"
 INDEXED_AT = "indexed_at"
+INDEXED_NUM = "indexed_num"
 
 # Fields a user may name in a query (``title:putin``); the rest are internal.
 QUERY_FIELDS = (TITLE, BODY, SOURCE, ENTITY, PATH)
@@ -49,7 +50,7 @@ ENTITY_SEPARATOR = ","
 
 # Bumped whenever cleaning or extraction changes what an unchanged file yields,
 # so the next ``newsfacet index`` re-processes everything once.
-PIPELINE_VERSION = "1"
+PIPELINE_VERSION = "2"
 
 
 class FoldFilter(Filter):
@@ -100,6 +101,8 @@ class ArticleSchema(fields.SchemaClass):
     dropped = fields.STORED()
     content_hash = fields.ID(stored=True)
     indexed_at = fields.STORED()
+    # When the article entered the index (epoch seconds): "new since your last visit".
+    indexed_num = fields.NUMERIC(numtype=int, bits=64, signed=False, stored=True, sortable=True, default=0)
 
 
 def schema() -> fields.Schema:
