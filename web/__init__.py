@@ -1,0 +1,91 @@
+"""The Flask front end: search pages, their JSON twins, article pages, saved searches.
+
+``create_app`` is the application factory (``flask --app web run`` finds it).
+Configuration comes from defaults, then environment variables, then the
+mapping a caller passes:
+
+==========================  ==================================  ======================
+setting                     environment variable                default
+==========================  ==================================  ======================
+``INDEX_DIR``               ``NEWSFACET_INDEX``                 ``./index``
+``ALIASES``                 ``NEWSFACET_ALIASES``               none
+``SECRET_KEY``              ``NEWSFACET_SECRET_KEY``            random, kept in the instance folder
+``SAVED_DB``                ``NEWSFACET_SAVED_DB``              ``<instance>/saved.sqlite3``
+``PER_PAGE``                ``NEWSFACET_PER_PAGE``              10
+``FACET_LIMIT``             ``NEWSFACET_FACET_LIMIT``           20
+==========================  ==================================  ======================
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask
+
+ENV_SETTINGS = {
+    "INDEX_DIR": "NEWSFACET_INDEX",
+    "ALIASES": "NEWSFACET_ALIASES",
+    "SECRET_KEY": "NEWSFACET_SECRET_KEY",
+    "SAVED_DB": "NEWSFACET_SAVED_DB",
+    "PER_PAGE": "NEWSFACET_PER_PAGE",
+    "FACET_LIMIT": "NEWSFACET_FACET_LIMIT",
+}
+INT_SETTINGS = ("PER_PAGE", "FACET_LIMIT")
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Create the newsfacet web application.
+
+    :param test_config: settings that win over defaults and environment.
+    """
+    root = Path(__file__).resolve().parent
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder=str(root.parent / "templates"),
+        static_folder=str(root / "static"),
+    )
+    app.config.from_mapping(
+        INDEX_DIR=str(Path("index").resolve()),
+        ALIASES=None,
+        SECRET_KEY=None,
+        SAVED_DB=None,
+        PER_PAGE=10,
+        FACET_LIMIT=20,
+        MAX_CONTENT_LENGTH=64 * 1024,  # forms here are a name and a query string
+        JSON_SORT_KEYS=False,
+    )
+    for key, env in ENV_SETTINGS.items():
+        if os.environ.get(env):
+            value = os.environ[env]
+            app.config[key] = int(value) if key in INT_SETTINGS else value
+    if test_config:
+        app.config.update(test_config)
+    app.json.sort_keys = False
+
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if not app.config["SAVED_DB"]:
+        app.config["SAVED_DB"] = str(Path(app.instance_path) / "saved.sqlite3")
+    if not app.config["SECRET_KEY"]:
+        app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))
+
+    from . import index, pages, saved, security
+
+    index.init_app(app)
+    security.init_app(app)
+    saved.init_app(app)
+    app.register_blueprint(pages.bp)
+    app.register_blueprint(saved.bp)
+    pages.register_errors(app)
+    return app
+
+
+def _instance_secret(instance: Path) -> str:
+    """A secret key kept beside the saved-search database, made on first start."""
+    path = instance / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32), encoding="utf-8")
+        path.chmod(0o600)
+    return path.read_text(encoding="utf-8").strip()
