@@ -192,7 +192,7 @@ def _fields(article: Article, raw: list[Entity], canonical: list[Entity], root: 
         S.DROPPED: json.dumps([[d.line, d.reason] for d in article.dropped], ensure_ascii=False),
         S.CONTENT_HASH: ehash,
         S.INDEXED_AT: now.isoformat(timespec="seconds"),
-        S.INDEXED_NUM: int(now.timestamp()),
+        S.INDEXED_NUM: int(now.timestamp() * 1000),
     }
 
 

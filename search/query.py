@@ -211,6 +211,20 @@ class _Marker(highlight.Formatter):
         return f"<mark>{html.escape(highlight.get_text(text, token, replace), quote=False)}</mark>"
 
 
+_BASIC_SCORE = highlight.BasicFragmentScorer()
+_MIN_SCORE = (1, float("-inf"))
+
+
+def _fragment_score(fragment) -> tuple:
+    """Whoosh's fragment score, ties broken by position.
+
+    Whoosh ranks ``(score, fragment)`` pairs, so equal scores fall back to
+    comparing fragment objects and the chosen snippet changes from call to
+    call; the earlier passage wins here, so a link always shows the same page.
+    """
+    return (_BASIC_SCORE(fragment), -fragment.startchar)
+
+
 class QueryService:
     """Searches one index folder.  Safe to share between threads.
 
@@ -309,7 +323,7 @@ class QueryService:
         if req.date:
             parts.append(Q.Term(S.DATE_PATH, req.date))
         if req.indexed_after is not None:
-            parts.append(Q.NumericRange(S.INDEXED_NUM, int(req.indexed_after.timestamp()) + 1, None))
+            parts.append(Q.NumericRange(S.INDEXED_NUM, int(req.indexed_after.timestamp() * 1000) + 1, None))
         if req.date_from or req.date_to:
             lo, hi = _range_bounds(req.date_from, req.date_to)
             # Lower bound always explicit: Whoosh mishandles open lower bounds on unsigned NUMERIC fields.
@@ -385,7 +399,9 @@ class QueryService:
         terms = self._body_terms(parsed)
         if terms:
             frag = highlight.ContextFragmenter(maxchars=chars, surround=60)
-            out = highlight.highlight(body, terms, S.text_analyzer(), frag, _Marker(), top=2)
+            out = highlight.highlight(
+                body, terms, S.text_analyzer(), frag, _Marker(), top=2, scorer=_fragment_score, minscore=_MIN_SCORE
+            )
             if out:
                 return out
         lead = body[:chars]

@@ -50,7 +50,7 @@ ENTITY_SEPARATOR = ","
 
 # Bumped whenever cleaning or extraction changes what an unchanged file yields,
 # so the next ``newsfacet index`` re-processes everything once.
-PIPELINE_VERSION = "2"
+PIPELINE_VERSION = "3"
 
 
 class FoldFilter(Filter):
@@ -101,7 +101,7 @@ class ArticleSchema(fields.SchemaClass):
     dropped = fields.STORED()
     content_hash = fields.ID(stored=True)
     indexed_at = fields.STORED()
-    # When the article entered the index (epoch seconds): "new since your last visit".
+    # When the article entered the index (epoch milliseconds): "new since your last visit".
     indexed_num = fields.NUMERIC(numtype=int, bits=64, signed=False, stored=True, sortable=True, default=0)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Mapping
+from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request, url_for
 from markupsafe import Markup
@@ -301,7 +302,13 @@ def doc(doc_id: str):
         entity_groups=entity_groups,
         date_text=date_label(data["date"]) if data["date"] else "undated",
         back=_href([("q", q)]) if q else url_for("pages.search"),
+        original_url=data["url"] if _is_web_url(data["url"]) else None,
     )
+
+
+def _is_web_url(url: str | None) -> bool:
+    """Only http(s) links are rendered as links: a scraped ``javascript:`` URL stays text."""
+    return bool(url) and urlsplit(url).scheme in ("http", "https")
 
 
 @bp.route("/api/doc/<doc_id>")

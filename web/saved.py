@@ -71,7 +71,7 @@ def slugify(name: str) -> str:
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
 
 
 def _clean_name(raw: str | None) -> str:

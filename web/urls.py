@@ -43,7 +43,8 @@ def request_from_args(args, per_page: int = 10, facet_limit: int = 20) -> Search
 
     :raises InvalidParameter: naming the parameter that is wrong.
     """
-    entities = tuple(dict.fromkeys(v.strip() for v in args.getlist("entity") if v and v.strip()))
+    # Filters are ANDed, so their order means nothing: keep one order, the canonical one.
+    entities = tuple(sorted({v.strip() for v in args.getlist("entity") if v and v.strip()}, key=str.casefold))
     if len(entities) > MAX_ENTITIES:
         raise InvalidParameter("entity", f"at most {MAX_ENTITIES} entity filters at once")
     return SearchRequest(
