@@ -211,10 +211,10 @@ def test_browse_page_and_timeline_bars_drill_in(client):
     html = client.get("/").data.decode()
     assert 'data-total="5"' in html
     bars = re.findall(r'<a href="([^"]+)" class="bar-link" aria-label="([^"]+)"', html)
-    assert [label for _, label in bars] == ["2023: 1 articles", "2024: 1 articles"]
+    assert [label for _, label in bars] == ["2023: 1 article", "2024: 1 article"]
     assert bars[0][0] == "/search?date=2023"
     month_page = client.get("/search?date=2023").data.decode()
-    assert 'aria-label="Oct 2023: 1 articles"' in month_page
+    assert 'aria-label="Oct 2023: 1 article"' in month_page
 
 
 def test_pagination_links(client):

@@ -13,6 +13,7 @@ setting                     environment variable                default
 ``SAVED_DB``                ``NEWSFACET_SAVED_DB``              ``<instance>/saved.sqlite3``
 ``PER_PAGE``                ``NEWSFACET_PER_PAGE``              10
 ``FACET_LIMIT``             ``NEWSFACET_FACET_LIMIT``           20
+(instance folder)           ``NEWSFACET_INSTANCE``              Flask's ``instance/``
 ==========================  ==================================  ======================
 """
 
@@ -43,6 +44,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     root = Path(__file__).resolve().parent
     app = Flask(
         __name__,
+        instance_path=os.environ.get("NEWSFACET_INSTANCE") or None,
         instance_relative_config=True,
         template_folder=str(root.parent / "templates"),
         static_folder=str(root / "static"),

@@ -17,6 +17,7 @@ from flask import Blueprint, Response, abort, current_app, jsonify, render_templ
 from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
+from search.clean import is_headline_like
 from search.errors import IndexNotFound, InvalidParameter, SearchError
 from search.facets import MONTHS, date_label
 from search.query import SearchRequest
@@ -138,7 +139,7 @@ def chips(data: dict, pairs) -> list[dict]:
     return out
 
 
-def timeline(data: dict, pairs, width: int = 640, height: int = 120) -> dict | None:
+def timeline(data: dict, pairs, width: int = 800, height: int = 110) -> dict | None:
     """Bars of matches per year (or month, or day, below a date filter), gaps included."""
     current = data["query"]["date"]
     counts = {f["value"]: f["count"] for f in data["facets"]["date"] if f["value"] != "undated"}
@@ -216,6 +217,7 @@ def search_context(data: dict) -> dict:
         "chips": chips(data, pairs),
         "clear_all": _href([(k, v) for k, v in pairs if k == "q"]) if any(k != "q" for k, _ in pairs) else None,
         "timeline": timeline(data, pairs),
+        "undated_count": next((f["count"] for f in data["facets"]["date"] if f["value"] == "undated"), 0),
         "pagination": pagination(data, pairs),
         "sort_links": sort_links(data, pairs),
         "suggestion": suggestion,
@@ -288,7 +290,10 @@ def doc(doc_id: str):
     data = doc_page_data(doc_id, q)
     search = get_search()
     body_html = search.highlight_body(data["body"], q) if q else None
-    paragraphs = [Markup(p) for p in body_html.split("\n\n")] if body_html else data["body"].split("\n\n")
+    texts = data["body"].split("\n\n")
+    shown = [Markup(p) for p in body_html.split("\n\n")] if body_html else texts
+    # Subheadings inside the article were kept as their own lines; show them as such.
+    paragraphs = [{"html": html_, "heading": is_headline_like(text)} for text, html_ in zip(texts, shown, strict=True)]
     entity_groups = []
     for type_, heading in TYPE_SECTIONS:
         items = [dict(e, href=_href([("entity", e["value"])])) for e in data["entities"] if e["type"] == type_]

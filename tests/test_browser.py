@@ -1,0 +1,351 @@
+"""The web front end in a real browser: Debian's Chromium driven by Playwright.
+
+A module fixture builds the seeds into a temporary index and runs the real
+server (``newsfacet serve``, waitress) on a free port of 127.0.0.1; the tests
+then do what a reader does — type, click, follow links — and check what is
+on screen.  Nothing leaves 127.0.0.1: every other request is aborted and
+counted as a failure.  Skipped when Chromium or Playwright is missing; no
+browser is ever downloaded.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from .conftest import ROOT, SEEDS, SEEDS_CRAWLED, copy_corpus
+
+try:
+    from playwright.sync_api import expect, sync_playwright
+except ImportError:  # pragma: no cover - depends on the environment
+    sync_playwright = None
+
+CHROMIUM = "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else shutil.which("chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]
+ARTIFACTS = ROOT / "tests" / "artifacts"
+START_TIMEOUT = 30.0  # seconds for the index build plus server start
+TIMEOUT_MS = 10_000  # every Playwright wait
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(sync_playwright is None, reason="playwright is not installed"),
+    pytest.mark.skipif(CHROMIUM is None, reason="no chromium on this machine"),
+]
+
+
+# -- the server and the browser ------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as resp:
+            return resp.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+@pytest.fixture(scope="module")
+def base_url(tmp_path_factory):
+    """The real server on the seeds, for the whole module; killed on teardown."""
+    tmp = tmp_path_factory.mktemp("browser")
+    seeds = copy_corpus(SEEDS, tmp / "seeds", SEEDS_CRAWLED)
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSFACET_")}
+    env.update(
+        NEWSFACET_SAVED_DB=str(tmp / "saved.sqlite3"),
+        # Without a key the app writes one into its instance folder, which is in the source tree.
+        NEWSFACET_SECRET_KEY="browser-test-secret",
+        PYTHONPATH=str(ROOT),  # serve the tree this test lives in
+        PYTHONUNBUFFERED="1",
+    )
+    cmd = [sys.executable, "-m", "web.cli", "--index", str(tmp / "ix"), "serve", "--build", str(seeds),
+           "--port", str(port), "--host", "127.0.0.1"]
+    log_path = tmp / "server.log"
+    url = f"http://127.0.0.1:{port}"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(cmd, cwd=tmp, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + START_TIMEOUT
+            while not _answers(url + "/"):
+                if proc.poll() is not None:
+                    pytest.fail(f"server exited with {proc.returncode}:\n{log_path.read_text(errors='replace')}")
+                if time.monotonic() > deadline:
+                    pytest.fail(f"server did not answer within {START_TIMEOUT} s:\n"
+                                f"{log_path.read_text(errors='replace')}")
+                time.sleep(0.2)
+            assert "serving" in log_path.read_text(errors="replace")
+            yield url
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
+                                      timeout=30_000)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+class Session:
+    """One browser context with guards: only 127.0.0.1; console errors, CSP violations and failed loads collected."""
+
+    def __init__(self, browser, base_url: str, **options):
+        self.base_url = base_url
+        self.context = browser.new_context(base_url=base_url, viewport={"width": 1280, "height": 900}, **options)
+        self.context.set_default_timeout(TIMEOUT_MS)
+        self.context.set_default_navigation_timeout(TIMEOUT_MS)
+        self.outside: list[str] = []
+        self.errors: list[str] = []
+        self.context.route("**/*", self._only_local)
+        self.page = self.new_page()
+
+    def _only_local(self, route) -> None:
+        if route.request.url.startswith(self.base_url + "/"):
+            route.continue_()
+        else:
+            self.outside.append(route.request.url)
+            route.abort()
+
+    def new_page(self):
+        page = self.context.new_page()
+        page.on("console", lambda msg: msg.type == "error" and self.errors.append(f"{page.url}: {msg.text}"))
+        page.on("pageerror", lambda exc: self.errors.append(f"{page.url}: uncaught {exc}"))
+        page.on("response", lambda resp: resp.status >= 400 and self.errors.append(f"{resp.status} {resp.url}"))
+        return page
+
+    def close(self) -> None:
+        self.context.close()
+        assert not self.outside, f"requests left 127.0.0.1: {self.outside}"
+
+
+@pytest.fixture
+def session(browser, base_url):
+    s = Session(browser, base_url, permissions=["clipboard-read", "clipboard-write"])
+    yield s
+    s.close()
+
+
+# -- helpers: what is on screen ---------------------------------------------------------
+
+
+def total(page) -> int:
+    return int(page.locator(".results .total").get_attribute("data-total"))
+
+
+def titles(page) -> list[str]:
+    return page.locator(".hits .hit-title a").all_inner_texts()
+
+
+def chip_labels(page, kind: str = "") -> list[str]:
+    selector = f".chips .chip-{kind}" if kind else ".chips .chip"
+    return [t.replace("×", "").strip() for t in page.locator(selector).all_inner_texts()]
+
+
+def search_for(page, words: str) -> None:
+    page.goto("/")
+    page.locator("#q").fill(words)
+    page.locator("form.searchbox button[type=submit]").click()
+    page.wait_for_url(re.compile(r"/search\?q="))
+
+
+def facet_with_count_below(page, section: str, limit: int) -> tuple[str, int]:
+    """The first value in a sidebar facet section whose count is below *limit*."""
+    for item in page.locator(f".facet-{section} li").all():
+        count = int(item.locator(".count").inner_text())
+        if 0 < count < limit:
+            return item.locator("a").inner_text().strip(), count
+    pytest.fail(f"no {section} facet value with a count below {limit}")
+
+
+def click_facet(page, section: str, value: str) -> None:
+    page.locator(f".facet-{section} li a", has_text=re.compile(rf"^\s*{re.escape(value)}\s*$")).click()
+    page.wait_for_url(re.compile(r"[?&]entity="))
+
+
+def screenshot(page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / name), full_page=True)
+
+
+# -- the tests ---------------------------------------------------------------------------
+
+
+def test_search_facet_chip_and_shared_link(session, browser, base_url):
+    page = session.page
+    search_for(page, "Hamas")
+    expect(page.locator(".hit .snippet mark").first).to_be_visible()
+    marks = page.locator(".hit .snippet mark").all_inner_texts()
+    assert any(m.casefold() == "hamas" for m in marks), marks
+    everything = total(page)
+    assert everything >= 2
+    assert page.locator(".hits .hit").count() == min(everything, 10)
+    expect(page.locator("#results-heading")).to_contain_text("for")
+    before = titles(page)
+    screenshot(page, "results.png")
+
+    # A person in the sidebar narrows the results to that person's count, with a chip.
+    person, count = facet_with_count_below(page, "person", everything)
+    click_facet(page, "person", person)
+    assert total(page) == count < everything
+    assert chip_labels(page, "entity") == [person]
+    expect(page.locator(".facet-person li.selected a")).to_contain_text(person)
+    assert page.locator("#q").input_value() == "Hamas"
+
+    # Removing the chip brings the earlier results back.
+    page.locator(".chips .chip-entity a").click()
+    page.wait_for_url(lambda url: "entity=" not in url)
+    assert total(page) == everything
+    assert titles(page) == before
+    expect(page.locator(".chips .chip-entity")).to_have_count(0)
+
+    # The share link is the page's canonical URL; "Copy link" copies it.
+    click_facet(page, "person", person)
+    filtered_total, filtered_titles = total(page), titles(page)
+    share = page.locator("#share-link").input_value()
+    assert share == page.url
+    assert share == base_url + page.locator("link[rel=canonical]").get_attribute("href")
+    copy = page.locator("button.copy-link")
+    expect(copy).to_be_visible()
+    copy.click()
+    expect(copy).to_have_text("Copied")
+    assert page.evaluate("navigator.clipboard.readText()") == share
+    expect(copy).to_have_text("Copy link", timeout=5_000)
+
+    # Opened in a fresh context (no cookies, no history), the link shows the same results.
+    fresh = Session(browser, base_url)
+    try:
+        fresh.page.goto(share)
+        assert total(fresh.page) == filtered_total
+        assert titles(fresh.page) == filtered_titles
+        assert chip_labels(fresh.page, "entity") == [person]
+        assert fresh.errors == []
+    finally:
+        fresh.close()
+
+    assert session.errors == [], "console errors or CSP violations"
+
+
+def test_save_a_named_search_and_open_it(session):
+    page = session.page
+    search_for(page, "Hamas")
+    person, count = facet_with_count_below(page, "person", total(page))
+    click_facet(page, "person", person)
+    expected_total, expected_chips, expected_url = total(page), chip_labels(page), page.url
+
+    name = f"Hamas with {person}"
+    page.locator("#save-name").fill(name)
+    page.locator("form.save button[type=submit]").click()
+    page.wait_for_url(re.compile(r"/saved(#.*)?$"))
+    row = page.locator(".saved-list tbody tr", has=page.locator("a.saved-open", has_text=name))
+    expect(row).to_have_count(1)
+    expect(row.locator("td.count").first).to_have_text(str(expected_total))
+    expect(row).to_contain_text(person)
+
+    row.locator("a.saved-open").click()
+    page.wait_for_url(re.compile(r"/search\?"))
+    assert page.url == expected_url
+    assert total(page) == expected_total == count
+    assert chip_labels(page) == expected_chips
+    assert page.locator("#q").input_value() == "Hamas"
+    assert session.errors == []
+
+
+def test_timeline_bar_drills_into_its_year(session):
+    page = session.page
+    page.goto("/")
+    expect(page.locator(".timeline svg")).to_be_visible()
+    bars = page.locator(".timeline a.bar-link")
+    assert bars.count() >= 1
+    bar = bars.first
+    label = bar.get_attribute("aria-label")
+    found = re.fullmatch(r"(\d{4}): (\d+) articles?", label or "")
+    assert found, label
+    year, count = found.group(1), int(found.group(2))
+
+    bar.click()  # a real click on the SVG anchor
+    page.wait_for_url(re.compile(rf"[?&]date={year}(&|$)"))
+    expect(page.locator("#facet-date-heading")).to_contain_text(year)
+    assert total(page) == count
+    assert chip_labels(page, "date") == [year]
+    assert len(titles(page)) == count
+    assert session.errors == []
+
+
+def test_article_page_entities_and_similar(session):
+    page = session.page
+    search_for(page, "Hamas")
+    first = page.locator(".hits .hit-title a").first
+    title = first.inner_text().strip()
+    first.click()
+    page.wait_for_url(re.compile(r"/doc/[0-9a-f]{16}"))
+    expect(page.locator("article.doc h1")).to_have_text(title)
+    expect(page.locator("article.doc .body mark").first).to_be_visible()  # the query is highlighted
+    entities = page.locator(".doc-entities a")
+    assert entities.count() >= 1
+    assert page.locator(".similar a").count() >= 1
+    screenshot(page, "article.png")
+
+    # "Similar articles" lead to other articles.
+    similar_href = page.locator(".similar a").first.get_attribute("href")
+    assert re.fullmatch(r"/doc/[0-9a-f]{16}", similar_href)
+    assert similar_href not in page.url
+
+    # An entity on the article leads to a search filtered by it, which finds the article.
+    entity = entities.first.inner_text().strip()
+    entities.first.click()
+    page.wait_for_url(re.compile(r"[?&]entity="))
+    assert chip_labels(page, "entity") == [entity]
+    assert total(page) >= 1
+    assert title in titles(page) or total(page) > 10
+    assert session.errors == []
+
+
+def test_without_javascript_forms_and_facets_still_work(browser, base_url):
+    s = Session(browser, base_url, java_script_enabled=False)
+    try:
+        page = s.page
+        search_for(page, "Hamas")
+        everything = total(page)
+        assert everything >= 2
+        expect(page.locator(".hit .snippet mark").first).to_be_visible()
+        expect(page.locator("button.copy-link")).to_be_hidden()  # an enhancement only
+        person, count = facet_with_count_below(page, "person", everything)
+        click_facet(page, "person", person)
+        assert total(page) == count
+        assert chip_labels(page, "entity") == [person]
+        # A new query keeps the filter (hidden fields in the plain GET form).
+        page.locator("#q").fill("Russia")
+        page.locator("form.searchbox button[type=submit]").click()
+        page.wait_for_url(re.compile(r"q=Russia"))
+        assert chip_labels(page, "entity") == [person]
+        assert total(page) >= 1
+    finally:
+        s.close()
