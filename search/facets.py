@@ -36,6 +36,7 @@ class FacetTables:
     post_term: np.ndarray  # int32 [posting]
     by_value: dict[str, list[int]]  # value -> term ids (one per type it was given)
     name_rank: np.ndarray  # int32 [term]: alphabetical rank, to break count ties
+    types: frozenset[str]  # the entity types present
 
     @classmethod
     def from_reader(cls, reader) -> FacetTables:
@@ -70,7 +71,8 @@ class FacetTables:
         names = sorted(range(len(terms)), key=lambda t: (terms[t][0].casefold(), terms[t][1]))
         name_rank = np.empty(len(terms), dtype=np.int32)
         name_rank[names] = np.arange(len(terms), dtype=np.int32)
-        return cls(n, date_num, live, terms, post_doc, post_term, by_value, name_rank)
+        types = frozenset(t for _, t in terms)
+        return cls(n, date_num, live, terms, post_doc, post_term, by_value, name_rank, types)
 
     def mask(self, docnums: np.ndarray) -> np.ndarray:
         m = np.zeros(self.doc_count_all, dtype=bool)
@@ -97,7 +99,7 @@ def entity_facet(tables: FacetTables, mask: np.ndarray, selected: tuple[str, ...
     nonzero = np.flatnonzero(counts)
     # Most frequent first; equal counts alphabetically, as a list reads best.
     order = nonzero[np.lexsort((tables.name_rank[nonzero], -counts[nonzero]))]
-    types = {t for _, t in tables.terms}
+    types = tables.types
     chosen = set(selected)
     per_type: dict[str, int] = {}
     out: list[dict] = []

@@ -211,6 +211,8 @@ class _Marker(highlight.Formatter):
         return f"<mark>{html.escape(highlight.get_text(text, token, replace), quote=False)}</mark>"
 
 
+# One analyzer for all snippets, so its stemming cache survives between calls.
+_ANALYZER = S.text_analyzer()
 _BASIC_SCORE = highlight.BasicFragmentScorer()
 _MIN_SCORE = (1, float("-inf"))
 
@@ -237,7 +239,7 @@ class QueryService:
     def __init__(self, index_dir: Path | str):
         self.index_dir = Path(index_dir)
         self._ix = open_index(self.index_dir)
-        self._shared = {"lock": threading.Lock(), "tables": None}
+        self._shared = {"lock": threading.Lock(), "tables": None, "local": threading.local()}
         self._parser = self._make_parser()
         self._pinned = None
 
@@ -249,15 +251,15 @@ class QueryService:
         return parser
 
     def open(self) -> QueryService:
-        """A view of this service bound to one searcher on the latest commit; :meth:`close` it."""
+        """A view of this service bound to one searcher on the latest commit, for a
+        series of calls that must agree (one web request); :meth:`close` it."""
         session = copy.copy(self)
-        session._pinned = self._ix.searcher()
+        session._pinned = self._current_searcher()
         return session
 
     def close(self) -> None:
-        if self._pinned is not None:
-            self._pinned.close()
-            self._pinned = None
+        # The pinned searcher is this thread's shared one; it stays open for reuse.
+        self._pinned = None
 
     def __enter__(self) -> QueryService:
         return self
@@ -268,7 +270,23 @@ class QueryService:
     def _searcher(self):
         if self._pinned is not None:
             return contextlib.nullcontext(self._pinned)
-        return self._ix.searcher()
+        return contextlib.nullcontext(self._current_searcher())
+
+    def _current_searcher(self):
+        """This thread's searcher on the latest commit, reused while the index is unchanged.
+
+        Opening a searcher reads every segment's table of contents (several ms);
+        Whoosh searchers are not safe to share between threads, so each
+        thread keeps its own and replaces it when a new commit appears.
+        """
+        local = self._shared["local"]
+        searcher = getattr(local, "searcher", None)
+        if searcher is not None and searcher.up_to_date():
+            return searcher
+        if searcher is not None:
+            searcher.close()
+        local.searcher = self._ix.searcher()
+        return local.searcher
 
     def generation(self) -> int:
         return self._ix.latest_generation()
@@ -398,9 +416,10 @@ class QueryService:
         """Up to two passages of *body* around the query's terms, as safe HTML."""
         terms = self._body_terms(parsed)
         if terms:
+            body = _around_first_match(body, terms)
             frag = highlight.ContextFragmenter(maxchars=chars, surround=60)
             out = highlight.highlight(
-                body, terms, S.text_analyzer(), frag, _Marker(), top=2, scorer=_fragment_score, minscore=_MIN_SCORE
+                body, terms, _ANALYZER, frag, _Marker(), top=2, scorer=_fragment_score, minscore=_MIN_SCORE
             )
             if out:
                 return out
@@ -416,7 +435,7 @@ class QueryService:
         if not terms:
             return html.escape(body, quote=False)
         frag = highlight.WholeFragmenter(charlimit=None)
-        return highlight.highlight(body, terms, S.text_analyzer(), frag, _Marker(), top=1) or html.escape(body)
+        return highlight.highlight(body, terms, _ANALYZER, frag, _Marker(), top=1) or html.escape(body)
 
     @staticmethod
     def _body_terms(parsed) -> frozenset:
@@ -517,6 +536,23 @@ class QueryService:
     def doc_count(self) -> int:
         with self._searcher() as searcher:
             return searcher.doc_count()
+
+
+# Snippets come from the region of the first match; analysing a whole long
+# article for two passages costs more than the rest of the query.
+SNIPPET_WINDOW = 2500
+
+
+def _around_first_match(body: str, terms: frozenset) -> str:
+    """A slice of *body* starting a little before the earliest occurrence of any term's stem."""
+    if len(body) <= SNIPPET_WINDOW:
+        return body
+    folded = body.lower()
+    starts = [i for i in (folded.find(t[:4]) for t in terms if t) if i >= 0]
+    start = max(0, min(starts) - 200) if starts else 0
+    if start:
+        start = body.rfind(" ", 0, start) + 1
+    return body[start : start + SNIPPET_WINDOW]
 
 
 def _range_bounds(lo: dt.date | None, hi: dt.date | None) -> tuple[int, int | None]:
