@@ -30,13 +30,14 @@ class FacetTables:
 
     doc_count_all: int
     date_num: np.ndarray  # int32 [doc]
+    indexed_num: np.ndarray  # int64 [doc]: epoch ms the article was indexed
     live: np.ndarray  # bool [doc]: not deleted
     terms: list[tuple[str, str]]  # term id -> (value, type)
     post_doc: np.ndarray  # int32 [posting]
     post_term: np.ndarray  # int32 [posting]
     by_value: dict[str, list[int]]  # value -> term ids (one per type it was given)
     name_rank: np.ndarray  # int32 [term]: alphabetical rank, to break count ties
-    types: frozenset[str]  # the entity types present
+    by_type: dict[str, np.ndarray]  # type -> its term ids
 
     @classmethod
     def from_reader(cls, reader) -> FacetTables:
@@ -45,6 +46,10 @@ class FacetTables:
         if reader.has_column(S.DATE_NUM):
             col = reader.column_reader(S.DATE_NUM)
             date_num = np.fromiter((col[i] for i in range(n)), dtype=np.int32, count=n)
+        indexed_num = np.zeros(n, dtype=np.int64)
+        if reader.has_column(S.INDEXED_NUM):
+            col = reader.column_reader(S.INDEXED_NUM)
+            indexed_num = np.fromiter((col[i] for i in range(n)), dtype=np.int64, count=n)
         live = np.ones(n, dtype=bool)
         if reader.has_deletions():
             for d in range(n):
@@ -71,8 +76,11 @@ class FacetTables:
         names = sorted(range(len(terms)), key=lambda t: (terms[t][0].casefold(), terms[t][1]))
         name_rank = np.empty(len(terms), dtype=np.int32)
         name_rank[names] = np.arange(len(terms), dtype=np.int32)
-        types = frozenset(t for _, t in terms)
-        return cls(n, date_num, live, terms, post_doc, post_term, by_value, name_rank, types)
+        by_type: dict[str, list[int]] = {}
+        for tid, (_, t) in enumerate(terms):
+            by_type.setdefault(t, []).append(tid)
+        by_type_arrays = {t: np.asarray(ids, dtype=np.int64) for t, ids in by_type.items()}
+        return cls(n, date_num, indexed_num, live, terms, post_doc, post_term, by_value, name_rank, by_type_arrays)
 
     def mask(self, docnums: np.ndarray) -> np.ndarray:
         m = np.zeros(self.doc_count_all, dtype=bool)
@@ -93,31 +101,29 @@ def entity_facet(tables: FacetTables, mask: np.ndarray, selected: tuple[str, ...
     Up to *limit* values of each type are listed, so a sidebar can show its
     People, Organisations and Places sections even when one type dominates.
     Selected values are always listed (even past *limit*) so a user can see
-    and remove them.
+    and remove them.  Equal counts are listed alphabetically.
     """
     counts = tables.entity_counts(mask)
-    nonzero = np.flatnonzero(counts)
-    # Most frequent first; equal counts alphabetically, as a list reads best.
-    order = nonzero[np.lexsort((tables.name_rank[nonzero], -counts[nonzero]))]
-    types = tables.types
     chosen = set(selected)
-    per_type: dict[str, int] = {}
     out: list[dict] = []
-    listed = set()
-    for tid in order:
-        value, t = tables.terms[tid]
-        if per_type.get(t, 0) >= limit and value not in chosen:
-            if all(per_type.get(x, 0) >= limit for x in types):
-                break
+    listed: set[int] = set()
+    for tids in tables.by_type.values():
+        c = counts[tids]
+        nz = np.flatnonzero(c)
+        if not len(nz):
             continue
-        per_type[t] = per_type.get(t, 0) + 1
-        out.append({"value": value, "type": t, "count": int(counts[tid]), "selected": value in chosen})
-        listed.add(value)
+        if len(nz) > limit:
+            # Everything that ties with the limit-th count, then an exact order below.
+            cut = np.partition(c[nz], len(nz) - limit)[len(nz) - limit]
+            nz = nz[c[nz] >= cut]
+        order = nz[np.lexsort((tables.name_rank[tids[nz]], -c[nz]))][:limit]
+        listed.update(int(t) for t in tids[order])
     for value in selected:
-        if value not in listed:
-            for tid in tables.by_value.get(value, []):
-                out.append({"value": value, "type": tables.terms[tid][1], "count": int(counts[tid]), "selected": True})
-    out.sort(key=lambda d: (-d["count"], d["value"].casefold()))
+        listed.update(tables.by_value.get(value, []))
+    for tid in listed:
+        value, t = tables.terms[tid]
+        out.append({"value": value, "type": t, "count": int(counts[tid]), "selected": value in chosen})
+    out.sort(key=lambda d: (-d["count"], d["value"].casefold(), d["type"]))
     return out
 
 

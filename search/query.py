@@ -13,6 +13,7 @@ matching document numbers (``Searcher.docs_for_query``), never from
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import copy
 import datetime as dt
@@ -27,13 +28,15 @@ from pathlib import Path
 import numpy as np
 from whoosh import highlight
 from whoosh import query as Q
+from whoosh.lang import stemmer_for_language
 from whoosh.qparser import MultifieldParser, PlusMinusPlugin
 
 from . import schema as S
 from .errors import InvalidParameter, QuerySyntaxError, SearchError
 from .facets import FacetTables, date_facet, entity_facet
+from .fast import MAX_EXPANSION, PostingCache, Unsupported, evaluate, term_ids
 from .indexer import ENTITY_STATE_FILE, open_index
-from .textnorm import normalize_text
+from .textnorm import fold, normalize_text
 
 SORTS = ("relevance", "newest", "oldest")
 MAX_PER_PAGE = 100
@@ -211,20 +214,8 @@ class _Marker(highlight.Formatter):
         return f"<mark>{html.escape(highlight.get_text(text, token, replace), quote=False)}</mark>"
 
 
-# One analyzer for all snippets, so its stemming cache survives between calls.
+# One analyzer for whole-article highlighting, so its stemming cache survives between calls.
 _ANALYZER = S.text_analyzer()
-_BASIC_SCORE = highlight.BasicFragmentScorer()
-_MIN_SCORE = (1, float("-inf"))
-
-
-def _fragment_score(fragment) -> tuple:
-    """Whoosh's fragment score, ties broken by position.
-
-    Whoosh ranks ``(score, fragment)`` pairs, so equal scores fall back to
-    comparing fragment objects and the chosen snippet changes from call to
-    call; the earlier passage wins here, so a link always shows the same page.
-    """
-    return (_BASIC_SCORE(fragment), -fragment.startchar)
 
 
 class QueryService:
@@ -350,21 +341,63 @@ class QueryService:
             return None
         return parts[0] if len(parts) == 1 else Q.And(parts)
 
+    def _posting_cache(self, searcher, tables: FacetTables):
+        gen = searcher.reader().generation()
+        lock = self._shared["lock"]
+        with lock:
+            cached = self._shared.get("postings")
+            if cached is None or cached.generation != gen:
+                cached = PostingCache(gen, tables.live)
+                self._shared["postings"] = cached
+        return cached.bind(searcher)
+
+    def _filter_mask(self, req: SearchRequest, tables: FacetTables, postings) -> np.ndarray | None:
+        """Documents passing the entity, date and range filters, as a boolean array."""
+        mask = None
+
+        def narrow(m: np.ndarray) -> None:
+            nonlocal mask
+            mask = m if mask is None else (mask & m)
+
+        for value in req.entities:
+            m = np.zeros(tables.doc_count_all, dtype=bool)
+            for tid in tables.by_value.get(value, []):
+                m[term_ids(postings, S.ENTITY, S.entity_term(value, tables.terms[tid][1]))] = True
+            narrow(m)
+        dn = tables.date_num
+        if req.date == S.UNDATED:
+            narrow(dn == 0)
+        elif req.date:
+            parts = [int(p) for p in req.date.split("-")]
+            if len(parts) == 1:
+                narrow((dn // 10000 == parts[0]) & (dn > 0))
+            elif len(parts) == 2:
+                narrow(dn // 100 == parts[0] * 100 + parts[1])
+            else:
+                narrow(dn == parts[0] * 10000 + parts[1] * 100 + parts[2])
+        if req.date_from or req.date_to:
+            lo, hi = _range_bounds(req.date_from, req.date_to)
+            narrow((dn >= lo) & (dn <= hi) if hi is not None else dn >= lo)
+        if req.indexed_after is not None:
+            narrow(tables.indexed_num > int(req.indexed_after.timestamp() * 1000))
+        return mask
+
     def search(self, req: SearchRequest) -> SearchResult:
         """Run *req*: total, one page of hits, facets, suggestion."""
         started = time.perf_counter()
         parsed, notice = self.parse(req.q)
         with self._searcher() as searcher:
             tables = self._facet_tables(searcher)
-            filt = self._filter_query(req, tables)
-            base = parsed if parsed is not None else Q.Every()
-            combined = base if filt is None else Q.And([base, filt])
-            docnums = np.fromiter(searcher.docs_for_query(combined), dtype=np.int64)
-            if len(docnums):
-                docnums = docnums[tables.live[docnums]]
+            postings = self._posting_cache(searcher, tables)
+            try:
+                docnums, scores, capped = self._match_fast(req, parsed, tables, postings)
+            except Unsupported:
+                docnums, scores, capped = self._match_whoosh(searcher, req, parsed, tables), None, False
+            if capped:
+                notice = f"A wildcard matched too many words; the {MAX_EXPANSION} most frequent were searched."
             total = int(len(docnums))
             mask = tables.mask(docnums)
-            page_docs = self._page(searcher, req, parsed, filt, docnums, tables)
+            page_docs = self._page(searcher, req, parsed, docnums, scores, tables)
             hits = [self._hit(searcher, d, parsed) for d in page_docs]
             facets = {
                 "entity": entity_facet(tables, mask, req.entities, req.facet_limit),
@@ -381,15 +414,52 @@ class QueryService:
             elapsed_ms=(time.perf_counter() - started) * 1000,
         )
 
-    def _page(self, searcher, req: SearchRequest, parsed, filt, docnums: np.ndarray, tables: FacetTables) -> list[int]:
+    def _match_fast(self, req, parsed, tables: FacetTables, postings):
+        """Matching documents and their scores from posting arrays (raises Unsupported)."""
+        if parsed is None:
+            docnums = np.flatnonzero(tables.live).astype(np.int64)
+            scores = None
+            capped = False
+        else:
+            ev = evaluate(parsed, postings)
+            docnums, scores, capped = ev.ids, ev.scores, ev.capped
+        mask = self._filter_mask(req, tables, postings)
+        if mask is not None and len(docnums):
+            keep = mask[docnums]
+            docnums = docnums[keep]
+            scores = scores[keep] if scores is not None else None
+        return docnums, scores, capped
+
+    def _match_whoosh(self, searcher, req, parsed, tables: FacetTables) -> np.ndarray:
+        """The slow path for query shapes the array evaluator does not handle."""
+        filt = self._filter_query(req, tables)
+        base = parsed if parsed is not None else Q.Every()
+        combined = base if filt is None else Q.And([base, filt])
+        docnums = np.fromiter(searcher.docs_for_query(combined), dtype=np.int64)
+        if len(docnums):
+            docnums = np.unique(docnums[tables.live[docnums]])
+        return docnums
+
+    def _page(self, searcher, req: SearchRequest, parsed, docnums: np.ndarray, scores, tables: FacetTables):
         start = (req.page - 1) * req.per_page
         end = start + req.per_page
         if start >= len(docnums):
             return []
         sort = req.sort if parsed is not None or req.sort != "relevance" else "newest"
         if sort == "relevance":
-            results = searcher.search(parsed, filter=filt, limit=end)
-            return [hit.docnum for hit in results[start:end]]
+            if scores is None:
+                filt = self._filter_query(req, tables)
+                results = searcher.search(parsed, filter=filt, limit=end)
+                return [hit.docnum for hit in results[start:end]]
+            # Best first; equal scores in index order, so pages never overlap.
+            if len(docnums) > end * 4:
+                top = np.argpartition(-scores, end - 1)[:end]
+                cut = scores[top].min()
+                top = np.flatnonzero(scores >= cut)
+            else:
+                top = np.arange(len(docnums))
+            order = top[np.lexsort((docnums[top], -scores[top]))]
+            return [int(d) for d in docnums[order[start:end]]]
         keys = tables.date_num[docnums]
         if sort == "newest":
             # Undated last; among equals, index order keeps the page stable.
@@ -413,14 +483,10 @@ class QueryService:
         )
 
     def snippet(self, body: str, parsed, chars: int = SNIPPET_CHARS) -> str:
-        """Up to two passages of *body* around the query's terms, as safe HTML."""
+        """A passage of *body* around the query's terms, as safe HTML (terms in ``<mark>``)."""
         terms = self._body_terms(parsed)
         if terms:
-            body = _around_first_match(body, terms)
-            frag = highlight.ContextFragmenter(maxchars=chars, surround=60)
-            out = highlight.highlight(
-                body, terms, _ANALYZER, frag, _Marker(), top=2, scorer=_fragment_score, minscore=_MIN_SCORE
-            )
+            out = make_snippet(body, terms, chars)
             if out:
                 return out
         lead = body[:chars]
@@ -539,8 +605,65 @@ class QueryService:
 
 
 # Snippets come from the region of the first match; analysing a whole long
-# article for two passages costs more than the rest of the query.
-SNIPPET_WINDOW = 2500
+# article for a passage costs more than the rest of the query.
+SNIPPET_WINDOW = 600
+_WORD = re.compile(S.TOKEN_PATTERN)
+_STEM = stemmer_for_language("en")
+_STEMS: dict[str, str] = {}
+
+
+def _stem(word: str) -> str:
+    """A word as the index analyzer reduces it: lower case, folded, stemmed."""
+    low = word.lower()
+    stem = _STEMS.get(low)
+    if stem is None:
+        stem = _STEM(low if low.isascii() else fold(low))
+        if len(_STEMS) < 200_000:
+            _STEMS[low] = stem
+    return stem
+
+
+def make_snippet(body: str, terms: frozenset, chars: int = SNIPPET_CHARS) -> str | None:
+    """The *chars*-long passage of *body* with the most matched words, as safe HTML.
+
+    Words are compared as the index compares them (folded and stemmed), so a
+    query ``estimates`` marks ``estimated``; everything but ``<mark>`` is escaped.
+    """
+    window = _around_first_match(body, terms)
+    offset = body.find(window) if window is not body else 0
+    spans = [(m.start(), m.end()) for m in _WORD.finditer(window) if _stem(m.group()) in terms]
+    if not spans:
+        return None
+    # The best start: the match whose next `chars` characters hold most matches.
+    ends = [e for _, e in spans]
+    best, best_count = spans[0][0], 0
+    for i, (start, _) in enumerate(spans):
+        count = bisect.bisect_right(ends, start + chars - 40) - i
+        if count > best_count:
+            best, best_count = start, count
+    frag_start = max(0, best - 40)
+    if frag_start:
+        space = window.rfind(" ", 0, frag_start)
+        frag_start = space + 1 if space >= 0 else frag_start
+    frag_end = min(len(window), frag_start + chars)
+    if frag_end < len(window):
+        space = window.rfind(" ", frag_start, frag_end)
+        frag_end = space if space > frag_start else frag_end
+    out = []
+    pos = frag_start
+    for start, end in spans:
+        if start < frag_start or end > frag_end:
+            continue
+        out.append(html.escape(window[pos:start], quote=False))
+        out.append(f"<mark>{html.escape(window[start:end], quote=False)}</mark>")
+        pos = end
+    out.append(html.escape(window[pos:frag_end], quote=False))
+    text = "".join(out).strip()
+    if offset + frag_start > 0:
+        text = "… " + text
+    if offset + frag_end < len(body):
+        text += " …"
+    return text
 
 
 def _around_first_match(body: str, terms: frozenset) -> str:

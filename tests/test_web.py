@@ -55,8 +55,9 @@ def test_api_search_whole_document(client):
                 "date_precision": "day",
                 "source": None,
                 "url": None,
-                "snippet": "Ali Bagheri Kani and his Russian counterpart Mikhail <mark>Galuzin</mark>.\n\n"
-                "The meetings of the deputy foreign ministers and the presence of",
+                "snippet": "… Kani and his Russian counterpart Mikhail <mark>Galuzin</mark>.\n\nThe meetings of the "
+                "deputy foreign ministers and the presence of representatives of Palestinian movements were "
+                "confirmed by Russian Foreign Ministry spokeswoman Maria Zakharova at a press …",
                 "entities": api(client, "/api/doc/4a358e425141727c")["entities"],
             }
         ],
