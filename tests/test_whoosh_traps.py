@@ -110,3 +110,21 @@ def test_unsigned_numeric_range_needs_an_explicit_lower_bound():
     from search.query import _range_bounds
 
     assert _range_bounds(None, None) == (1, None)
+
+
+def test_andnot_matcher_lets_negated_documents_through_so_queries_use_set_logic(tmp_path):
+    import random
+
+    from .test_fast import article, write
+
+    rng = random.Random(314)  # a corpus on which Whoosh's AndNot matcher was seen to misfire
+    write(tmp_path, {i: article(rng, i) for i in range(15)})
+    build_index([tmp_path], tmp_path / "ix", Options(), progress=False, procs=1)
+    service = QueryService(tmp_path / "ix")
+    parsed, _ = service.parse("quay -budget")
+    with open_index(tmp_path / "ix").searcher() as s:
+        whoosh = set(s.docs_for_query(parsed))
+        honest = set(s.docs_for_query(parsed.a)) - set(s.docs_for_query(parsed.b))
+        ours = {s.document_number(id=h.id) for h in service.search(SearchRequest(q="quay -budget", per_page=100)).hits}
+    assert whoosh != honest  # the trap
+    assert ours == honest
