@@ -15,7 +15,10 @@ query service hands them on.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -38,9 +41,12 @@ class FacetTables:
     by_value: dict[str, list[int]]  # value -> term ids (one per type it was given)
     name_rank: np.ndarray  # int32 [term]: alphabetical rank, to break count ties
     by_type: dict[str, np.ndarray]  # type -> its term ids
+    # Field lengths as Whoosh's BM25F sees them (quantised), for array scoring.
+    lengths: dict[str, np.ndarray] = field(default_factory=dict)
 
     @classmethod
     def from_reader(cls, reader) -> FacetTables:
+        """Read the arrays out of an index reader (seconds on a large index)."""
         n = reader.doc_count_all()
         date_num = np.zeros(n, dtype=np.int32)
         if reader.has_column(S.DATE_NUM):
@@ -58,7 +64,6 @@ class FacetTables:
         terms: list[tuple[str, str]] = []
         docs_parts: list[np.ndarray] = []
         term_parts: list[np.ndarray] = []
-        by_value: dict[str, list[int]] = {}
         for raw in reader.lexicon(S.ENTITY):
             text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
             ids = np.fromiter(reader.postings(S.ENTITY, raw).all_ids(), dtype=np.int32)
@@ -66,21 +71,52 @@ class FacetTables:
             if not len(ids):
                 continue
             tid = len(terms)
-            value, type_ = S.split_entity_term(text)
-            terms.append((value, type_))
-            by_value.setdefault(value, []).append(tid)
+            terms.append(S.split_entity_term(text))
             docs_parts.append(ids)
             term_parts.append(np.full(len(ids), tid, dtype=np.int32))
         post_doc = np.concatenate(docs_parts) if docs_parts else np.zeros(0, dtype=np.int32)
         post_term = np.concatenate(term_parts) if term_parts else np.zeros(0, dtype=np.int32)
+        lengths = {
+            name: np.fromiter((reader.doc_field_length(d, name, 1) for d in range(n)), dtype=np.float32, count=n)
+            for name in S.DEFAULT_FIELDS
+        }
+        return cls.from_arrays(date_num, indexed_num, live, terms, post_doc, post_term, lengths)
+
+    @classmethod
+    def from_arrays(cls, date_num, indexed_num, live, terms, post_doc, post_term, lengths=None) -> FacetTables:
+        """Assemble tables from their stored arrays, deriving the lookup structures."""
+        terms = [tuple(t) for t in terms]
+        by_value: dict[str, list[int]] = {}
+        by_type: dict[str, list[int]] = {}
+        for tid, (value, type_) in enumerate(terms):
+            by_value.setdefault(value, []).append(tid)
+            by_type.setdefault(type_, []).append(tid)
         names = sorted(range(len(terms)), key=lambda t: (terms[t][0].casefold(), terms[t][1]))
         name_rank = np.empty(len(terms), dtype=np.int32)
         name_rank[names] = np.arange(len(terms), dtype=np.int32)
-        by_type: dict[str, list[int]] = {}
-        for tid, (_, t) in enumerate(terms):
-            by_type.setdefault(t, []).append(tid)
         by_type_arrays = {t: np.asarray(ids, dtype=np.int64) for t, ids in by_type.items()}
-        return cls(n, date_num, indexed_num, live, terms, post_doc, post_term, by_value, name_rank, by_type_arrays)
+        return cls(len(live), date_num, indexed_num, live, terms, post_doc, post_term, by_value, name_rank,
+                   by_type_arrays, dict(lengths or {}))
+
+    def save(self, path: Path) -> None:
+        """Write the tables beside the index generation they describe (atomically)."""
+        tmp = path.with_name(path.name + ".tmp.npz")
+        np.savez(tmp, date_num=self.date_num, indexed_num=self.indexed_num, live=self.live,
+                 post_doc=self.post_doc, post_term=self.post_term,
+                 terms=np.asarray(json.dumps(self.terms, ensure_ascii=False)),
+                 **{f"length_{name}": arr for name, arr in self.lengths.items()})
+        os.replace(tmp, path)
+
+    @classmethod
+    def load(cls, path: Path) -> FacetTables | None:
+        """Tables saved by :meth:`save`, or None when missing or unreadable."""
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                lengths = {k[len("length_"):]: data[k] for k in data.files if k.startswith("length_")}
+                return cls.from_arrays(data["date_num"], data["indexed_num"], data["live"],
+                                       json.loads(str(data["terms"])), data["post_doc"], data["post_term"], lengths)
+        except (OSError, ValueError, KeyError):
+            return None
 
     def mask(self, docnums: np.ndarray) -> np.ndarray:
         m = np.zeros(self.doc_count_all, dtype=bool)

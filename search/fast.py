@@ -59,10 +59,11 @@ class PostingCache:
     read goes through the calling thread's own searcher (:meth:`bind`).
     """
 
-    def __init__(self, generation: int, live: np.ndarray):
+    def __init__(self, generation: int, live: np.ndarray, lengths: dict[str, np.ndarray] | None = None):
         self.generation = generation
         self.live = live
         self.doc_count_all = len(live)
+        self._known_lengths = dict(lengths or {})
         self._lock = threading.Lock()
         self._postings: OrderedDict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = OrderedDict()
         self._bytes = 0
@@ -155,11 +156,13 @@ class Bound:
         if cached is not None:
             return cached
         reader = self.reader
-        lengths = np.fromiter(
-            (reader.doc_field_length(d, field, 1) for d in range(self.doc_count_all)),
-            dtype=np.float32,
-            count=self.doc_count_all,
-        )
+        lengths = c._known_lengths.get(field)
+        if lengths is None or len(lengths) != self.doc_count_all:
+            lengths = np.fromiter(
+                (reader.doc_field_length(d, field, 1) for d in range(self.doc_count_all)),
+                dtype=np.float32,
+                count=self.doc_count_all,
+            )
         with c._lock:
             c._lengths[field] = lengths
             c._avg[field] = self.searcher.avg_field_length(field) or 1.0

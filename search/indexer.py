@@ -298,7 +298,9 @@ def build_index(
                 report.added += 1
             writer.update_document(**_fields(article, article.entities, canonical, root, ehash))
 
-        report.updated += _reresolve_unchanged(writer, existing, seen_ids, {a.id for a, _, _ in articles}, resolver)
+        if articles:  # only new articles can teach the resolver something that moves old ones
+            report.updated += _reresolve_unchanged(writer, existing, seen_ids, {a.id for a, _, _ in articles},
+                                                   resolver)
         for aid in existing:
             if aid not in seen_ids:
                 writer.delete_by_term(S.ID, aid)
@@ -315,8 +317,28 @@ def build_index(
         raise
     with ix.searcher() as s:
         report.total = s.doc_count()
+        _save_tables(index_dir, s.reader())
     report.seconds = time.perf_counter() - started
     return report
+
+
+def tables_path(index_dir: Path, generation: int) -> Path:
+    """Where the facet arrays of an index generation are kept."""
+    return Path(index_dir) / f"facets-{generation}.npz"
+
+
+def _save_tables(index_dir: Path, reader) -> None:
+    """Store the facet arrays with the generation just committed, so a server's
+    first query reads them instead of walking the index; older ones go."""
+    from .facets import FacetTables
+
+    generation = reader.generation()
+    path = tables_path(index_dir, generation)
+    if not path.exists():
+        FacetTables.from_reader(reader).save(path)
+    for old in Path(index_dir).glob("facets-*.npz"):
+        if old != path:
+            old.unlink(missing_ok=True)
 
 
 def _article_id(source: Source) -> str:
@@ -380,10 +402,11 @@ def _reresolve_unchanged(writer, existing: dict[str, dict], seen: set[str], proc
     an older article only had a surname for; the older one then joins it.
     """
     updated = 0
-    for aid, stored in existing.items():
-        if aid not in seen or aid in processed:
-            continue
-        raw = _entities_from_json(stored.get(S.RAW_ENTITIES))
+    raws = {aid: _entities_from_json(stored.get(S.RAW_ENTITIES)) for aid, stored in existing.items()
+            if aid in seen and aid not in processed}
+    resolver.prime(raws.values())
+    for aid, raw in raws.items():
+        stored = existing[aid]
         canonical = resolver.resolve(raw)
         public = json.dumps(_public_entities(canonical), ensure_ascii=False)
         if public == stored.get(S.ENTITIES):

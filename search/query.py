@@ -35,7 +35,7 @@ from . import schema as S
 from .errors import InvalidParameter, QuerySyntaxError, SearchError
 from .facets import FacetTables, date_facet, entity_facet
 from .fast import MAX_EXPANSION, PostingCache, Unsupported, evaluate, term_ids
-from .indexer import ENTITY_STATE_FILE, open_index
+from .indexer import ENTITY_STATE_FILE, open_index, tables_path
 from .textnorm import fold, normalize_text
 
 SORTS = ("relevance", "newest", "oldest")
@@ -289,7 +289,9 @@ class QueryService:
             cached = self._shared["tables"]
         if cached is not None and cached[0] == gen:
             return cached[1]
-        tables = FacetTables.from_reader(searcher.reader())
+        tables = FacetTables.load(tables_path(self.index_dir, gen))
+        if tables is None or tables.doc_count_all != searcher.reader().doc_count_all():
+            tables = FacetTables.from_reader(searcher.reader())
         with lock:
             self._shared["tables"] = (gen, tables)
         return tables
@@ -347,7 +349,7 @@ class QueryService:
         with lock:
             cached = self._shared.get("postings")
             if cached is None or cached.generation != gen:
-                cached = PostingCache(gen, tables.live)
+                cached = PostingCache(gen, tables.live, tables.lengths)
                 self._shared["postings"] = cached
         return cached.bind(searcher)
 

@@ -1677,6 +1677,20 @@ class EntityResolver:
             return maximal.pop()
         return None
 
+    def prime(self, documents: Iterable[list[Entity]]) -> None:
+        """Learn the not-yet-known names of many documents, then settle them in one pass.
+
+        :meth:`resolve` settles unknown names one document at a time, and
+        each settling pass looks at every cluster; priming a batch first keeps
+        re-resolving a large index linear.
+        """
+        for entities in documents:
+            unseen = [e for e in entities if self._raw_key(e)[0] not in self._targets
+                      and self._raw_key(e)[0] not in self._raw]
+            if unseen:
+                self.observe(unseen)
+        self._finalise()
+
     def resolve(self, entities: list[Entity]) -> list[Entity]:
         """Return *entities* with canonical values, duplicates merged."""
         unseen = [e for e in entities if self._raw_key(e)[0] not in self._targets]
