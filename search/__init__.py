@@ -2,12 +2,12 @@
 
 The public surface is small: :func:`build_index` to index folders,
 :class:`QueryService` with :class:`SearchRequest` to search, and the errors.
-Nothing in this package imports Flask, Jinja or ``web``.
+Nothing in this package imports Flask, Jinja or ``web``.  The ingest chain
+(HTML extraction, gazetteers) is imported only when indexing is asked for,
+so a search server starts quickly.
 """
 
 from .errors import IndexLocked, IndexNotFound, InvalidParameter, QuerySyntaxError, SearchError
-from .indexer import IndexReport, build_index
-from .query import QueryService, SearchRequest, SearchResult
 from .settings import Options
 
 __all__ = [
@@ -23,3 +23,15 @@ __all__ = [
     "SearchResult",
     "build_index",
 ]
+
+
+def __getattr__(name: str):
+    if name in ("build_index", "IndexReport"):
+        from . import indexer
+
+        return getattr(indexer, name)
+    if name in ("QueryService", "SearchRequest", "SearchResult"):
+        from . import query
+
+        return getattr(query, name)
+    raise AttributeError(f"module 'search' has no attribute {name!r}")

@@ -38,15 +38,14 @@ from . import schema as S
 from .aliases import load_aliases
 from .clean import RepeatedLines, line_key, split_lines
 from .document import Article, Entity, ReadFailure, Source
-from .errors import IndexLocked, IndexNotFound, SearchError
+from .errors import IndexLocked, SearchError
 from .extract.entities import EntityResolver
 from .extract.entities import prepare as prepare_entities
 from .pipeline import ExtractionError, process
 from .readers import iter_sources
 from .settings import Options
+from .store import ENTITY_STATE_FILE, INDEX_NAME, index_exists, tables_path
 
-INDEX_NAME = "articles"
-ENTITY_STATE_FILE = "entities.json"
 # Below this many articles to process, a process pool costs more than it saves.
 POOL_MIN_DOCS = 400
 # A run adding more than this many articles ends with a merge to one segment.
@@ -73,21 +72,6 @@ class IndexReport:
             f"{self.removed} removed, {len(self.failed)} failed; {self.total} articles in the index "
             f"({self.seconds:.1f} s, {rate:.0f} articles/s)"
         )
-
-
-def index_exists(index_dir: Path) -> bool:
-    return Path(index_dir).is_dir() and whoosh_index.exists_in(str(index_dir), indexname=INDEX_NAME)
-
-
-def open_index(index_dir: Path | str):
-    """Open the index at *index_dir*.
-
-    :raises IndexNotFound: when there is none.
-    """
-    index_dir = Path(index_dir)
-    if not index_exists(index_dir):
-        raise IndexNotFound(f"no newsfacet index in {index_dir}: run 'newsfacet index FOLDER' first")
-    return whoosh_index.open_dir(str(index_dir), indexname=INDEX_NAME)
 
 
 def _create_or_open(index_dir: Path, rebuild: bool):
@@ -320,11 +304,6 @@ def build_index(
         _save_tables(index_dir, s.reader())
     report.seconds = time.perf_counter() - started
     return report
-
-
-def tables_path(index_dir: Path, generation: int) -> Path:
-    """Where the facet arrays of an index generation are kept."""
-    return Path(index_dir) / f"facets-{generation}.npz"
 
 
 def _save_tables(index_dir: Path, reader) -> None:

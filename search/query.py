@@ -35,7 +35,7 @@ from . import schema as S
 from .errors import InvalidParameter, QuerySyntaxError, SearchError
 from .facets import FacetTables, date_facet, entity_facet
 from .fast import MAX_EXPANSION, PostingCache, Unsupported, evaluate, term_ids
-from .indexer import ENTITY_STATE_FILE, open_index, tables_path
+from .store import ENTITY_STATE_FILE, open_index, tables_path
 from .textnorm import fold, normalize_text
 
 SORTS = ("relevance", "newest", "oldest")
