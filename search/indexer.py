@@ -44,7 +44,7 @@ from .extract.entities import prepare as prepare_entities
 from .pipeline import ExtractionError, process
 from .readers import iter_sources
 from .settings import Options
-from .store import ENTITY_STATE_FILE, INDEX_NAME, index_exists, tables_path
+from .store import ENTITY_STATE_FILE, INDEX_NAME, index_exists, open_index, tables_path  # noqa: F401 (re-exported)
 
 # Below this many articles to process, a process pool costs more than it saves.
 POOL_MIN_DOCS = 400
