@@ -51,6 +51,11 @@ def normalize_text(text: str) -> str:
 
 def fold(text: str) -> str:
     """Return *text* lower-cased with accents folded, for matching only."""
+    if text.isascii():
+        # Nothing to decompose or fold: the common case, kept cheap for the ingest loop.
+        return _SPACES.sub(" ", text.replace("`", "'")).lower()
     text = normalize_text(text).translate(_FOLD_EXTRA)
     decomposed = unicodedata.normalize("NFKD", text)
+    if decomposed.isascii():
+        return decomposed.casefold()
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
