@@ -22,6 +22,7 @@ import json
 import re
 import threading
 import time
+import weakref
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -218,6 +219,13 @@ class _Marker(highlight.Formatter):
 _ANALYZER = S.text_analyzer()
 
 
+def _close_all(searchers: list, lock: threading.Lock) -> None:
+    with lock:
+        for searcher in searchers:
+            searcher.close()
+        searchers.clear()
+
+
 class QueryService:
     """Searches one index folder.  Safe to share between threads.
 
@@ -230,9 +238,11 @@ class QueryService:
     def __init__(self, index_dir: Path | str):
         self.index_dir = Path(index_dir)
         self._ix = open_index(self.index_dir)
-        self._shared = {"lock": threading.Lock(), "tables": None, "local": threading.local()}
+        self._shared = {"lock": threading.Lock(), "tables": None, "local": threading.local(), "open": []}
         self._parser = self._make_parser()
         self._pinned = None
+        # Searchers hold open files; close them when the service goes away.
+        self._finalizer = weakref.finalize(self, _close_all, self._shared["open"], self._shared["lock"])
 
     # -- plumbing --------------------------------------------------------
 
@@ -249,8 +259,12 @@ class QueryService:
         return session
 
     def close(self) -> None:
-        # The pinned searcher is this thread's shared one; it stays open for reuse.
-        self._pinned = None
+        """End a session from :meth:`open`; on the service itself, close every searcher."""
+        if self._pinned is not None:
+            # The pinned searcher is this thread's shared one; it stays open for reuse.
+            self._pinned = None
+        else:
+            self._finalizer()
 
     def __enter__(self) -> QueryService:
         return self
@@ -274,9 +288,14 @@ class QueryService:
         searcher = getattr(local, "searcher", None)
         if searcher is not None and searcher.up_to_date():
             return searcher
-        if searcher is not None:
-            searcher.close()
-        local.searcher = self._ix.searcher()
+        opened = self._shared["open"]
+        with self._shared["lock"]:
+            if searcher is not None:
+                searcher.close()
+                if searcher in opened:
+                    opened.remove(searcher)
+            local.searcher = self._ix.searcher()
+            opened.append(local.searcher)
         return local.searcher
 
     def generation(self) -> int:

@@ -83,8 +83,8 @@ def cmd_search(args) -> int:
     from search.facets import date_label
     from search.query import QueryService
 
-    service = QueryService(_index_dir(args))
-    result = service.search(_request(args))
+    with QueryService(_index_dir(args)) as service:
+        result = service.search(_request(args))
     if args.json:
         print(json.dumps(result.as_dict(), ensure_ascii=False, indent=2))
         return 0
@@ -221,8 +221,8 @@ def _print_clean(path: str, article, cleaned, as_json: bool) -> None:
 def cmd_entities(args) -> int:
     from search.query import QueryService
 
-    service = QueryService(_index_dir(args))
-    rows = service.entities(args.type)
+    with QueryService(_index_dir(args)) as service:
+        rows = service.entities(args.type)
     if args.min_count:
         rows = [r for r in rows if r.count >= args.min_count]
     if args.json:

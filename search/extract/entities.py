@@ -248,7 +248,8 @@ ORG_CONNECTORS = frozenset("of for on".split())
 # Short all-capital words that are words, not acronyms of entities.
 CAPS_WORDS = frozenset(
     """read watch listen update breaking exclusive video photos live opinion analysis editorial news more also
-    see click""".split()
+    see click note notes correction corrected repeat repeats editor editors urgent flash bulletin advisory
+    table tables end""".split()
 )
 
 _UPPER = "".join(
