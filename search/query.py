@@ -23,6 +23,7 @@ import re
 import threading
 import time
 import weakref
+from collections import OrderedDict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -44,6 +45,8 @@ MAX_PER_PAGE = 100
 MAX_FACET_LIMIT = 1000
 MAX_QUERY_CHARS = 2000
 SNIPPET_CHARS = 240
+# Stored articles kept in memory for rendering hits (a few KB each).
+STORED_CACHE_DOCS = 5000
 _DATE_RE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
 
 
@@ -489,8 +492,29 @@ class QueryService:
             order = np.lexsort((docnums, keys, keys == 0))
         return [int(d) for d in docnums[order[start:end]]]
 
+    def _stored(self, searcher, docnum: int) -> dict:
+        """Stored fields of a document, from a small per-generation cache.
+
+        Reading and unpickling a stored article is the largest cost of
+        rendering a page of hits; popular articles recur across queries.
+        """
+        key = (searcher.reader().generation(), docnum)
+        lock = self._shared["lock"]
+        with lock:
+            cache = self._shared.setdefault("stored", OrderedDict())
+            fields = cache.get(key)
+            if fields is not None:
+                cache.move_to_end(key)
+                return fields
+        fields = searcher.stored_fields(docnum)
+        with lock:
+            cache[key] = fields
+            while len(cache) > STORED_CACHE_DOCS:
+                cache.popitem(last=False)
+        return fields
+
     def _hit(self, searcher, docnum: int, parsed) -> Hit:
-        f = searcher.stored_fields(docnum)
+        f = self._stored(searcher, docnum)
         return Hit(
             id=f[S.ID],
             path=f[S.PATH],
