@@ -337,7 +337,8 @@ class QueryService:
         except Exception:  # whoosh raises assorted errors on odd input
             parsed = None
         if parsed is None or parsed is Q.NullQuery and re.search(r"\w", text):
-            plain = " ".join(re.findall(r"\w+", text))
+            # Lower case: Whoosh reads AND / OR / NOT / TO as operators only in capitals.
+            plain = " ".join(w.lower() for w in re.findall(r"\w+", text))
             notice = "The query could not be read as search syntax; searched for its words instead."
             try:
                 parsed = self._parser.parse(plain) if plain else None
