@@ -21,12 +21,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 import json
 import multiprocessing
 import os
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -248,55 +249,43 @@ def build_index(
     ix = _create_or_open(index_dir, rebuild)
     writer = _writer(ix, wait)
     try:
-        root_keys, sources = _read_all(roots, options, fail)
-        repeated = RepeatedLines.from_texts(((s.group, s.content) for s in sources if s.kind == "text"), options)
+        root_keys = {str(root.resolve()) for root in roots}
+        # Pass 1: which short lines recur across each folder or site.
+        repeated = RepeatedLines.from_texts(
+            ((s.group, s.content) for s in _sources(roots, options, None) if s.kind == "text"), options
+        )
         aliases = load_aliases(options.aliases_path)
-        aliases_hash = aliases.fingerprint()
         existing = _existing(ix, root_keys)
-
-        todo: list[tuple[Source, dict[str, int], frozenset[str], str]] = []
-        seen_ids: set[str] = set()
-        group_cache: dict[str, tuple[dict[str, int], frozenset[str]]] = {}
-        for source in sources:
-            if source.group not in group_cache:
-                group_cache[source.group] = (repeated.for_group(source.group), repeated.headlines(source.group))
-            group_rep, group_heads = group_cache[source.group]
-            rep = _repeated_in(source, group_rep)
-            heads = group_heads & rep.keys()
-            ehash = effective_hash(source, [*rep, *(f"headline:{k}" for k in heads)], aliases_hash)
-            aid = _article_id(source)
-            seen_ids.add(aid)
-            if aid in existing and existing[aid][S.CONTENT_HASH] == ehash:
-                report.unchanged += 1
-                continue
-            todo.append((source, rep, heads, ehash))
-
-        articles = _process_all(todo, options, procs, progress, fail)
         resolver = EntityResolver(aliases, state=None if rebuild else _load_entity_state(index_dir))
-        for article, _, _ in articles:
-            resolver.observe(article.entities)
-
-        for article, root, ehash in articles:
-            canonical = resolver.resolve(article.entities)
-            if article.id in existing:
-                report.updated += 1
-            else:
-                report.added += 1
-            writer.update_document(**_fields(article, article.entities, canonical, root, ehash))
-
-        if articles:  # only new articles can teach the resolver something that moves old ones
-            report.updated += _reresolve_unchanged(writer, existing, seen_ids, {a.id for a, _, _ in articles},
-                                                   resolver)
+        seen_ids: set[str] = set()
+        written: dict[str, tuple[list[Entity], str]] = {}
+        # Pass 2: read again, skip what is unchanged, clean and extract the rest in a
+        # process pool while this process resolves entities and writes each batch.
+        tasks = _tasks(roots, options, repeated, aliases.fingerprint(), existing, seen_ids, report, fail)
+        for batch in _processed_batches(tasks, options, procs, progress, fail):
+            for article, _, _ in batch:
+                resolver.observe(article.entities)
+            resolver.prime(())  # settle the batch's new names in one pass
+            for article, root, ehash in batch:
+                canonical = resolver.resolve(article.entities)
+                if article.id in existing:
+                    report.updated += 1
+                else:
+                    report.added += 1
+                fields_ = _fields(article, article.entities, canonical, root, ehash)
+                writer.update_document(**fields_)
+                written[article.id] = (article.entities, fields_[S.ENTITIES])
         for aid in existing:
             if aid not in seen_ids:
                 writer.delete_by_term(S.ID, aid)
                 report.removed += 1
-
         changes = report.added + report.updated + report.removed
         if changes or rebuild:
             writer.commit(optimize=rebuild or changes >= OPTIMIZE_MIN_CHANGES)
         else:
             writer.cancel()
+        if written:  # new articles can move earlier ones to a full name they taught the resolver
+            report.updated += _reresolve(ix, wait, existing, seen_ids, written, resolver)
         _save_json_atomic(index_dir / ENTITY_STATE_FILE, resolver.state())
     except BaseException:
         writer.cancel()
@@ -306,6 +295,120 @@ def build_index(
         _save_tables(index_dir, s.reader())
     report.seconds = time.perf_counter() - started
     return report
+
+
+# Articles cleaned per batch: large enough to keep both cores busy, small
+# enough that a million-article run never holds more than this in memory.
+BATCH_SIZE = 2000
+
+
+def _sources(roots: list[Path], options: Options, fail) -> Iterator[Source]:
+    """Every readable source under *roots*, with its root recorded; failures to *fail*."""
+    for root in roots:
+        key = str(root.resolve())
+        for item in iter_sources([root], options):
+            if isinstance(item, ReadFailure):
+                if fail is not None:
+                    fail(item)
+                continue
+            item.meta.setdefault("_root", key)
+            yield item
+
+
+def _tasks(roots, options, repeated: RepeatedLines, aliases_hash: str, existing, seen_ids, report, fail):
+    """Work for the pool: every source whose effective hash changed, as it is read."""
+    group_cache: dict[str, tuple[dict[str, int], frozenset[str]]] = {}
+    for source in _sources(roots, options, fail):
+        if source.group not in group_cache:
+            group_cache[source.group] = (repeated.for_group(source.group), repeated.headlines(source.group))
+        group_rep, group_heads = group_cache[source.group]
+        rep = _repeated_in(source, group_rep)
+        heads = group_heads & rep.keys()
+        ehash = effective_hash(source, [*rep, *(f"headline:{k}" for k in heads)], aliases_hash)
+        aid = _article_id(source)
+        seen_ids.add(aid)
+        if aid in existing and existing[aid][0] == ehash:
+            report.unchanged += 1
+            continue
+        yield (source, rep, heads, options), ehash
+
+
+def _processed_batches(tasks, options: Options, procs: int | None, progress: bool, fail):
+    """Cleaned articles in batches; the pool works on the next batch while the caller writes one."""
+    procs = procs or os.cpu_count() or 1
+    bar = _progress(None, None, progress, "indexing")
+    first = list(itertools.islice(tasks, BATCH_SIZE))
+    if procs < 2 or len(first) < POOL_MIN_DOCS:
+        while first:
+            yield _collect(first, map(_work, (t for t, _ in first)), fail, bar)
+            first = list(itertools.islice(tasks, BATCH_SIZE))
+        return
+    prepare_entities(options)  # built once here, shared by the forked workers
+    ctx = multiprocessing.get_context("fork" if sys.platform != "win32" else "spawn")
+    with ctx.Pool(procs) as pool:
+        batch = first
+        pending = pool.imap(_work, [t for t, _ in batch], chunksize=16)
+        while batch:
+            following = list(itertools.islice(tasks, BATCH_SIZE))
+            done = _collect(batch, pending, fail, bar)
+            if following:
+                pending = pool.imap(_work, [t for t, _ in following], chunksize=16)
+            yield done
+            batch = following
+
+
+def _collect(batch, outputs, fail, bar) -> list[tuple[Article, str, str]]:
+    results = []
+    for ((source, *_), ehash), out in zip(batch, outputs, strict=True):
+        if bar is not None:
+            bar.update(1)
+        if isinstance(out, ReadFailure):
+            fail(out)
+            continue
+        results.append((out, source.meta.get("_root", ""), ehash))
+        out.meta.pop("_root", None)
+    return results
+
+
+def _reresolve(ix, wait: float, existing, seen: set[str], written, resolver) -> int:
+    """Re-write articles whose canonical entities moved once every new name was known.
+
+    A new article can teach the resolver a full name ("Vladimir Putin") that
+    an older one, or one written earlier in this run, only had a surname for;
+    those join it.  Their stored fields are read back and written again.
+    """
+    raws: dict[str, tuple[list[Entity], str]] = {
+        aid: (_entities_from_json(raw), public) for aid, (_, raw, public) in existing.items()
+        if aid in seen and aid not in written
+    }
+    raws.update(written)
+    resolver.prime(raw for raw, _ in raws.values())
+    moved = {}
+    for aid, (raw, public) in raws.items():
+        canonical = resolver.resolve(raw)
+        if json.dumps(_public_entities(canonical), ensure_ascii=False) != public:
+            moved[aid] = canonical
+    if not moved:
+        return 0
+    writer = _writer(ix, wait)
+    try:
+        with ix.searcher() as s:
+            for aid, canonical in moved.items():
+                stored = s.document(**{S.ID: aid})
+                if stored is None:
+                    continue
+                fields_ = dict(stored)
+                fields_[S.ENTITIES] = json.dumps(_public_entities(canonical), ensure_ascii=False)
+                fields_[S.ENTITY] = S.entity_field(canonical)
+                fields_[S.WORDS] = f"{stored[S.TITLE]}\n{stored[S.BODY]}"
+                fields_[S.DATE_NUM] = S.date_num(stored.get(S.DATE))
+                fields_[S.DATE_PATH] = " ".join(S.date_path_terms(stored.get(S.DATE) or None))
+                writer.update_document(**fields_)
+        writer.commit()
+    except BaseException:
+        writer.cancel()
+        raise
+    return sum(1 for aid in moved if aid not in written)
 
 
 def _save_tables(index_dir: Path, reader) -> None:
@@ -328,76 +431,12 @@ def _article_id(source: Source) -> str:
     return article_id(source.path)
 
 
-def _read_all(roots: list[Path], options: Options, fail) -> tuple[set[str], list[tuple]]:
-    sources: list[Source] = []
-    root_keys: set[str] = set()
-    for root in roots:
-        key = str(root.resolve())
-        root_keys.add(key)
-        for item in iter_sources([root], options):
-            if isinstance(item, ReadFailure):
-                fail(item)
-            else:
-                item.meta.setdefault("_root", key)
-                sources.append(item)
-    return root_keys, sources
-
-
-def _existing(ix, root_keys: set[str]) -> dict[str, dict]:
-    """Stored fields of the articles previously indexed from these roots."""
+def _existing(ix, root_keys: set[str]) -> dict[str, tuple[str, str, str]]:
+    """id -> (effective hash, raw entities, public entities) of articles indexed from these roots."""
     out = {}
     with ix.searcher() as s:
         for fields_ in s.all_stored_fields():
             if fields_.get(S.ROOT) in root_keys:
-                out[fields_[S.ID]] = fields_
+                out[fields_[S.ID]] = (fields_[S.CONTENT_HASH], fields_.get(S.RAW_ENTITIES) or "[]",
+                                      fields_.get(S.ENTITIES) or "[]")
     return out
-
-
-def _process_all(todo, options: Options, procs: int | None, progress: bool, fail) -> list[tuple[Article, str, str]]:
-    tasks = [(src, rep, heads, options) for src, rep, heads, _ in todo]
-    procs = procs or os.cpu_count() or 1
-    results: list[tuple[Article, str, str]] = []
-    if procs > 1 and len(tasks) >= POOL_MIN_DOCS:
-        prepare_entities(options)  # built once here, shared by the forked workers
-        ctx = multiprocessing.get_context("fork" if sys.platform != "win32" else "spawn")
-        with ctx.Pool(procs) as pool:
-            outputs = pool.imap(_work, tasks, chunksize=32)
-            outputs = _progress(outputs, len(tasks), progress, "cleaning")
-            pairs = list(zip(todo, outputs, strict=True))
-    else:
-        pairs = [(t, _work(task)) for t, task in zip(todo, _progress(tasks, len(tasks), progress, "cleaning"),
-                                                      strict=True)]
-    for (source, _, _, ehash), out in pairs:
-        if isinstance(out, ReadFailure):
-            fail(out)
-        else:
-            results.append((out, source.meta.get("_root", ""), ehash))
-            out.meta.pop("_root", None)
-    return results
-
-
-def _reresolve_unchanged(writer, existing: dict[str, dict], seen: set[str], processed: set[str], resolver) -> int:
-    """Re-write unchanged articles whose canonical entities moved.
-
-    A new article can teach the resolver a full name ("Vladimir Putin") that
-    an older article only had a surname for; the older one then joins it.
-    """
-    updated = 0
-    raws = {aid: _entities_from_json(stored.get(S.RAW_ENTITIES)) for aid, stored in existing.items()
-            if aid in seen and aid not in processed}
-    resolver.prime(raws.values())
-    for aid, raw in raws.items():
-        stored = existing[aid]
-        canonical = resolver.resolve(raw)
-        public = json.dumps(_public_entities(canonical), ensure_ascii=False)
-        if public == stored.get(S.ENTITIES):
-            continue
-        fields_ = dict(stored)
-        fields_[S.ENTITIES] = public
-        fields_[S.ENTITY] = S.entity_field(canonical)
-        fields_[S.WORDS] = f"{stored[S.TITLE]}\n{stored[S.BODY]}"
-        fields_[S.DATE_NUM] = S.date_num(stored.get(S.DATE))
-        fields_[S.DATE_PATH] = " ".join(S.date_path_terms(stored.get(S.DATE) or None))
-        writer.update_document(**fields_)
-        updated += 1
-    return updated
