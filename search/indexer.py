@@ -7,6 +7,10 @@ the same folder writes nothing, a changed file is re-indexed, and an article
 whose file is gone is removed.  A file that cannot be read or yields no text
 is reported in the summary and skipped; it never aborts the run.
 
+It streams: the files are read once for the repeated-line evidence and once
+more to work; batches are cleaned in a process pool while the previous batch
+is written, so memory does not grow with the collection.
+
 Whoosh traps this module designs around (each has a test):
 
 * the multiprocessing writer with ``multisegment=False`` silently drops
@@ -19,6 +23,7 @@ Whoosh traps this module designs around (each has a test):
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import itertools
@@ -345,7 +350,7 @@ def _processed_batches(tasks, options: Options, procs: int | None, progress: boo
         return
     prepare_entities(options)  # built once here, shared by the forked workers
     ctx = multiprocessing.get_context("fork" if sys.platform != "win32" else "spawn")
-    with ctx.Pool(procs) as pool:
+    with ctx.Pool(procs) as pool, contextlib.closing(bar) if bar is not None else contextlib.nullcontext():
         batch = first
         pending = pool.imap(_work, [t for t, _ in batch], chunksize=16)
         while batch:
