@@ -24,7 +24,7 @@ import threading
 import time
 import weakref
 from collections import OrderedDict
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -168,7 +168,9 @@ class SearchResult:
             "total": self.total,
             "page": self.request.page,
             "per_page": self.request.per_page,
-            "hits": [asdict(h) for h in self.hits],
+            # Shallow copies: dataclasses.asdict deep-copies every entity dict and
+            # took ~3 ms of an API request on its own.
+            "hits": [dict(vars(h)) for h in self.hits],
             "facets": self.facets,
             "suggestion": self.suggestion,
             "notice": self.notice,
@@ -195,7 +197,7 @@ class ArticleView:
     indexed_at: str | None = None
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        return dict(vars(self))
 
 
 @dataclass
