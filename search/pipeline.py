@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from urllib.parse import urlsplit
 
 from .clean import CleanText, clean_text, first_sentence_title
 from .document import UNDATED, Article, DateInfo, Source
@@ -24,6 +23,7 @@ from .extract.dates import extract_date, parse_date_line, parse_date_string
 from .extract.entities import extract_entities
 from .extract.html import HtmlPage, extract_html
 from .settings import Options
+from .textnorm import site_of
 
 
 class ExtractionError(Exception):
@@ -136,18 +136,10 @@ def strip_credit(caption: str) -> str:
     return _CREDIT.sub("", caption).strip(" .,-")
 
 
-_WWW = re.compile(r"^www\d?\.")
-
-
 def extract_source(source: Source, page: HtmlPage | None) -> str | None:
     """The site: as given, else the page's site name, else the URL's host."""
     if source.source:
         return source.source
     if page is not None and page.site_name:
         return page.site_name
-    url = source.url or (page.url if page else None)
-    if url:
-        host = urlsplit(url).hostname
-        if host:
-            return _WWW.sub("", host)
-    return None
+    return site_of(source.url or (page.url if page else None))

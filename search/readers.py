@@ -24,12 +24,12 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
-from urllib.parse import urlsplit
 
 import charset_normalizer
 
 from search.document import ReadFailure, Source
 from search.settings import Options
+from search.textnorm import site_of
 
 # A single article larger than this is a mis-saved file or a dump, not a page.
 MAX_FILE_BYTES = 20 * 1024 * 1024
@@ -413,18 +413,6 @@ def _entity_type(label: Any) -> str:
     return ENTITY_TYPE_ALIASES.get(str(label or "").strip().lower(), "other")
 
 
-def _site_of(url: str | None) -> str | None:
-    if not url:
-        return None
-    try:
-        host = urlsplit(url).hostname
-    except ValueError:
-        return None
-    if not host:
-        return None
-    return host[4:] if host.startswith("www.") else host
-
-
 @dataclass
 class _Fields:
     """Metadata a sidecar or JSONL row gives explicitly."""
@@ -562,7 +550,7 @@ def _jsonl_row(rel: str, number: int, line: bytes, fallback: dt.date | None) -> 
     if markup is None and text is None:
         return ReadFailure(path, "no text or html")
     fields = _fields(record)
-    site = fields.source or _site_of(fields.url)
+    site = fields.source or site_of(fields.url)
     return Source(
         path=path,
         kind="html" if markup is not None else "text",

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from urllib.parse import urlsplit
 
 # Characters NFKC leaves alone but that scrapes are full of.
 _QUOTES = str.maketrans(
@@ -59,3 +60,17 @@ def fold(text: str) -> str:
     if decomposed.isascii():
         return decomposed.casefold()
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+_WWW = re.compile(r"^www\d?\.")
+
+
+def site_of(url: str | None) -> str | None:
+    """The site a URL belongs to, as people name it: its host without ``www.``."""
+    if not url:
+        return None
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:
+        return None
+    return _WWW.sub("", host) if host else None

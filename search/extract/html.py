@@ -25,7 +25,7 @@ from bs4 import BeautifulSoup, Tag
 from lxml import etree
 
 from search.settings import Options
-from search.textnorm import fold, normalize_text
+from search.textnorm import fold, normalize_text, site_of
 
 # Meta tags that carry the publication date, most specific first.
 DATE_META_NAMES = (
@@ -129,7 +129,7 @@ def _extract(markup: str, url: str | None, options: Options) -> HtmlPage | None:
     captions = _captions(tree)
     stamps = _stamps(tree)
     description = _first_meta(metas, ("og:description", "description", "twitter:description"))
-    site_name = _first_meta(metas, ("og:site_name",)) or _jsonld_publisher(jsonld) or _host(page_url or url)
+    site_name = _first_meta(metas, ("og:site_name",)) or _jsonld_publisher(jsonld) or site_of(page_url or url)
     # trafilatura prunes the tree it is given, so it runs last.
     lines: list[str] = []
     if options.html_extractor == "trafilatura":
@@ -248,18 +248,6 @@ def _page_url(tree: lxml.html.HtmlElement, metas: dict[str, str], url: str | Non
     return None
 
 
-def _host(url: str | None) -> str | None:
-    if not url:
-        return None
-    try:
-        host = urlsplit(url).hostname
-    except ValueError:
-        return None
-    if not host:
-        return None
-    return host[4:] if host.startswith("www.") else host
-
-
 def _stamps(tree: lxml.html.HtmlElement) -> list[str]:
     """Short texts of byline/date elements in the article, not in teasers or comments."""
     scopes = tree.xpath("//article") or tree.xpath("//main") or tree.xpath("//body")
@@ -292,7 +280,7 @@ def _captions(tree: lxml.html.HtmlElement) -> list[str]:
 
 def _site_names(metas: dict[str, str], jsonld: list[dict[str, Any]], url: str | None) -> list[str]:
     names = [metas.get("og:site_name"), metas.get("application-name"), _jsonld_publisher(jsonld)]
-    host = _host(url)
+    host = site_of(url)
     if host:
         labels = [label for label in re.split(r"[.]", host) if label not in _HOST_NOISE]
         # The last label is the top-level domain unless only one is left.
