@@ -502,17 +502,24 @@ def _read_jsonl(item: _Input, options: Options) -> Iterator[Source | ReadFailure
                     continue
                 seen_content = True
                 yield _jsonl_row(item.rel, number, line, fallback)
-    except BadInput as error:
-        yield ReadFailure(item.rel, str(error))
-        return
-    except (EOFError, zlib.error, gzip.BadGzipFile) as error:
-        yield ReadFailure(item.rel, f"corrupt gzip: {error}")
-        return
-    except OSError as error:
-        yield ReadFailure(item.rel, _stream_reason(error, item.gzipped))
+    except _STREAM_ERRORS as error:
+        yield _stream_failure(item, error)
         return
     if not seen_content:
         yield ReadFailure(item.rel, "empty file")
+
+
+# What reading a stream of many articles can raise, mapped to a reason by _stream_failure.
+_STREAM_ERRORS = (BadInput, EOFError, zlib.error, OSError)
+
+
+def _stream_failure(item: _Input, error: Exception) -> ReadFailure:
+    """The failure to report for a JSONL or SGML file whose stream broke."""
+    if isinstance(error, BadInput):
+        return ReadFailure(item.rel, str(error))
+    if isinstance(error, (EOFError, zlib.error, gzip.BadGzipFile)):
+        return ReadFailure(item.rel, f"corrupt gzip: {error}")
+    return ReadFailure(item.rel, _stream_reason(error, item.gzipped))
 
 
 def _check_binary_head(line: bytes) -> None:
@@ -614,14 +621,8 @@ def _read_sgml(item: _Input, options: Options) -> Iterator[Source | ReadFailure]
                     yield ReadFailure(item.rel, "story too large")
                 else:
                     yield _reuters_story(item.rel, raw, fallback)
-    except BadInput as error:
-        yield ReadFailure(item.rel, str(error))
-        return
-    except (EOFError, zlib.error, gzip.BadGzipFile) as error:
-        yield ReadFailure(item.rel, f"corrupt gzip: {error}")
-        return
-    except OSError as error:
-        yield ReadFailure(item.rel, _stream_reason(error, item.gzipped))
+    except _STREAM_ERRORS as error:
+        yield _stream_failure(item, error)
         return
     if stories == 0:
         yield ReadFailure(item.rel, "empty file" if lines.empty else "no <REUTERS> stories found")
