@@ -303,9 +303,6 @@ class QueryService:
             opened.append(local.searcher)
         return local.searcher
 
-    def generation(self) -> int:
-        return self._ix.latest_generation()
-
     def _facet_tables(self, searcher) -> FacetTables:
         gen = searcher.reader().generation()
         lock = self._shared["lock"]

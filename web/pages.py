@@ -45,9 +45,8 @@ def parse_request(args) -> SearchRequest:
     return request_from_args(args, per_page, facet_limit)
 
 
-def search_page_data(args) -> dict:
+def search_page_data(req: SearchRequest) -> dict:
     """The search page as plain data: the query service's answer plus canonical links."""
-    req = parse_request(args)
     result = get_search().search(req)
     pairs = canonical_pairs(req, *_defaults())
     feed_pairs = [(k, v) for k, v in pairs if k not in ("sort", "page", "per_page", "facet_limit")]
@@ -61,7 +60,7 @@ def search_page_data(args) -> dict:
     return data
 
 
-def doc_page_data(doc_id: str, q: str = "") -> dict:
+def doc_page_data(doc_id: str) -> dict:
     """One article as plain data, with similar articles; 404 when unknown."""
     if not DOC_ID.match(doc_id):
         abort(404, description="There is no article with that id.")
@@ -197,8 +196,7 @@ def sort_links(data: dict, pairs) -> list[dict]:
     ]
 
 
-def search_context(data: dict) -> dict:
-    req = parse_request(request.args)
+def search_context(req: SearchRequest, data: dict) -> dict:
     pairs = canonical_pairs(req, *_defaults())
     for hit in data["hits"]:
         hit["date_label"] = date_label(hit["date"]) if hit["date"] else "undated"
@@ -232,15 +230,16 @@ def search_context(data: dict) -> dict:
 @bp.route("/")
 @bp.route("/search")
 def search():
-    data = search_page_data(request.args)
-    resp = Response(render_template("search.html", **search_context(data)))
+    req = parse_request(request.args)
+    data = search_page_data(req)
+    resp = Response(render_template("search.html", **search_context(req, data)))
     resp.headers["Link"] = f'<{data["links"]["json"]}>; rel="alternate"; type="application/json"'
     return resp
 
 
 @bp.route("/api/search")
 def api_search():
-    return jsonify(search_page_data(request.args))
+    return jsonify(search_page_data(parse_request(request.args)))
 
 
 @bp.route("/search.atom")
@@ -250,7 +249,7 @@ def atom():
     args.update({"sort": ["newest"], "per_page": [str(FEED_SIZE)]})
     from werkzeug.datastructures import MultiDict
 
-    data = search_page_data(MultiDict([(k, v) for k, vs in args.items() for v in vs]))
+    data = search_page_data(parse_request(MultiDict([(k, v) for k, vs in args.items() for v in vs])))
     root = request.url_root.rstrip("/")
     updated = max((h["date"] or "" for h in data["hits"]), default="") or dt.date.today().isoformat()
     body = render_template(
@@ -287,7 +286,7 @@ def _feed_title(query: Mapping) -> str:
 @bp.route("/doc/<doc_id>")
 def doc(doc_id: str):
     q = (request.args.get("q") or "").strip()
-    data = doc_page_data(doc_id, q)
+    data = doc_page_data(doc_id)
     search = get_search()
     body_html = search.highlight_body(data["body"], q) if q else None
     texts = data["body"].split("\n\n")
