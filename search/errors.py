@@ -18,6 +18,11 @@ class IndexLocked(SearchError):
     """Another writer holds the index lock."""
 
 
+class IndexWriteError(SearchError):
+    """The index folder cannot be written: a full disk, a read-only file system
+    or missing permission.  The index keeps its last complete commit."""
+
+
 class QuerySyntaxError(SearchError):
     """A query could not be parsed even as plain terms."""
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
 import hashlib
 import itertools
 import json
@@ -38,13 +39,14 @@ from pathlib import Path
 
 from whoosh import index as whoosh_index
 from whoosh.filedb.filestore import FileStorage
-from whoosh.index import LockError
+from whoosh.index import TOC, LockError, clean_files
+from whoosh.writing import CLEAR
 
 from . import schema as S
 from .aliases import load_aliases
 from .clean import RepeatedLines, line_key, split_lines
 from .document import Article, Entity, ReadFailure, Source
-from .errors import IndexLocked, SearchError
+from .errors import IndexLocked, IndexWriteError, SearchError
 from .extract.entities import EntityResolver
 from .extract.entities import prepare as prepare_entities
 from .pipeline import ExtractionError, process
@@ -82,12 +84,13 @@ class IndexReport:
 
 def _create_or_open(index_dir: Path, rebuild: bool):
     index_dir.mkdir(parents=True, exist_ok=True)
-    if not rebuild and index_exists(index_dir):
+    if index_exists(index_dir):
         ix = whoosh_index.open_dir(str(index_dir), indexname=INDEX_NAME)
+        # A rebuild keeps the old index until its commit replaces every
+        # segment at once, so a failed or killed rebuild loses nothing.
         if set(ix.schema.names()) == set(S.schema().names()):
             return ix
-        rebuild = True  # written by an older newsfacet: its fields differ, start over
-    if index_exists(index_dir):
+        # Written by an older newsfacet: its fields differ, so start a new index.
         _check_unlocked(index_dir)
     (index_dir / ENTITY_STATE_FILE).unlink(missing_ok=True)
     return whoosh_index.create_in(str(index_dir), S.schema(), indexname=INDEX_NAME)
@@ -110,6 +113,52 @@ def _writer(ix, wait: float):
             f"another 'newsfacet index' is writing to this index (waited {wait:.0f} s); "
             "try again when it has finished"
         ) from None
+
+
+def _abandon(ix, writer) -> None:
+    """Give up *writer* after a failure: unlock the index and delete the partial
+    segment it left, so a full disk gets its space back.  The last commit is untouched."""
+    if writer.is_closed:  # failed after its commit: nothing of its own is left over
+        return
+    try:
+        writer.cancel()
+    except OSError:
+        # cancel() first flushes the partial segment, which fails again on a full disk.
+        with contextlib.suppress(OSError):
+            writer._tempstorage.destroy()
+        if writer.writelock:
+            writer.writelock.release()
+    lock = ix.storage.lock(f"{INDEX_NAME}_WRITELOCK")
+    with contextlib.suppress(OSError):
+        if lock.acquire(blocking=False):  # another indexer may have started meanwhile
+            try:
+                toc = TOC.read(ix.storage, INDEX_NAME)
+                clean_files(ix.storage, INDEX_NAME, toc.generation, toc.segments)
+            finally:
+                lock.release()
+
+
+_WRITE_TROUBLE = {
+    errno.ENOSPC: "the disk holding it is full",
+    errno.EDQUOT: "the disk quota is used up",
+    errno.EFBIG: "a file would exceed the size limit",
+    errno.EROFS: "it is on a read-only file system",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "permission denied",
+}
+
+
+def _write_error(index_dir: Path, error: OSError) -> IndexWriteError:
+    why = _WRITE_TROUBLE.get(error.errno) or error.strerror or str(error)
+    if error.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        advice = ("searching and serving a read-only index work; to update it, "
+                  "make the folder writable or index into another one with --index")
+    else:
+        advice = "free some space and run 'newsfacet index' again"
+    return IndexWriteError(
+        f"cannot write the index in {index_dir}: {why}. "
+        f"Nothing was lost: the index keeps its last complete commit; {advice}"
+    )
 
 
 def effective_hash(source: Source, repeated_keys: Iterable[str], aliases_hash: str) -> str:
@@ -226,13 +275,16 @@ def build_index(
     """Index every article under *paths* into *index_dir*.
 
     :param paths: folders or files; paths stored are relative to the folder given.
-    :param rebuild: start from an empty index.
+    :param rebuild: start over, re-reading every article; the old contents stay
+        searchable until the final commit replaces them all at once.
     :param progress: show a progress bar (default: when stderr is a terminal).
     :param procs: processes for cleaning and extraction (default: CPU count).
     :param wait: seconds to wait for another indexer's lock before giving up.
     :param on_failure: called with each file that is skipped, as it happens.
     :return: an :class:`IndexReport`.
     :raises IndexLocked: when another indexer holds the index.
+    :raises IndexWriteError: when the index folder cannot be written (full disk,
+        read-only, no permission); the index keeps its last complete commit.
     :raises SearchError: when a path does not exist.
     """
     started = time.perf_counter()
@@ -251,6 +303,16 @@ def build_index(
         if on_failure:
             on_failure(failure)
 
+    try:
+        _write(roots, index_dir, options, rebuild, procs, progress, wait, report, fail)
+    except OSError as exc:
+        raise _write_error(index_dir, exc) from exc
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _write(roots, index_dir: Path, options: Options, rebuild: bool, procs, progress: bool, wait: float,
+           report: IndexReport, fail) -> None:
     ix = _create_or_open(index_dir, rebuild)
     writer = _writer(ix, wait)
     try:
@@ -260,9 +322,11 @@ def build_index(
             ((s.group, s.content) for s in _sources(roots, options, None) if s.kind == "text"), options
         )
         aliases = load_aliases(options.aliases_path)
-        existing = _existing(ix, root_keys)
+        existing = {} if rebuild else _existing(ix, root_keys)
         resolver = EntityResolver(aliases, state=None if rebuild else _load_entity_state(index_dir))
         seen_ids: set[str] = set()
+        # A rebuild's commit drops every old segment, so there is nothing to replace.
+        add = writer.add_document if rebuild else writer.update_document
         written: dict[str, tuple[list[Entity], str]] = {}
         # Pass 2: read again, skip what is unchanged, clean and extract the rest in a
         # process pool while this process resolves entities and writes each batch.
@@ -278,28 +342,28 @@ def build_index(
                 else:
                     report.added += 1
                 fields_ = _fields(article, article.entities, canonical, root, ehash)
-                writer.update_document(**fields_)
+                add(**fields_)
                 written[article.id] = (article.entities, fields_[S.ENTITIES])
         for aid in existing:
             if aid not in seen_ids:
                 writer.delete_by_term(S.ID, aid)
                 report.removed += 1
         changes = report.added + report.updated + report.removed
-        if changes or rebuild:
-            writer.commit(optimize=rebuild or changes >= OPTIMIZE_MIN_CHANGES)
+        if rebuild:
+            writer.commit(mergetype=CLEAR)  # the new segment replaces all others at once
+        elif changes:
+            writer.commit(optimize=changes >= OPTIMIZE_MIN_CHANGES)
         else:
             writer.cancel()
         if written:  # new articles can move earlier ones to a full name they taught the resolver
             report.updated += _reresolve(ix, wait, existing, seen_ids, written, resolver)
         _save_json_atomic(index_dir / ENTITY_STATE_FILE, resolver.state())
     except BaseException:
-        writer.cancel()
+        _abandon(ix, writer)
         raise
     with ix.searcher() as s:
         report.total = s.doc_count()
         _save_tables(index_dir, s.reader())
-    report.seconds = time.perf_counter() - started
-    return report
 
 
 # Articles cleaned per batch: large enough to keep both cores busy, small
@@ -411,7 +475,7 @@ def _reresolve(ix, wait: float, existing, seen: set[str], written, resolver) -> 
                 writer.update_document(**fields_)
         writer.commit()
     except BaseException:
-        writer.cancel()
+        _abandon(ix, writer)
         raise
     return sum(1 for aid in moved if aid not in written)
 
