@@ -264,19 +264,25 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="newsfacet", description="Full-text search with entity and date facets for scraped news."
     )
-    parser.add_argument("--index", help=f"index folder (default: $NEWSFACET_INDEX or ./{DEFAULT_INDEX})")
+    index_help = f"index folder (default: $NEWSFACET_INDEX or ./{DEFAULT_INDEX})"
+    parser.add_argument("--index", help=index_help)
+    # Also accepted after the command ("newsfacet index --index DIR ..."), where people type it;
+    # SUPPRESS keeps a subcommand's absent flag from hiding one given before it.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--index", default=argparse.SUPPRESS, help=index_help)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("index", help="index folders of .txt, .html, .jsonl and Reuters .sgm files")
+    p = sub.add_parser("index", parents=[common], help="index folders of .txt, .html, .jsonl and Reuters .sgm files")
     p.add_argument("paths", nargs="+", help="folders or files to index")
-    p.add_argument("--rebuild", action="store_true", help="start from an empty index")
+    p.add_argument("--rebuild", action="store_true",
+                   help="re-read everything; the old index answers until the new one replaces it")
     p.add_argument("--aliases", help="alias file (default: $NEWSFACET_ALIASES)")
     p.add_argument("--procs", type=int, help="processes for cleaning (default: all cores)")
     p.add_argument("--wait", type=float, default=0.0, help="seconds to wait for another indexer (default 0)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_index)
 
-    p = sub.add_parser("search", help="search the index")
+    p = sub.add_parser("search", parents=[common], help="search the index")
     p.add_argument("query", nargs="?", default="", help="query (empty: browse everything, newest first)")
     p.add_argument("--entity", action="append", help="only articles with this entity (repeatable, ANDed)")
     p.add_argument("--date", help="YYYY, YYYY-MM, YYYY-MM-DD or undated")
@@ -289,20 +295,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the query service's answer as JSON")
     p.set_defaults(func=cmd_search)
 
-    p = sub.add_parser("clean", help="show what would be indexed for files, and what was dropped and why")
+    p = sub.add_parser("clean", parents=[common],
+                       help="show what would be indexed for files, and what was dropped and why")
     p.add_argument("files", nargs="+")
     p.add_argument("--aliases", help="alias file")
     p.add_argument("--no-context", action="store_true", help="ignore sibling files' evidence of repeated lines")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_clean)
 
-    p = sub.add_parser("entities", help="list entity values with type, document count and merged spellings")
+    p = sub.add_parser("entities", parents=[common],
+                       help="list entity values with type, document count and merged spellings")
     p.add_argument("--type", choices=("person", "org", "place", "other"))
     p.add_argument("--min-count", type=int, default=0)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_entities)
 
-    p = sub.add_parser("serve", help="serve the web front end")
+    p = sub.add_parser("serve", parents=[common], help="serve the web front end")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=5000)
     p.add_argument("--threads", type=int, default=8)
@@ -322,6 +330,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("newsfacet: interrupted; the index keeps its last commit", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away ("newsfacet search x | head"): not an error worth a traceback.
+        # Point stdout at devnull so the interpreter's final flush does not raise again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":
