@@ -312,11 +312,22 @@ def _fallback_reference(path: Path, options: Options) -> dt.date | None:
 # --------------------------------------------------------------------------- byte access
 
 
+def _size(n: int) -> str:
+    return f"{n / 2**20:.1f} MiB" if n >= 2**20 else f"{n:,} bytes"
+
+
+def _too_large(size: int | None = None, what: str = "file") -> BadInput:
+    # Say how large and what the limit is: the user can split the file or see it is a dump.
+    found = f"{_size(size)}, " if size is not None else ""
+    return BadInput(f"too large: {found}over the {_size(MAX_FILE_BYTES)} limit for one {what}")
+
+
 def _read_limited(path: Path, gzipped: bool) -> bytes:
     """The file's (decompressed) bytes, or :class:`BadInput` with the reason."""
     try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise BadInput("too large")
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise _too_large(size)
         with open(path, "rb") as handle:
             raw = handle.read(MAX_FILE_BYTES + 1)
     except OSError as error:
@@ -330,7 +341,7 @@ def _read_limited(path: Path, gzipped: bool) -> bytes:
     except (OSError, EOFError, zlib.error) as error:
         raise BadInput(f"corrupt gzip: {error}") from None
     if len(data) > MAX_FILE_BYTES:
-        raise BadInput("too large")
+        raise _too_large(what="file once unzipped")
     return data
 
 
@@ -494,7 +505,7 @@ def _read_jsonl(item: _Input, options: Options) -> Iterator[Source | ReadFailure
         with _open_stream(item.path, item.gzipped) as stream:
             for number, line in enumerate(_limited_lines(stream), start=1):
                 if line is None:
-                    yield ReadFailure(f"{item.rel}#{number}", "too large")
+                    yield ReadFailure(f"{item.rel}#{number}", str(_too_large(what="line")))
                     continue
                 if number == 1:
                     _check_binary_head(line)
@@ -618,7 +629,7 @@ def _read_sgml(item: _Input, options: Options) -> Iterator[Source | ReadFailure]
             for raw in _sgml_elements(lines):
                 stories += 1
                 if raw is None:
-                    yield ReadFailure(item.rel, "story too large")
+                    yield ReadFailure(item.rel, str(_too_large(what="story")))
                 else:
                     yield _reuters_story(item.rel, raw, fallback)
     except _STREAM_ERRORS as error:

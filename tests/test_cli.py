@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from search.query import QueryService, SearchRequest
 from web.cli import main
 
 from .conftest import SEEDS, SEEDS_CRAWLED, copy_corpus
@@ -53,6 +54,70 @@ def test_index_reports_bad_files_and_goes_on(tmp_path, capsys):
     captured = capsys.readouterr()
     assert "skipped empty.txt: empty file" in captured.err
     assert "5 added" in captured.out and "1 failed" in captured.out
+
+
+def write_bad_files(folder: Path) -> None:
+    """One of every kind of bad input the issue names, beside good files of each format."""
+    import gzip
+
+    (folder / "empty.txt").write_bytes(b"")
+    (folder / "binary.txt").write_bytes(bytes(range(256)) * 40)
+    page = gzip.compress(b"<html><body><article><h1>Harbour news</h1><p>" + b"The harbour reopened today. " * 40
+                         + b"</p></article></body></html>")
+    (folder / "truncated.html.gz").write_bytes(page[: len(page) // 2])
+    # Stray bytes that are not UTF-8 inside an otherwise UTF-8 page: decoded, not dropped.
+    (folder / "stray-bytes.txt").write_bytes(
+        b"Grain prices climb in Rotterdam\n\nTraders in Rotterdam said grain prices rose for a third week "
+        b"as barges waited \xff\xfe on the low Rhine, caf\xc3\xa9 owners said.\n")
+    line = b"The committee met again to discuss the harbour budget and the new tariff schedule. " * 10 + b"\n"
+    (folder / "huge.txt").write_bytes(line * (50 * 2**20 // len(line) + 1))  # a real 50 MB file
+    depth = 20_000
+    (folder / "nested.html").write_text(
+        "<html><body><h1>River festival draws crowds</h1><p>Thousands came to the river festival to hear "
+        "brass bands play on the quay.</p>" + "<div>" * depth + "deep" + "</div>" * depth + "</body></html>")
+    (folder / "head-only.html").write_text("<html><head><title>Only a title</title></head></html>")
+    # No <html>, <head> or <body> tag at all, as some scrapers save fragments: still an article.
+    (folder / "no-body-tag.html").write_text(
+        "<!doctype html><title>Flood defences raised in Deventer</title><h1>Flood defences raised in Deventer</h1>"
+        "<p>Engineers raised the flood defences along the IJssel in Deventer on Monday as the river rose "
+        "faster than forecast.</p><p>The water board said the new barriers held through the night.</p>")
+    (folder / "rows.jsonl").write_text(
+        '{"title": "Wheat harvest starts early in Kansas", "text": "Farmers in Kansas began the wheat harvest '
+        'two weeks early after a hot, dry spring."}\n'
+        '{"title": broken\n'
+        "[1, 2, 3]\n"
+        '{"title": "Ferry service resumes to the islands", "text": "The ferry company resumed its service to '
+        'the islands after storms kept boats in port for three days."}\n'
+        '{"text": ""}\n', encoding="utf-8")
+
+
+def test_every_kind_of_bad_file_is_reported_and_the_rest_indexed(tmp_path):
+    corpus = copy_corpus(SEEDS, tmp_path / "c", SEEDS_CRAWLED)
+    write_bad_files(corpus)
+    index_dir = tmp_path / "ix"
+    done = subprocess.run([str(Path(sys.executable).with_name("newsfacet")), "--index", str(index_dir),
+                           "index", "--quiet", str(corpus)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    skipped = dict(line.removeprefix("skipped ").split(": ", 1) for line in done.stderr.splitlines())
+    assert skipped == {
+        "empty.txt": "empty file",
+        "binary.txt": "binary file",
+        "truncated.html.gz": "corrupt gzip: Compressed file ended before the end-of-stream marker was reached",
+        "huge.txt": "too large: 50.0 MiB, over the 20.0 MiB limit for one file",
+        "head-only.html": "no main text found in the HTML",
+        "rows.jsonl#2": "bad JSON: Expecting value: line 1 column 11 (char 10)",
+        "rows.jsonl#3": "bad JSON: not an object",
+        "rows.jsonl#5": "no text or html",
+    }
+    assert done.stdout.startswith("10 added, 0 updated, 0 unchanged, 0 removed, 8 failed; 10 articles in the index")
+    service = QueryService(index_dir)
+    found = {q: [h.path for h in service.search(SearchRequest(q=q)).hits]
+             for q in ("rotterdam", '"river festival"', "deventer", "kansas", "ferry", "hamas")}
+    assert found["rotterdam"] == ["stray-bytes.txt"]
+    assert found['"river festival"'] == ["nested.html"]
+    assert found["deventer"] == ["no-body-tag.html"]
+    assert found["kansas"] == ["rows.jsonl#1"] and found["ferry"] == ["rows.jsonl#4"]
+    assert len(found["hamas"]) == 5
 
 
 def test_search_json_is_the_query_service_answer(cli_index, capsys):

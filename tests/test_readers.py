@@ -275,7 +275,7 @@ def test_jsonl_line_over_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr(readers, "MAX_FILE_BYTES", 100)
     write(tmp_path / "rows.jsonl", '{"text": "short"}\n{"text": "' + "x" * 500 + '"}\n{"text": "after"}\n')
     items = by_path(read_all(tmp_path))
-    assert items["rows.jsonl#2"].reason == "too large"
+    assert items["rows.jsonl#2"].reason == "too large: over the 100 bytes limit for one line"
     assert items["rows.jsonl#3"].content == "after"
 
 
@@ -316,14 +316,17 @@ def test_corrupt_gzip(tmp_path: Path, name: str, data: bytes) -> None:
     assert failures(read_all(tmp_path))[name].startswith("corrupt gzip:")
 
 
-@pytest.mark.parametrize(("name", "size"), [("big.txt", 101), ("big.html.gz", 101)])
-def test_too_large(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, size: int) -> None:
+@pytest.mark.parametrize(("name", "size", "reason"), [
+    ("big.txt", 101, "too large: 101 bytes, over the 100 bytes limit for one file"),
+    ("big.html.gz", 101, "too large: over the 100 bytes limit for one file once unzipped"),
+])
+def test_too_large(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, size: int, reason: str) -> None:
     monkeypatch.setattr(readers, "MAX_FILE_BYTES", 100)
     data = b"a" * size
     write(tmp_path / name, gzip.compress(data) if name.endswith(".gz") else data)
     write(tmp_path / "small.txt", b"a" * 100)
     items = read_all(tmp_path)
-    assert failures(items) == {name: "too large"}
+    assert failures(items) == {name: reason}
     assert only_source(items).path == "small.txt"
 
 
@@ -469,7 +472,7 @@ def test_reuters_one_line_story_and_oversized_story(tmp_path: Path, monkeypatch:
     write(tmp_path / "r.sgm", one_line + huge + one_line.replace(b'"1"', b'"3"'))
     items = read_all(tmp_path)
     assert [(item.path, getattr(item, "title", None) or getattr(item, "reason", None)) for item in items] == [
-        ("r.sgm#1", "T"), ("r.sgm", "story too large"), ("r.sgm#3", "T"),
+        ("r.sgm#1", "T"), ("r.sgm", "too large: over the 400 bytes limit for one story"), ("r.sgm#3", "T"),
     ]
 
 
