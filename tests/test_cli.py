@@ -204,3 +204,11 @@ def test_entities_lists_counts_and_merged_spellings(cli_index, capsys):
     assert main(["--index", str(index_dir), "entities", "--min-count", "4"]) == 0
     out = capsys.readouterr().out
     assert "Hamas" in out and "Haniyeh" not in out
+
+
+def test_index_option_is_also_accepted_after_the_command(cli_index, capsys):
+    index_dir, _ = cli_index
+    assert run_json(capsys, "search", "--index", str(index_dir), "Lavrov", "--json")["total"] == 2
+    # Given in both places, the one after the command wins, as the nearer one reads.
+    assert run_json(capsys, "--index", "/nonexistent", "search", "--index", str(index_dir), "Lavrov",
+                    "--json")["total"] == 2

@@ -23,6 +23,7 @@ from search.settings import Options
 
 WORDS = "harbour ferry council budget strike quay tanker storm vote court minister river bridge port".split()
 KILLS = 20
+REBUILD_KILLS = 6
 
 
 def make_corpus(folder, n: int, seed: int = 7) -> None:
@@ -69,3 +70,29 @@ def test_sigkill_at_random_points_loses_nothing(tmp_path):
     assert finished.returncode == 0, finished.stderr
     assert snapshot(index_dir) == expected
     assert QueryService(index_dir).search(SearchRequest()).total == 1200
+
+
+@pytest.mark.slow
+def test_sigkill_during_rebuild_keeps_the_old_index(tmp_path):
+    """A rebuild replaces the index only at its commit: killed before, the old one answers whole."""
+    corpus = tmp_path / "corpus"
+    make_corpus(corpus, 1200)
+    index_dir = tmp_path / "ix"
+    build_index([corpus], index_dir, Options(), progress=False)
+    expected = snapshot(index_dir)
+    rng = random.Random(21)
+    command = [sys.executable, "-m", "web.cli", "--index", str(index_dir), "index", "--rebuild", str(corpus),
+               "--quiet"]
+    for _ in range(REBUILD_KILLS):
+        proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                start_new_session=True)
+        time.sleep(rng.uniform(0.3, 5.0))
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+        service = QueryService(index_dir)
+        assert service.search(SearchRequest()).total == 1200
+        assert service.search(SearchRequest(q="harbour")).total > 0
+        service.close()
+    finished = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert finished.returncode == 0, finished.stderr
+    assert snapshot(index_dir) == expected
