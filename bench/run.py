@@ -47,6 +47,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--skip-ingest", action="store_true", help="reuse the index (and FTS5 file) in --work")
     p.add_argument("--skip-http", action="store_true")
     p.add_argument("--skip-fts5", action="store_true")
+    p.add_argument("--index-only-docs", type=int, default=100_000,
+                   help="articles timed for the index-only rate (default 100,000; 0: all)")
     p.add_argument("--quick", action="store_true",
                    help=f"smoke test: {QUICK_FILES} Reuters files (or {QUICK_SCALED_SIZE:,} scaled rows), 1 round")
     args = p.parse_args(argv)
@@ -197,7 +199,8 @@ def main(argv: list[str] | None = None) -> int:
         e2e = ingest.end_to_end(corpus["paths"], index_dir, args.procs)
         log(f"end to end: {e2e['summary']}")
         log("index-only: re-adding the stored articles to a fresh index")
-        only = ingest.index_only(index_dir, work / f"scratch-{corpus['key']}", log)
+        only = ingest.index_only(index_dir, work / f"scratch-{corpus['key']}", log,
+                                 limit=args.index_only_docs or None)
         log(f"index-only: {only['docs']:,} docs in {only['seconds']:.1f} s = {only['docs_per_s']:,.0f} docs/s")
         res["ingest"] = {"end_to_end": e2e, "index_only": only, "size_mb": e2e["size_mb"]}
     live, _ = doc_count(index_dir)
