@@ -38,6 +38,14 @@ def make_corpus(folder, n: int, seed: int = 7) -> None:
         )
 
 
+def start_and_kill(command: list[str], delay: float) -> None:
+    """Run *command* for *delay* seconds, then SIGKILL it and its cleaning workers."""
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    time.sleep(delay)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+
+
 def snapshot(index_dir) -> dict[str, str]:
     with open_index(index_dir).searcher() as s:
         return {f["id"]: f["content_hash"] + f["body"] for f in s.all_stored_fields()}
@@ -56,11 +64,7 @@ def test_sigkill_at_random_points_loses_nothing(tmp_path):
     rng = random.Random(20)
     command = [sys.executable, "-m", "web.cli", "--index", str(index_dir), "index", str(corpus), "--quiet"]
     for _ in range(KILLS):
-        proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                start_new_session=True)
-        time.sleep(rng.uniform(0.3, 6.0))
-        os.killpg(proc.pid, signal.SIGKILL)  # the indexer and its cleaning workers
-        proc.wait(timeout=30)
+        start_and_kill(command, rng.uniform(0.3, 6.0))
         if list(index_dir.glob("_articles_*.toc")):  # once a first commit exists
             service = QueryService(index_dir)  # the last good commit answers
             result = service.search(SearchRequest(q="harbour"))
@@ -84,11 +88,7 @@ def test_sigkill_during_rebuild_keeps_the_old_index(tmp_path):
     command = [sys.executable, "-m", "web.cli", "--index", str(index_dir), "index", "--rebuild", str(corpus),
                "--quiet"]
     for _ in range(REBUILD_KILLS):
-        proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                start_new_session=True)
-        time.sleep(rng.uniform(0.3, 5.0))
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=30)
+        start_and_kill(command, rng.uniform(0.3, 5.0))
         service = QueryService(index_dir)
         assert service.search(SearchRequest()).total == 1200
         assert service.search(SearchRequest(q="harbour")).total > 0
