@@ -39,8 +39,8 @@ from pathlib import Path
 
 from whoosh import index as whoosh_index
 from whoosh.filedb.filestore import FileStorage
-from whoosh.index import TOC, LockError, clean_files
-from whoosh.writing import CLEAR
+from whoosh.index import TOC, FileIndex, LockError, clean_files
+from whoosh.writing import CLEAR, SegmentWriter
 
 from . import schema as S
 from .aliases import load_aliases
@@ -103,11 +103,28 @@ def _check_unlocked(index_dir: Path) -> None:
     lock.release()
 
 
+class _Writer(SegmentWriter):
+    """Whoosh's writer, storing the facet tables of the generation it commits
+    just before the commit becomes visible, so that a server switching to a
+    new commit loads them instead of every request thread rebuilding them
+    from the index at once (seconds of stall on a large index)."""
+
+    def _commit_toc(self, segments):
+        from .facets import FacetTables
+
+        reader = FileIndex._reader(self.storage, self.schema, segments, self.generation)
+        try:
+            FacetTables.from_reader(reader).save(tables_path(Path(self.storage.folder), self.generation))
+        finally:
+            reader.close()
+        super()._commit_toc(segments)
+
+
 def _writer(ix, wait: float):
     try:
         # Separate segment files, not one compound file: Whoosh reads a compound
         # segment into memory for every searcher (~180 MB per thread on Reuters).
-        return ix.writer(timeout=wait, limitmb=WRITER_LIMIT_MB, compound=False)
+        return _Writer(ix, timeout=wait, limitmb=WRITER_LIMIT_MB, compound=False)
     except LockError:
         raise IndexLocked(
             f"another 'newsfacet index' is writing to this index (waited {wait:.0f} s); "
@@ -118,22 +135,26 @@ def _writer(ix, wait: float):
 def _abandon(ix, writer) -> None:
     """Give up *writer* after a failure: unlock the index and delete the partial
     segment it left, so a full disk gets its space back.  The last commit is untouched."""
-    if writer.is_closed:  # failed after its commit: nothing of its own is left over
-        return
-    try:
-        writer.cancel()
-    except OSError:
-        # cancel() first flushes the partial segment, which fails again on a full disk.
-        with contextlib.suppress(OSError):
-            writer._tempstorage.destroy()
-        if writer.writelock:
-            writer.writelock.release()
+    if not writer.is_closed:
+        try:
+            writer.cancel()
+        except Exception:
+            # cancel() first flushes the partial segment, which fails again on a full
+            # disk; after a failed commit the segment is already closed.
+            with contextlib.suppress(OSError):
+                writer._tempstorage.destroy()
+            if writer.writelock:
+                writer.writelock.release()
+            writer.is_closed = True
     lock = ix.storage.lock(f"{INDEX_NAME}_WRITELOCK")
     with contextlib.suppress(OSError):
         if lock.acquire(blocking=False):  # another indexer may have started meanwhile
             try:
                 toc = TOC.read(ix.storage, INDEX_NAME)
                 clean_files(ix.storage, INDEX_NAME, toc.generation, toc.segments)
+                for stale in Path(ix.storage.folder).glob("facets-*.npz"):
+                    if stale != tables_path(Path(ix.storage.folder), toc.generation):
+                        stale.unlink()
             finally:
                 lock.release()
 
@@ -481,8 +502,8 @@ def _reresolve(ix, wait: float, existing, seen: set[str], written, resolver) -> 
 
 
 def _save_tables(index_dir: Path, reader) -> None:
-    """Store the facet arrays with the generation just committed, so a server's
-    first query reads them instead of walking the index; older ones go."""
+    """Make sure the latest generation has its facet arrays (the writer stores
+    them as it commits), and remove older generations' arrays."""
     from .facets import FacetTables
 
     generation = reader.generation()
