@@ -47,6 +47,9 @@ MAX_QUERY_CHARS = 2000
 SNIPPET_CHARS = 240
 # Stored articles kept in memory for rendering hits (a few KB each).
 STORED_CACHE_DOCS = 5000
+# Facet tables kept in memory: the newest commit's, and the one before for
+# requests still finishing on it while threads move over.
+KEPT_GENERATIONS = 2
 _DATE_RE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
 
 
@@ -243,7 +246,8 @@ class QueryService:
     def __init__(self, index_dir: Path | str):
         self.index_dir = Path(index_dir)
         self._ix = open_index(self.index_dir)
-        self._shared = {"lock": threading.Lock(), "tables": None, "local": threading.local(), "open": []}
+        self._shared = {"lock": threading.Lock(), "tables": {}, "building": {},
+                        "local": threading.local(), "open": []}
         self._parser = self._make_parser()
         self._pinned = None
         # Searchers hold open files; close them when the service goes away.
@@ -304,17 +308,45 @@ class QueryService:
         return local.searcher
 
     def _facet_tables(self, searcher) -> FacetTables:
+        """The facet tables of *searcher*'s generation, loaded or built once.
+
+        When a new commit appears, every request thread meets it at once:
+        one loads or builds its tables while the others wait for that, rather
+        than all building the same arrays side by side.  The previous
+        generation's tables stay too, for threads still finishing on it.
+        """
         gen = searcher.reader().generation()
-        lock = self._shared["lock"]
-        with lock:
-            cached = self._shared["tables"]
-        if cached is not None and cached[0] == gen:
-            return cached[1]
-        tables = FacetTables.load(tables_path(self.index_dir, gen))
-        if tables is None or tables.doc_count_all != searcher.reader().doc_count_all():
-            tables = FacetTables.from_reader(searcher.reader())
-        with lock:
-            self._shared["tables"] = (gen, tables)
+        shared = self._shared
+        with shared["lock"]:
+            tables = shared["tables"].get(gen)
+            if tables is not None:
+                return tables
+            pending = shared["building"].get(gen)
+            if pending is None:
+                pending = shared["building"][gen] = threading.Event()
+                mine = True
+            else:
+                mine = False
+        if not mine:
+            pending.wait()
+            with shared["lock"]:
+                tables = shared["tables"].get(gen)
+            if tables is not None:
+                return tables
+            # the builder failed: try ourselves, so the error (if any) is this request's
+        try:
+            tables = FacetTables.load(tables_path(self.index_dir, gen))
+            if tables is None or tables.doc_count_all != searcher.reader().doc_count_all():
+                tables = FacetTables.from_reader(searcher.reader())
+            with shared["lock"]:
+                shared["tables"][gen] = tables
+                for old in sorted(shared["tables"])[:-KEPT_GENERATIONS]:
+                    del shared["tables"][old]
+        finally:
+            if mine:
+                with shared["lock"]:
+                    shared["building"].pop(gen, None)
+                pending.set()
         return tables
 
     # -- queries ---------------------------------------------------------

@@ -227,3 +227,70 @@ def test_result_is_plain_data(service):
     assert set(data) == {"query", "total", "page", "per_page", "hits", "facets", "suggestion", "notice"}
     assert set(data["hits"][0]) == {"id", "path", "title", "date", "date_precision", "source", "url", "snippet",
                                     "entities"}
+
+
+def write_feed(folder, articles) -> None:
+    folder.mkdir(exist_ok=True)
+    with open(folder / "feed.jsonl", "w", encoding="utf-8") as fh:
+        for a in articles:
+            fh.write(json.dumps(a, ensure_ascii=False) + "\n")
+
+
+def test_every_commit_has_its_facet_tables_before_it_is_visible(tmp_path, monkeypatch):
+    """A server switching to a new commit must find its tables on disk, never build them."""
+    from whoosh.index import TOC
+
+    from search.store import tables_path
+
+    index_dir = tmp_path / "ix"
+    seen = []
+    real_write = TOC.write
+
+    def checked_write(toc, storage, indexname):
+        if toc.generation > 0:  # generation 0 is the empty index Whoosh creates
+            seen.append((toc.generation, tables_path(index_dir, toc.generation).exists()))
+        return real_write(toc, storage, indexname)
+
+    monkeypatch.setattr(TOC, "write", checked_write)
+    write_feed(tmp_path / "c", ARTICLES)
+    build_index([tmp_path / "c"], index_dir, Options(), progress=False)
+    write_feed(tmp_path / "c", ARTICLES + [{**ARTICLES[0], "title": "Ferry terminal opens", "date": "2025-01-02"}])
+    build_index([tmp_path / "c"], index_dir, Options(), progress=False)
+    assert len(seen) >= 2 and all(ready for _, ready in seen), seen
+    assert sorted(p.name for p in index_dir.glob("facets-*.npz")) == [f"facets-{seen[-1][0]}.npz"]
+
+
+def test_threads_meeting_a_new_commit_build_its_tables_once(tmp_path, monkeypatch):
+    import threading
+
+    from search.facets import FacetTables
+
+    write_feed(tmp_path / "c", ARTICLES)
+    index_dir = tmp_path / "ix"
+    build_index([tmp_path / "c"], index_dir, Options(), progress=False)
+    service = QueryService(index_dir)
+    for stored in index_dir.glob("facets-*.npz"):
+        stored.unlink()  # as after an index written by an older newsfacet
+    builds = []
+    real = FacetTables.from_reader.__func__
+
+    def counted(cls, reader):
+        builds.append(threading.get_ident())
+        return real(cls, reader)
+
+    monkeypatch.setattr(FacetTables, "from_reader", classmethod(counted))
+    start = threading.Barrier(8)
+    totals = []
+
+    def request():
+        start.wait()
+        totals.append(service.search(SearchRequest(q="ferry")).total)
+
+    threads = [threading.Thread(target=request) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert totals == [2] * 8
+    assert len(builds) == 1
+    service.close()
