@@ -49,7 +49,7 @@ from .document import Article, Entity, ReadFailure, Source
 from .errors import IndexLocked, IndexWriteError, SearchError
 from .extract.entities import EntityResolver
 from .extract.entities import prepare as prepare_entities
-from .pipeline import ExtractionError, process
+from .pipeline import ExtractionError, article_id, process
 from .readers import iter_sources
 from .settings import Options
 from .store import ENTITY_STATE_FILE, INDEX_NAME, index_exists, open_index, tables_path  # noqa: F401 (re-exported)
@@ -343,7 +343,7 @@ def _write(roots, index_dir: Path, options: Options, rebuild: bool, procs, progr
             ((s.group, s.content) for s in _sources(roots, options, None) if s.kind == "text"), options
         )
         aliases = load_aliases(options.aliases_path)
-        existing = {} if rebuild else _existing(ix, root_keys)
+        existing, taken = ({}, {}) if rebuild else _existing(ix, root_keys)
         resolver = EntityResolver(aliases, state=None if rebuild else _load_entity_state(index_dir))
         seen_ids: set[str] = set()
         # A rebuild's commit drops every old segment, so there is nothing to replace.
@@ -351,7 +351,7 @@ def _write(roots, index_dir: Path, options: Options, rebuild: bool, procs, progr
         written: dict[str, tuple[list[Entity], str]] = {}
         # Pass 2: read again, skip what is unchanged, clean and extract the rest in a
         # process pool while this process resolves entities and writes each batch.
-        tasks = _tasks(roots, options, repeated, aliases.fingerprint(), existing, seen_ids, report, fail)
+        tasks = _tasks(roots, options, repeated, aliases.fingerprint(), existing, taken, seen_ids, report, fail)
         for batch in _processed_batches(tasks, options, procs, progress, fail):
             for article, _, _ in batch:
                 resolver.observe(article.entities)
@@ -405,8 +405,14 @@ def _sources(roots: list[Path], options: Options, fail) -> Iterator[Source]:
             yield item
 
 
-def _tasks(roots, options, repeated: RepeatedLines, aliases_hash: str, existing, seen_ids, report, fail):
-    """Work for the pool: every source whose effective hash changed, as it is read."""
+def _tasks(roots, options, repeated: RepeatedLines, aliases_hash: str, existing, taken, seen_ids, report, fail):
+    """Work for the pool: every source whose effective hash changed, as it is read.
+
+    *taken* maps the ids of indexed articles to their folder; it grows as
+    this run's folders are read, so two folders holding the same
+    relative path (``2023/page-1.html`` and ``2024/page-1.html`` given as
+    separate folders) keep both articles.
+    """
     group_cache: dict[str, tuple[dict[str, int], frozenset[str]]] = {}
     for source in _sources(roots, options, fail):
         if source.group not in group_cache:
@@ -416,6 +422,11 @@ def _tasks(roots, options, repeated: RepeatedLines, aliases_hash: str, existing,
         heads = group_heads & rep.keys()
         ehash = effective_hash(source, [*rep, *(f"headline:{k}" for k in heads)], aliases_hash)
         aid = _article_id(source)
+        root = source.meta["_root"]
+        if taken.setdefault(aid, root) != root:  # the folder indexed first keeps the plain id
+            aid = article_id(f"{root}\0{source.path}")
+            taken[aid] = root
+        source.meta["_id"] = aid
         seen_ids.add(aid)
         if aid in existing and existing[aid][0] == ehash:
             report.unchanged += 1
@@ -456,7 +467,9 @@ def _collect(batch, outputs, fail, bar) -> list[tuple[Article, str, str]]:
             fail(out)
             continue
         results.append((out, source.meta.get("_root", ""), ehash))
+        out.id = source.meta["_id"]
         out.meta.pop("_root", None)
+        out.meta.pop("_id", None)
     return results
 
 
@@ -516,17 +529,18 @@ def _save_tables(index_dir: Path, reader) -> None:
 
 
 def _article_id(source: Source) -> str:
-    from .pipeline import article_id
-
     return article_id(source.path)
 
 
-def _existing(ix, root_keys: set[str]) -> dict[str, tuple[str, str, str]]:
-    """id -> (effective hash, raw entities, public entities) of articles indexed from these roots."""
-    out = {}
+def _existing(ix, root_keys: set[str]) -> tuple[dict[str, tuple[str, str, str]], dict[str, str]]:
+    """The articles indexed from these roots, id -> (effective hash, raw entities,
+    public entities); and every article's root, id -> root."""
+    mine, owners = {}, {}
     with ix.searcher() as s:
         for fields_ in s.all_stored_fields():
-            if fields_.get(S.ROOT) in root_keys:
-                out[fields_[S.ID]] = (fields_[S.CONTENT_HASH], fields_.get(S.RAW_ENTITIES) or "[]",
-                                      fields_.get(S.ENTITIES) or "[]")
-    return out
+            root = fields_.get(S.ROOT)
+            owners[fields_[S.ID]] = root
+            if root in root_keys:
+                mine[fields_[S.ID]] = (fields_[S.CONTENT_HASH], fields_.get(S.RAW_ENTITIES) or "[]",
+                                       fields_.get(S.ENTITIES) or "[]")
+    return mine, owners

@@ -150,3 +150,26 @@ def test_new_spelling_later_joins_the_existing_entity(tmp_path):
     run(folder, index_dir)
     people = [f for f in QueryService(index_dir).search(SearchRequest()).facets["entity"] if "Lavrov" in f["value"]]
     assert people == [{"value": "Sergey Lavrov", "type": "person", "count": 2, "selected": False}]
+
+
+def test_folders_with_the_same_file_names_keep_all_their_articles(tmp_path):
+    """Scrapes of two years given as two folders often reuse names (page-1.txt ...)."""
+    first, second = tmp_path / "2023", tmp_path / "2024"
+    for folder, topic in ((first, "container berth"), (second, "grain silo")):
+        folder.mkdir()
+        (folder / "page-1.txt").write_text(ARTICLE.replace("container berth", topic), encoding="utf-8")
+    index_dir = tmp_path / "ix"
+    run(first, index_dir)
+    report = build_index([second], index_dir, Options(), progress=False)
+    assert (report.added, report.updated, report.total) == (1, 0, 2)
+    service = QueryService(index_dir)
+    ids = {q: [h.id for h in service.search(SearchRequest(q=q)).hits] for q in ('"container berth"', '"grain silo"')}
+    assert all(len(v) == 1 for v in ids.values()) and len({v[0] for v in ids.values()}) == 2
+    # Re-runs, in either order and together, change nothing: each article keeps its id.
+    for roots in ([first], [second], [second, first], [first, second]):
+        again = build_index(roots, index_dir, Options(), progress=False)
+        assert (again.added, again.updated, again.removed, again.unchanged) == (0, 0, 0, len(roots)), roots
+    assert {q: [h.id for h in service.search(SearchRequest(q=q)).hits] for q in ids} == ids
+    # Two new folders in one run keep both too.
+    fresh = build_index([first, second], tmp_path / "ix2", Options(), progress=False)
+    assert (fresh.added, fresh.total) == (2, 2)
