@@ -154,3 +154,57 @@ def test_read_only_index_refuses_writes_and_still_serves(tmp_path):
     assert s.json("search")["total"] == 5
     assert s.text("serve").split() == ["200", "4"], s.err("serve")
     assert {p.name: p.stat().st_mtime_ns for p in ix.iterdir()} == before
+
+
+SAVED_DRIVER = """
+import json, re, sys
+from web import create_app
+
+index_dir, db, step = sys.argv[1:4]
+app = create_app({"INDEX_DIR": index_dir, "SAVED_DB": db, "SECRET_KEY": "test"})
+client = app.test_client()
+token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/search?q=Hamas").text).group(1)
+out = {}
+if step == "prepare":
+    out["save"] = client.post("/saved", data={"name": "Hamas", "query": "q=Hamas", "csrf_token": token}).status_code
+else:
+    out["list"] = client.get("/api/saved").status_code
+    out["names"] = [s["name"] for s in client.get("/api/saved").get_json().get("saved", [])]
+    out["open"] = client.get("/saved/hamas").status_code
+    saved = client.post("/saved", data={"name": "Gaza " * 20, "query": "q=Gaza", "csrf_token": token})
+    out["save"] = saved.status_code
+    out["save_message"] = saved.text
+    api = client.get("/api/search?q=Hamas")
+    out["search"] = [api.status_code, api.get_json()["total"]]
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.parametrize("fault", ["read-only", "full"])
+def test_saved_searches_on_an_unwritable_store_still_open_and_refuse_changes_clearly(tmp_path, fault):
+    ix = tmp_path / "ix"
+    subprocess.run(newsfacet(ix, "index", "--quiet", str(SEEDS)), check=True, capture_output=True)
+    store = tmp_path / "instance"
+    store.mkdir()
+    driver = tmp_path / "driver.py"
+    driver.write_text(SAVED_DRIVER)
+    db = store / "saved.sqlite3"
+    s = Steps(tmp_path / "out")
+    if fault == "read-only":
+        s.step("prepare", sys.executable, str(driver), str(ix), str(db), "prepare")
+        s.sh(f"mount --bind {store} {store} && mount -o remount,bind,ro {store}")
+    else:
+        s.sh(f"mount -t tmpfs -o size=64k tmpfs {store}")
+        s.step("prepare", sys.executable, str(driver), str(ix), str(db), "prepare")
+        s.sh(f"head -c 200000 /dev/zero > {store}/filler 2>/dev/null; true")  # fill the disk
+    s.step("use", sys.executable, str(driver), str(ix), str(db), "use")
+    s.run()
+
+    assert s.json("prepare") == {"save": 303}
+    use = s.json("use")
+    assert use["list"] == 200 and use["names"] == ["Hamas"]
+    assert use["open"] == 302  # a shared link still opens
+    assert use["save"] == 503
+    assert "Saved searches cannot be used right now" in use["save_message"]
+    assert ("read-only" if fault == "read-only" else "full") in use["save_message"]
+    assert use["search"] == [200, 5]

@@ -15,7 +15,7 @@ import re
 import sqlite3
 import unicodedata
 from dataclasses import replace
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, quote
 
 from flask import Blueprint, Flask, abort, current_app, g, jsonify, redirect, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
@@ -25,6 +25,7 @@ from search.facets import date_label
 from search.query import SearchRequest
 
 from .index import get_search
+from .pages import error_response
 from .urls import canonical_pairs, link, request_from_args
 
 bp = Blueprint("saved", __name__)
@@ -45,12 +46,39 @@ MAX_QUERY = 4000
 
 def get_db() -> sqlite3.Connection:
     if "saved_db" not in g:
-        db = sqlite3.connect(current_app.config["SAVED_DB"], timeout=30, isolation_level=None)
-        db.row_factory = sqlite3.Row
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute(SCHEMA)
+        path = current_app.config["SAVED_DB"]
+        try:
+            db = sqlite3.connect(path, timeout=30, isolation_level=None)
+            db.row_factory = sqlite3.Row
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute(SCHEMA)
+        except sqlite3.OperationalError:
+            # A read-only instance folder (an archive served as it is) or a full disk:
+            # saved searches can still be listed and followed, only not changed.  A WAL
+            # database is readable without its shared-memory file only when opened as
+            # immutable; this connection lives for one request, so nothing goes stale.
+            db = sqlite3.connect(f"file:{quote(path)}?mode=ro&immutable=1", uri=True, isolation_level=None)
+            db.row_factory = sqlite3.Row
         g.saved_db = db
     return g.saved_db
+
+
+def _store_problem(exc: sqlite3.Error) -> str:
+    text = str(exc)
+    if "readonly" in text or "read-only" in text:
+        return "the saved-search database is read-only"
+    if "disk is full" in text or "disk I/O" in text:
+        return "the disk holding the saved-search database is full or failing"
+    if "unable to open" in text or "no such table" in text:
+        return "the saved-search database cannot be opened"
+    return text
+
+
+@bp.errorhandler(sqlite3.Error)
+def store_unavailable(exc: sqlite3.Error):
+    current_app.logger.warning("saved searches: %s on %s", exc, request.path)
+    return error_response(503, f"Saved searches cannot be used right now: {_store_problem(exc)}. "
+                               "Searching is not affected.")
 
 
 def close_db(exc: BaseException | None = None) -> None:
@@ -177,7 +205,10 @@ def save():
 @bp.get("/saved/<slug>")
 def open_saved(slug: str):
     row = _row(slug)
-    get_db().execute("UPDATE saved SET last_visit = ? WHERE slug = ?", (_now(), row["slug"]))
+    try:
+        get_db().execute("UPDATE saved SET last_visit = ? WHERE slug = ?", (_now(), row["slug"]))
+    except sqlite3.OperationalError as exc:  # read-only or full: the link must still open
+        current_app.logger.warning("saved search %s: visit not recorded: %s", row["slug"], exc)
     return redirect(link(url_for("pages.search"), parse_qsl(row["query"])), code=302)
 
 
