@@ -348,7 +348,9 @@ def _write(roots, index_dir: Path, options: Options, rebuild: bool, procs, progr
         seen_ids: set[str] = set()
         # A rebuild's commit drops every old segment, so there is nothing to replace.
         add = writer.add_document if rebuild else writer.update_document
-        written: dict[str, tuple[list[Entity], str]] = {}
+        # id -> (raw entities, public entities), as the JSON stored: a million
+        # articles' entity objects would take gigabytes, their JSON a fraction.
+        written: dict[str, tuple[str, str]] = {}
         # Pass 2: read again, skip what is unchanged, clean and extract the rest in a
         # process pool while this process resolves entities and writes each batch.
         tasks = _tasks(roots, options, repeated, aliases.fingerprint(), existing, taken, seen_ids, report, fail)
@@ -364,7 +366,7 @@ def _write(roots, index_dir: Path, options: Options, rebuild: bool, procs, progr
                     report.added += 1
                 fields_ = _fields(article, article.entities, canonical, root, ehash)
                 add(**fields_)
-                written[article.id] = (article.entities, fields_[S.ENTITIES])
+                written[article.id] = (fields_[S.RAW_ENTITIES], fields_[S.ENTITIES])
         for aid in existing:
             if aid not in seen_ids:
                 writer.delete_by_term(S.ID, aid)
@@ -480,15 +482,14 @@ def _reresolve(ix, wait: float, existing, seen: set[str], written, resolver) -> 
     an older one, or one written earlier in this run, only had a surname for;
     those join it.  Their stored fields are read back and written again.
     """
-    raws: dict[str, tuple[list[Entity], str]] = {
-        aid: (_entities_from_json(raw), public) for aid, (_, raw, public) in existing.items()
-        if aid in seen and aid not in written
+    raws: dict[str, tuple[str, str]] = {
+        aid: (raw, public) for aid, (_, raw, public) in existing.items() if aid in seen and aid not in written
     }
     raws.update(written)
-    resolver.prime(raw for raw, _ in raws.values())
+    resolver.prime(_entities_from_json(raw) for raw, _ in raws.values())
     moved = {}
     for aid, (raw, public) in raws.items():
-        canonical = resolver.resolve(raw)
+        canonical = resolver.resolve(_entities_from_json(raw))
         if json.dumps(_public_entities(canonical), ensure_ascii=False) != public:
             moved[aid] = canonical
     if not moved:
