@@ -45,6 +45,11 @@ MAX_PER_PAGE = 100
 MAX_FACET_LIMIT = 1000
 MAX_QUERY_CHARS = 2000
 SNIPPET_CHARS = 240
+# "Did you mean" walks the lexicon once per unknown word, at a cost that grows
+# with the word's length: a query of many unknown or very long words gets no
+# suggestion instead of seconds of lookups.
+MAX_SUGGEST_WORDS = 4
+MAX_SUGGEST_WORD_CHARS = 24
 # Stored articles kept in memory for rendering hits (a few KB each).
 STORED_CACHE_DOCS = 5000
 # Facet tables kept in memory: the newest commit's, and the one before for
@@ -595,6 +600,7 @@ class QueryService:
         corrector = searcher.corrector(S.WORDS)
         reader = searcher.reader()
         changed = False
+        lookups = 0
         out = []
         for token in re.split(r"(\W+)", normalize_text(req.q)):
             if not token or not re.match(r"\w", token) or token in ("AND", "OR", "NOT"):
@@ -602,7 +608,10 @@ class QueryService:
                 continue
             word = token.lower()
             if reader.frequency(S.WORDS, word) == 0:
-                suggestions = corrector.suggest(word, limit=1, maxdist=2)
+                lookups += 1
+                if lookups > MAX_SUGGEST_WORDS:
+                    return None
+                suggestions = corrector.suggest(word, limit=1, maxdist=2) if len(word) <= MAX_SUGGEST_WORD_CHARS else []
                 if suggestions:
                     out.append(suggestions[0])
                     changed = True

@@ -20,7 +20,7 @@ from werkzeug.exceptions import HTTPException
 from search.clean import is_headline_like
 from search.errors import IndexNotFound, InvalidParameter, SearchError
 from search.facets import MONTHS, date_label
-from search.query import SearchRequest
+from search.query import MAX_QUERY_CHARS, SearchRequest
 
 from .index import get_search
 from .urls import canonical_pairs, link, request_from_args, with_added, with_page, with_removed
@@ -286,6 +286,8 @@ def _feed_title(query: Mapping) -> str:
 @bp.route("/doc/<doc_id>")
 def doc(doc_id: str):
     q = (request.args.get("q") or "").strip()
+    if len(q) > MAX_QUERY_CHARS:  # the search's own cap: parsing a longer q for highlighting takes seconds
+        raise InvalidParameter("q", f"the query is longer than {MAX_QUERY_CHARS} characters")
     data = doc_page_data(doc_id)
     search = get_search()
     body_html = search.highlight_body(data["body"], q) if q else None
