@@ -187,6 +187,35 @@ def test_did_you_mean(service):
     assert result.suggestion == "ferry terminal"
 
 
+@pytest.mark.parametrize(("q", "suggestion"), [
+    ("fery", "ferry"),                   # a letter left out
+    ("tromzo", "tromso"),                # suggested as indexed: folded
+    ("hraobur", "harbour"),              # two transpositions
+    ("xarbxxr", None),                   # three edits away: no guess
+    ("dcok workers", "dock workers"),    # a transposition is one edit
+    ("fjrod", "fjord"),
+    ("xqzvw", None),
+    ("ferry " + "zzzz " * 5, None),      # too many unknown words: no lookups at all
+])
+def test_did_you_mean_cases(service, q, suggestion):
+    assert service.search(SearchRequest(q=q)).suggestion == suggestion
+
+
+def test_large_index_reads_its_vocabulary_in_the_background(service, monkeypatch):
+    import time
+
+    import search.query as query_module
+
+    monkeypatch.setattr(query_module, "VOCABULARY_INLINE_DOCS", 0)
+    fresh = QueryService(service.index_dir)
+    assert fresh.search(SearchRequest(q="fery")).suggestion is None  # not read yet: no waiting
+    deadline = time.monotonic() + 10
+    while fresh.search(SearchRequest(q="fery")).suggestion is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert fresh.search(SearchRequest(q="fery")).suggestion == "ferry"
+    fresh.close()
+
+
 @pytest.mark.parametrize(
     "kwargs,parameter",
     [
