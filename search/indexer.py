@@ -152,9 +152,7 @@ def _abandon(ix, writer) -> None:
             try:
                 toc = TOC.read(ix.storage, INDEX_NAME)
                 clean_files(ix.storage, INDEX_NAME, toc.generation, toc.segments)
-                for stale in Path(ix.storage.folder).glob("facets-*.npz"):
-                    if stale != tables_path(Path(ix.storage.folder), toc.generation):
-                        stale.unlink()
+                _remove_other_tables(Path(ix.storage.folder), toc.generation)
             finally:
                 lock.release()
 
@@ -524,8 +522,14 @@ def _save_tables(index_dir: Path, reader) -> None:
     path = tables_path(index_dir, generation)
     if not path.exists():
         FacetTables.from_reader(reader).save(path)
-    for old in Path(index_dir).glob("facets-*.npz"):
-        if old != path:
+    _remove_other_tables(Path(index_dir), generation)
+
+
+def _remove_other_tables(index_dir: Path, generation: int) -> None:
+    """Delete the facet arrays of every generation but *generation*."""
+    keep = tables_path(index_dir, generation)
+    for old in index_dir.glob("facets-*.npz"):
+        if old != keep:
             old.unlink(missing_ok=True)
 
 
