@@ -11,6 +11,7 @@ streams one :class:`Source` per article and reports every bad input as a
 from __future__ import annotations
 
 import codecs
+import contextlib
 import datetime as dt
 import gzip
 import hashlib
@@ -19,11 +20,12 @@ import io
 import json
 import os
 import re
+import stat
 import zlib
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
-from typing import IO, Any
+from typing import IO, Any, BinaryIO
 
 import charset_normalizer
 
@@ -39,6 +41,25 @@ SNIFF_BYTES = 8192
 MAX_CONTROL_SHARE = 0.05
 # Stable, short enough for an index field, and fast on large inputs.
 HASH_DIGEST_BYTES = 16
+# UTF-16 without a BOM, told by its NUL bytes: ASCII and Latin-1 letters have a
+# zero high byte, so mostly-Western text has NULs in at least this share of one
+# byte column (odd positions for little-endian, even for big-endian) ...
+UTF16_MIN_NUL_SHARE = 0.6
+# ... and almost none in the other, where binary data has them everywhere.
+UTF16_MAX_OTHER_NUL_SHARE = 0.02
+
+# Reasons for what the walk refuses to read (see iter_sources).
+SYMLINK_REASON = "symbolic link"
+OUTSIDE_LINK_REASON = "symbolic link to outside the folder"
+_SPECIAL_KINDS = (
+    (stat.S_ISFIFO, "named pipe"),
+    (stat.S_ISSOCK, "socket"),
+    (stat.S_ISCHR, "character device"),
+    (stat.S_ISBLK, "block device"),
+)
+# Opening never blocks (a FIFO swapped in after the check) and never follows a
+# link the checks did not see; O_NONBLOCK does nothing to a regular file's reads.
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
 
 # The extension (after any .gz) decides how a file is read; an extension the
 # user adds to Options.extensions that is not listed here is read as text.
@@ -114,7 +135,8 @@ class BadInput(Exception):
 def decode_bytes(data: bytes, declared: str | None = None) -> str:
     """Decode *data* to text, never failing.
 
-    Order: a BOM (UTF-8/16/32), strict UTF-8, the *declared* charset (an HTML
+    Order: a BOM (UTF-8/16/32), UTF-16 without a BOM (see
+    :func:`utf16_without_bom`), strict UTF-8, the *declared* charset (an HTML
     ``<meta charset>``) if it decodes cleanly, charset-normalizer's best guess
     among :data:`DETECTABLE_ENCODINGS` (cp1252 on a tie), else cp1252 with
     undefined bytes read as latin-1.
@@ -122,6 +144,10 @@ def decode_bytes(data: bytes, declared: str | None = None) -> str:
     for bom, encoding in _BOMS:
         if data.startswith(bom):
             return data.decode(encoding, errors="replace")
+    # Before UTF-8: NUL is valid UTF-8, so UTF-16 ASCII text would decode as "H\0e\0l\0".
+    utf16 = utf16_without_bom(data)
+    if utf16 is not None:
+        return data.decode(utf16, errors="replace")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
@@ -154,14 +180,48 @@ def _declared_charset(data: bytes) -> str | None:
     return found.group(1).decode("ascii").lower() if found else None
 
 
-def _check_text(data: bytes) -> None:
-    """Raise :class:`BadInput` if *data* is empty or binary."""
+def utf16_without_bom(data: bytes) -> str | None:
+    """``"utf-16-le"`` or ``"utf-16-be"`` if *data* reads as UTF-16 text without a BOM, else None.
+
+    Windows tools save UTF-16 without a BOM; its NUL high bytes would
+    otherwise make the file look binary.  Only mostly Latin-script text is
+    recognised (a zero high byte in most characters, see
+    :data:`UTF16_MIN_NUL_SHARE`), and the decoded start must not be mostly
+    control characters.
+    """
+    head = data[:SNIFF_BYTES]
+    head = head[: len(head) // 2 * 2]
+    if len(head) < 4 or b"\x00" not in head:
+        return None
+    even, odd = head[0::2], head[1::2]
+    even_nul, odd_nul = even.count(0) / len(even), odd.count(0) / len(odd)
+    if odd_nul >= UTF16_MIN_NUL_SHARE and even_nul <= UTF16_MAX_OTHER_NUL_SHARE:
+        encoding = "utf-16-le"
+    elif even_nul >= UTF16_MIN_NUL_SHARE and odd_nul <= UTF16_MAX_OTHER_NUL_SHARE:
+        encoding = "utf-16-be"
+    else:
+        return None
+    text = head.decode(encoding, errors="replace")
+    controls = sum(1 for char in text if ord(char) in _CONTROL_BYTES)
+    return encoding if controls <= MAX_CONTROL_SHARE * len(text) else None
+
+
+def _check_text(data: bytes, allow_utf16: bool = True) -> None:
+    """Raise :class:`BadInput` if *data* is empty or binary.
+
+    UTF-16 without a BOM counts as text unless *allow_utf16* is false (JSON
+    lines are split at the byte ``\\n``, which UTF-16 text cannot be).
+    """
     if not data.strip():
         raise BadInput("empty file")
     head = data[:SNIFF_BYTES]
     if any(data.startswith(bom) for bom, _ in _BOMS):
         return
-    if head.startswith(_BINARY_MAGIC) or b"\x00" in head:
+    if head.startswith(_BINARY_MAGIC):
+        raise BadInput("binary file")
+    if b"\x00" in head:
+        if allow_utf16 and utf16_without_bom(head) is not None:
+            return
         raise BadInput("binary file")
     controls = sum(1 for byte in head if byte in _CONTROL_BYTES)
     if controls > MAX_CONTROL_SHARE * len(head):
@@ -181,7 +241,15 @@ def content_hash(*parts: bytes) -> str:
 
 @dataclass(frozen=True)
 class _Input:
-    """One file found by the walk: where it is and how it is named in the index."""
+    """One file found by the walk: where it is, how it is named in the index, and
+    which links may be followed to read it.
+
+    :param root: the resolved folder walked (for a path named on the command
+        line, its folder); a followed link must resolve inside it.
+    :param follow: follow links that stay inside *root* (``Options.follow_symlinks``).
+    :param named: the user named this path: it is read even if it is a link,
+        wherever it points (its sidecar still obeys *root* and *follow*).
+    """
 
     path: Path
     rel: str
@@ -189,13 +257,35 @@ class _Input:
     stem: str
     gzipped: bool
     sidecar: Path | None
+    root: str = ""
+    follow: bool = False
+    named: bool = False
 
 
 def iter_sources(paths: Iterable[Path], options: Options) -> Iterator[Source | ReadFailure]:
     """Yield one Source per article under *paths*, or a ReadFailure per bad input.
 
     Folders are walked recursively in sorted order, skipping hidden entries;
-    only files whose extension is in ``options.extensions`` are read.
+    only files whose extension is in ``options.extensions`` are read, and only
+    regular files: a named pipe, socket or device with such a name is
+    reported ("not a regular file (named pipe)") without ever being opened.
+
+    A symbolic link found in a folder (to a file or a folder) is reported as
+    "symbolic link" and skipped, so a collection cannot pull in ``/etc/passwd``
+    or a whole system folder.  With ``options.follow_symlinks`` a link is
+    followed when it resolves inside the (resolved) folder given, and reported
+    as "symbolic link to outside the folder" otherwise.  A followed link is
+    read under its own name, except that a link to a file or folder the walk
+    reads anyway under its real path (anything not in a hidden folder) is
+    passed over, so nothing is indexed twice and a link back up the tree
+    cannot loop.  A link whose name has no supported extension is ignored
+    like any such file, unless it points at a folder.
+
+    A path given in *paths* is taken as named even when it is itself a
+    symbolic link: the user chose it, so ``newsfacet index latest`` with
+    ``latest -> crawl-2024-06`` walks that folder (and confines links found
+    in it to the folder it resolves to).  A named path that resolves to
+    something other than a regular file or folder is still refused.
     """
     for root in paths:
         root = Path(root)
@@ -207,16 +297,24 @@ def iter_sources(paths: Iterable[Path], options: Options) -> Iterator[Source | R
             yield ReadFailure(root.name or str(root), "cannot read: no such file or directory")
             continue
         for item in inputs:
-            yield from _read_input(item, options)
+            if isinstance(item, ReadFailure):
+                yield item
+            else:
+                yield from _read_input(item, options)
 
 
 def read_path(path: Path, rel: str, options: Options) -> Iterator[Source | ReadFailure]:
-    """Read one file as :func:`iter_sources` would, naming it *rel* (no sidecar lookup)."""
+    """Read one file as :func:`iter_sources` would a named path, naming it *rel* (no sidecar lookup)."""
     found = _classify(path, rel, options.extensions, frozenset())
     if found is None:
         yield ReadFailure(rel, "unsupported file extension")
         return
-    yield from _read_input(found, options)
+    yield from _read_input(_named(found, path, options), options)
+
+
+def _named(item: _Input, path: Path, options: Options) -> _Input:
+    root = os.path.realpath(path.parent)
+    return replace(item, root=root, follow=options.follow_symlinks, named=True)
 
 
 def _single(path: Path, options: Options) -> Iterator[_Input]:
@@ -226,40 +324,101 @@ def _single(path: Path, options: Options) -> Iterator[_Input]:
         siblings = frozenset()
     found = _classify(path, path.name, options.extensions, siblings)
     if found is not None:
-        yield found
+        yield _named(found, path, options)
 
 
-def _walk(root: Path, options: Options) -> Iterator[_Input]:
-    """Files under *root* in sorted path order; each folder is listed only when reached."""
+def _walk(root: Path, options: Options) -> Iterator[_Input | ReadFailure]:
+    """Files under *root* in sorted path order, and what was refused; each folder
+    is listed only when reached."""
+    root_real = os.path.realpath(root)
+    follow = options.follow_symlinks
     seen_dirs: set[str] = set()
     # An explicit stack, not recursion: scraped archives can nest folders deeply.
-    stack: list[tuple[Path, str, frozenset[str] | None]] = [(root, "", None)]
+    # Each entry is a folder to list (None), a file with its folder's file names,
+    # or a refusal's reason, so that refusals come out in path order too.
+    stack: list[tuple[Path, str, frozenset[str] | str | None]] = [(root, "", None)]
     while stack:
-        path, rel, siblings = stack.pop()
-        if siblings is not None:
-            found = _classify(path, rel, options.extensions, siblings)
+        path, rel, what = stack.pop()
+        if isinstance(what, str):
+            yield ReadFailure(rel, what)
+            continue
+        if what is not None:
+            found = _classify(path, rel, options.extensions, what)
             if found is not None:
-                yield found
+                yield replace(found, root=root_real, follow=follow)
             continue
         real = os.path.realpath(path)
-        if real in seen_dirs:  # a symlink loop, or a folder linked twice
+        if real in seen_dirs:  # a followed link into a hidden folder, reached twice
             continue
         seen_dirs.add(real)
         try:
             entries = sorted((e for e in os.scandir(path) if not e.name.startswith(".")), key=lambda e: e.name)
         except OSError:
             continue  # a folder that vanished or cannot be listed holds no readable article
-        files = frozenset(e.name for e in entries if not _is_dir(e))
-        for entry in reversed(entries):
+        verdicts = [(entry, _verdict(entry, root_real, follow, options.extensions)) for entry in entries]
+        # Every non-folder name, links included: a linked sidecar is then refused with its reason.
+        files = frozenset(entry.name for entry, verdict in verdicts if verdict != "dir")
+        for entry, verdict in reversed(verdicts):
+            if verdict == "ignore":
+                continue
             child_rel = f"{rel}/{entry.name}" if rel else entry.name
-            stack.append((Path(entry.path), child_rel, None if entry.name not in files else files))
+            what = None if verdict == "dir" else files if verdict == "file" else verdict
+            stack.append((Path(entry.path), child_rel, what))
 
 
-def _is_dir(entry: os.DirEntry[str]) -> bool:
+def _verdict(entry: os.DirEntry[str], root_real: str, follow: bool, extensions: Iterable[str]) -> str:
+    """``"dir"`` to walk, ``"file"`` to classify, ``"ignore"``, or the reason to refuse *entry*.
+
+    Decided from the entry's lstat alone (plus a stat of a link's target), so
+    nothing that is not a regular file is ever opened.
+    """
     try:
-        return entry.is_dir()  # follows symlinks; loops are caught by the realpath check
+        if entry.is_dir(follow_symlinks=False):
+            return "dir"
+        if entry.is_file(follow_symlinks=False):
+            return "file"
+        is_link = entry.is_symlink()
+        mode = entry.stat(follow_symlinks=False).st_mode
     except OSError:
+        return "ignore"  # vanished since the folder was listed
+    if not is_link:
+        return _not_regular(mode) if _readable_name(entry.name, extensions) else "ignore"
+    target = os.path.realpath(entry.path)
+    to_dir = os.path.isdir(target)
+    if not to_dir and not _readable_name(entry.name, extensions):
+        return "ignore"
+    if not follow:
+        return SYMLINK_REASON
+    if not _inside(target, root_real):
+        return OUTSIDE_LINK_REASON
+    if _walked_anyway(target, root_real, to_dir, extensions):
+        return "ignore"  # read under its own path; the link would only index it twice
+    # A link to a FIFO or device inside the folder is refused when read, by _open_regular.
+    return "dir" if to_dir else "file"
+
+
+def _walked_anyway(target: str, root_real: str, is_dir: bool, extensions: Iterable[str]) -> bool:
+    """Whether the walk of *root_real* reaches the resolved *target* under its own path.
+
+    It does unless a folder on the way is hidden (a resolved path has no links
+    on it), or *target* is a file the walk would not read by its own name.
+    """
+    rel = os.path.relpath(target, root_real)
+    parts = [] if rel == os.curdir else rel.split(os.sep)
+    if any(part.startswith(".") for part in parts):
         return False
+    if is_dir:
+        return True
+    return bool(parts) and os.path.isfile(target) and _readable_name(parts[-1], extensions)
+
+
+def _inside(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def _readable_name(name: str, extensions: Iterable[str]) -> bool:
+    """Whether a file called *name* would be read as an article (not a sidecar)."""
+    return _classify(Path(name), name, extensions, frozenset()) is not None
 
 
 def _classify(path: Path, rel: str, extensions: Iterable[str], siblings: frozenset[str]) -> _Input | None:
@@ -322,16 +481,63 @@ def _too_large(size: int | None = None, what: str = "file") -> BadInput:
     return BadInput(f"too large: {found}over the {_size(MAX_FILE_BYTES)} limit for one {what}")
 
 
-def _read_limited(path: Path, gzipped: bool) -> bytes:
-    """The file's (decompressed) bytes, or :class:`BadInput` with the reason."""
+def _not_regular(mode: int) -> str:
+    """The reason to refuse a file of *mode* that is not a regular file."""
+    if stat.S_ISDIR(mode):
+        return "cannot read: is a directory"
+    for test, kind in _SPECIAL_KINDS:
+        if test(mode):
+            return f"not a regular file ({kind})"
+    return "not a regular file"
+
+
+def _open_regular(path: Path, item: _Input, *, sidecar: bool = False) -> BinaryIO:
+    """Open *path* (*item*'s file, or its sidecar) for reading, if it is a regular file.
+
+    Checked before opening, from lstat: a symbolic link is refused unless
+    *item* may follow it (named on the command line, or ``follow`` and its
+    target inside ``root``), and a named pipe, socket or device is refused
+    outright, since opening or reading one can block forever (a FIFO with no
+    writer) or never end (``/dev/zero``).  The open itself does not block or
+    follow a link, and the opened file is checked again, so a file swapped
+    after the check is refused too.  Raises :class:`BadInput` with the reason.
+    """
+    named = item.named and not sidecar
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise _too_large(size)
-        with open(path, "rb") as handle:
-            raw = handle.read(MAX_FILE_BYTES + 1)
+        info = os.lstat(path)
+        target = path
+        if stat.S_ISLNK(info.st_mode):
+            if not (named or item.follow):
+                raise BadInput(SYMLINK_REASON)
+            target = Path(os.path.realpath(path))
+            if not named and not _inside(str(target), item.root):
+                raise BadInput(OUTSIDE_LINK_REASON)
+            info = os.stat(target)
+        if not stat.S_ISREG(info.st_mode):
+            raise BadInput(_not_regular(info.st_mode))
+        fd = os.open(target, _OPEN_FLAGS)
     except OSError as error:
         raise BadInput(f"cannot read: {_os_reason(error)}") from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise BadInput(_not_regular(mode))
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _read_limited(path: Path, gzipped: bool, item: _Input, *, sidecar: bool = False) -> bytes:
+    """The file's (decompressed) bytes, or :class:`BadInput` with the reason."""
+    with _open_regular(path, item, sidecar=sidecar) as handle:
+        try:
+            size = os.fstat(handle.fileno()).st_size
+            if size > MAX_FILE_BYTES:
+                raise _too_large(size)
+            raw = handle.read(MAX_FILE_BYTES + 1)
+        except OSError as error:
+            raise BadInput(f"cannot read: {_os_reason(error)}") from None
     # Scrapers often save a gzip-encoded response body under a plain name.
     if not gzipped and not raw.startswith(GZIP_MAGIC):
         return raw
@@ -356,8 +562,15 @@ def _stream_reason(error: OSError, gzipped: bool) -> str:
     return f"cannot read: {_os_reason(error)}"
 
 
-def _open_stream(path: Path, gzipped: bool) -> IO[bytes]:
-    return gzip.open(path, "rb") if gzipped else open(path, "rb")  # the caller closes it
+@contextlib.contextmanager
+def _open_stream(item: _Input) -> Iterator[IO[bytes]]:
+    """*item*'s bytes as a stream, unzipped if it is gzipped; :class:`BadInput` if refused."""
+    with _open_regular(item.path, item) as raw:
+        if item.gzipped:
+            with gzip.GzipFile(fileobj=raw, mode="rb") as unzipped:
+                yield unzipped
+        else:
+            yield raw
 
 
 # --------------------------------------------------------------------------- field helpers
@@ -457,12 +670,12 @@ def _read_article(item: _Input, options: Options) -> Iterator[Source | ReadFailu
     fields, sidecar_bytes = _Fields(), b""
     if item.sidecar is not None:
         try:
-            sidecar_bytes, fields = _read_sidecar(item.sidecar)
+            sidecar_bytes, fields = _read_sidecar(item.sidecar, item)
         except BadInput as error:
             rel_sidecar = str(PurePosixPath(item.rel).with_name(item.sidecar.name))
             yield ReadFailure(rel_sidecar, str(error))
     try:
-        data = _read_limited(item.path, item.gzipped)
+        data = _read_limited(item.path, item.gzipped, item)
         _check_text(data)
     except BadInput as error:
         yield ReadFailure(item.rel, str(error))
@@ -484,8 +697,8 @@ def _read_article(item: _Input, options: Options) -> Iterator[Source | ReadFailu
     )
 
 
-def _read_sidecar(path: Path) -> tuple[bytes, _Fields]:
-    data = _read_limited(path, gzipped=False)
+def _read_sidecar(path: Path, item: _Input) -> tuple[bytes, _Fields]:
+    data = _read_limited(path, False, item, sidecar=True)
     try:
         record = json.loads(data)
     except (ValueError, UnicodeDecodeError) as error:
@@ -502,13 +715,14 @@ def _read_jsonl(item: _Input, options: Options) -> Iterator[Source | ReadFailure
     fallback = _fallback_reference(item.path, options)
     seen_content = False
     try:
-        with _open_stream(item.path, item.gzipped) as stream:
-            for number, line in enumerate(_limited_lines(stream), start=1):
-                if line is None:
-                    yield ReadFailure(f"{item.rel}#{number}", str(_too_large(what="line")))
-                    continue
+        with _open_stream(item) as stream:
+            for number, (line, oversized) in enumerate(_limited_lines(stream), start=1):
                 if number == 1:
                     _check_binary_head(line)
+                if oversized:
+                    seen_content = True  # the file is not empty: one report for it is enough
+                    yield ReadFailure(f"{item.rel}#{number}", str(_too_large(what="line")))
+                    continue
                 if not line.strip():
                     continue
                 seen_content = True
@@ -536,23 +750,28 @@ def _stream_failure(item: _Input, error: Exception) -> ReadFailure:
 def _check_binary_head(line: bytes) -> None:
     if line.strip():
         try:
-            _check_text(line[:SNIFF_BYTES])
+            _check_text(line[:SNIFF_BYTES], allow_utf16=False)
         except BadInput:
             raise BadInput("binary file") from None
 
 
-def _limited_lines(stream: IO[bytes]) -> Iterator[bytes | None]:
-    """Lines of *stream*; ``None`` stands for a line over the size limit (skipped)."""
+def _limited_lines(stream: IO[bytes]) -> Iterator[tuple[bytes, bool]]:
+    """``(line, False)`` for each line of *stream*, ``(its start, True)`` for one over the size limit.
+
+    An oversized line is never held whole, and its start is yielded before the
+    rest is skipped, so a caller that finds it binary (a gzip bomb of zeros)
+    can stop without decompressing all of it.
+    """
     while True:
         line = stream.readline(MAX_FILE_BYTES + 1)
         if not line:
             return
         if len(line) > MAX_FILE_BYTES and not line.endswith(b"\n"):
+            yield line[:SNIFF_BYTES], True
             while line and not line.endswith(b"\n"):
                 line = stream.readline(MAX_FILE_BYTES)
-            yield None
             continue
-        yield line
+        yield line, False
 
 
 def _jsonl_row(rel: str, number: int, line: bytes, fallback: dt.date | None) -> Source | ReadFailure:
@@ -624,7 +843,7 @@ def _read_sgml(item: _Input, options: Options) -> Iterator[Source | ReadFailure]
     fallback = _fallback_reference(item.path, options)
     stories = 0
     try:
-        with _open_stream(item.path, item.gzipped) as stream:
+        with _open_stream(item) as stream:
             lines = _CheckedLines(stream)
             for raw in _sgml_elements(lines):
                 stories += 1
@@ -646,19 +865,29 @@ class _CheckedLines:
         self._stream = stream
         self.empty = True
 
-    def __iter__(self) -> Iterator[bytes]:
-        for line in self._stream:
+    def __iter__(self) -> Iterator[bytes | None]:
+        """Each line, or None for one over the size limit (never read whole: it may be a gzip bomb)."""
+        for line, oversized in _limited_lines(self._stream):
             if self.empty and line.strip():
                 _check_binary_head(line)
                 self.empty = False
-            yield line
+            yield None if oversized else line
 
 
-def _sgml_elements(lines: Iterable[bytes]) -> Iterator[bytes | None]:
-    """Each ``<REUTERS ...> ... </REUTERS>`` element's bytes, streamed; None for one over the size limit."""
+def _sgml_elements(lines: Iterable[bytes | None]) -> Iterator[bytes | None]:
+    """Each ``<REUTERS ...> ... </REUTERS>`` element's bytes, streamed; None for one over the size limit.
+
+    A None in *lines* is a line over the size limit: it makes the story it is
+    in too large, and is ignored between stories.
+    """
     story: list[bytes] | None = None
     size = 0
     for line in lines:
+        if line is None:
+            if story is not None:
+                story = None
+                yield None
+            continue
         if story is None:
             if not line.lstrip().startswith(_STORY_START):
                 continue

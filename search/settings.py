@@ -28,6 +28,10 @@ class Options:
         at least 30% of a group's distinct stories (and three of them), and
         syndicated copies of one story count once, so real paragraphs survive.
     :param html_extractor: ``"trafilatura"`` (default) or ``"soup"``.
+    :param follow_symlinks: follow a symbolic link found while walking a folder
+        when it resolves to somewhere inside that folder; links pointing
+        outside it are never followed.  Off by default: every link found is
+        reported and skipped, so a collection cannot pull in system files.
     """
 
     reference_date: dt.date | None = None
@@ -35,6 +39,7 @@ class Options:
     repeat_min_docs: int = 2
     repeat_max_words: int = 30
     html_extractor: str = "trafilatura"
+    follow_symlinks: bool = False
     extensions: tuple[str, ...] = field(
         default=(".txt", ".text", ".html", ".htm", ".html.gz", ".htm.gz", ".jsonl", ".jsonl.gz", ".sgm", ".sgm.gz")
     )
