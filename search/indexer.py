@@ -82,6 +82,46 @@ class IndexReport:
         )
 
 
+# A file with thousands of bad rows prints this many of them per reason; the rest are counted.
+SKIP_LINES_PER_REASON = 5
+
+
+class SkipPrinter:
+    """Writes a run's skipped files and rows as they are reported, a few per file and reason.
+
+    Use it as :func:`build_index`'s ``on_failure``.  Whole files are always
+    written; rows of one multi-article file (``file.jsonl#N``) are written for
+    the first :data:`SKIP_LINES_PER_REASON` of each kind of reason (the text
+    before its first ``": "``, so "bad JSON" rows group whatever the column),
+    then only counted, and :meth:`finish` writes one "... and N more" line per
+    file and reason.  :class:`IndexReport` keeps every failure either way.
+    """
+
+    def __init__(self, write: Callable[[str], None], per_reason: int = SKIP_LINES_PER_REASON):
+        self._write = write
+        self._per_reason = per_reason
+        self._seen: dict[tuple[str, str], int] = {}
+
+    def __call__(self, failure: ReadFailure) -> None:
+        """Write *failure*, or count it if its file already showed enough of its reason."""
+        head, sep, tail = failure.path.rpartition("#")
+        if not (sep and tail.isdigit()):  # a whole file, or a name that merely holds a '#'
+            self._write(f"skipped {failure.path}: {failure.reason}")
+            return
+        key = (head, failure.reason.split(": ", 1)[0])
+        count = self._seen[key] = self._seen.get(key, 0) + 1
+        if count <= self._per_reason:
+            self._write(f"skipped {failure.path}: {failure.reason}")
+
+    def finish(self) -> None:
+        """Write the "... and N more" line for each file and reason that had more rows than were shown."""
+        for (file, reason), count in self._seen.items():
+            if count > self._per_reason:
+                rows = "stories" if file.lower().endswith((".sgm", ".sgm.gz")) else "rows"
+                self._write(f"... and {count - self._per_reason:,} more {rows} of {file} skipped: {reason}")
+        self._seen.clear()
+
+
 def _create_or_open(index_dir: Path, rebuild: bool):
     index_dir.mkdir(parents=True, exist_ok=True)
     if index_exists(index_dir):

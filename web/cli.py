@@ -36,21 +36,26 @@ def _options(args) -> Options:
 
 
 def cmd_index(args) -> int:
-    from search.indexer import build_index
+    """Index the given paths; skipped files go to stderr, a few lines per file and reason."""
+    import dataclasses
 
-    def report_failure(failure) -> None:
-        print(f"skipped {failure.path}: {failure.reason}", file=sys.stderr)
+    from search.indexer import SkipPrinter, build_index
 
-    report = build_index(
-        args.paths,
-        _index_dir(args),
-        _options(args),
-        rebuild=args.rebuild,
-        progress=None if not args.quiet else False,
-        procs=args.procs,
-        wait=args.wait,
-        on_failure=report_failure,
-    )
+    options = dataclasses.replace(_options(args), follow_symlinks=args.follow_symlinks)
+    skipped = SkipPrinter(lambda line: print(line, file=sys.stderr))
+    try:
+        report = build_index(
+            args.paths,
+            _index_dir(args),
+            options,
+            rebuild=args.rebuild,
+            progress=None if not args.quiet else False,
+            procs=args.procs,
+            wait=args.wait,
+            on_failure=skipped,
+        )
+    finally:
+        skipped.finish()  # what was counted is still said when the run stops on an error
     print(report.summary())
     return 0
 
@@ -280,6 +285,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--procs", type=int, help="processes for cleaning (default: all cores)")
     p.add_argument("--wait", type=float, default=0.0, help="seconds to wait for another indexer (default 0)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--follow-symlinks", action="store_true",
+                   help="follow symbolic links that stay inside the folder given (default: skip every link)")
     p.set_defaults(func=cmd_index)
 
     p = sub.add_parser("search", parents=[common], help="search the index")
