@@ -38,3 +38,18 @@ class InvalidParameter(SearchError, ValueError):
         super().__init__(message)
         self.parameter = parameter
         self.message = message
+
+
+class QueryTimeout(SearchError):
+    """A search ran past its time budget and was stopped (the server answers 503)."""
+
+
+class IndexDamaged(SearchError):
+    """A file of the index cannot be read: truncated, corrupt or missing.
+
+    :param path: the damaged file, when it is known.
+    """
+
+    def __init__(self, message: str, path: str | None = None):
+        super().__init__(message)
+        self.path = path

@@ -10,27 +10,38 @@ generation, and answers a parsed query tree with array operations:
   field lengths, same B and K1), times the query's boost;
 * ``And`` / ``Or`` / ``AndNot`` / ``AndMaybe`` / ``Not`` — intersections,
   unions and differences, scores summed as Whoosh's matchers sum them;
-* ``Prefix`` / ``Wildcard`` — expanded to their terms (capped);
+* ``Prefix`` / ``Wildcard`` / ``TermRange`` — expanded to their terms
+  through the field's :class:`~search.lexicon.Lexicon` (capped: a leading
+  wildcard costs one C-speed scan of the vocabulary, not a Python walk);
 * ``Phrase`` — documents from Whoosh's own phrase matcher, restricted to
   the intersection of its terms, scored as the sum of its terms;
 * anything else raises :class:`Unsupported` and the caller falls back to
   Whoosh.
 
 Tests check that the documents matched equal Whoosh's for random queries.
+
+Cost is bounded per query (:class:`~search.limits.QueryLimits`): every read
+checks the request's :class:`~search.limits.Deadline`, counts the posting
+entries it touches against ``max_postings``, and wildcards share the
+query's expansion allowance.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
 from whoosh import query as Q
 
-# A wildcard that expands to more terms than this is cut down to its most
-# frequent terms, and the caller is told.
-MAX_EXPANSION = 512
+from .errors import InvalidParameter
+from .lexicon import Lexicon, PatternTooComplex
+from .limits import NO_DEADLINE, Deadline, QueryLimits
+
+# Posting blocks read between two deadline checks (a block holds up to 128 ids).
+BLOCKS_PER_CHECK = 256
 # Posting arrays kept per generation, by total size.
 CACHE_BYTES = 512 * 1024 * 1024
 K1 = 1.2
@@ -69,21 +80,51 @@ class PostingCache:
         self._bytes = 0
         self._lengths: dict[str, np.ndarray] = {}
         self._avg: dict[str, float] = {}
+        self._lexicons: dict[str, Lexicon] = {}
+        self._lexicon_lock = threading.Lock()
 
-    def bind(self, searcher) -> Bound:
-        """This cache read through *searcher* (of the same generation)."""
-        return Bound(self, searcher)
+    def bind(self, searcher, limits: QueryLimits | None = None, deadline: Deadline = NO_DEADLINE) -> Bound:
+        """This cache read through *searcher* (of the same generation), for one query."""
+        return Bound(self, searcher, limits or QueryLimits(), deadline)
 
 
 class Bound:
     """A :class:`PostingCache` seen through one thread's searcher."""
 
-    def __init__(self, cache: PostingCache, searcher):
+    def __init__(self, cache: PostingCache, searcher, limits: QueryLimits, deadline: Deadline):
         self.cache = cache
         self.searcher = searcher
         self.reader = searcher.reader()
         self.live = cache.live
         self.doc_count_all = cache.doc_count_all
+        self.limits = limits
+        self.deadline = deadline
+        self.postings_touched = 0
+        # Terms each wildcard of this query may expand to (set by the caller
+        # from the number of wildcards, so twenty of them share one allowance).
+        self.expansion_cap = limits.max_expansion
+        # A costly query steps aside for other threads before each posting read:
+        # CPU-bound Python would otherwise hold the GIL for its whole switch interval.
+        self.yield_gil = False
+
+    def lexicon(self, field: str) -> Lexicon:
+        """*field*'s vocabulary in this generation, read once and shared by every thread."""
+        c = self.cache
+        lex = c._lexicons.get(field)
+        if lex is None:
+            # One thread reads it; the others wait rather than read it again.
+            with c._lexicon_lock:
+                lex = c._lexicons.get(field)
+                if lex is None:
+                    lex = c._lexicons[field] = Lexicon.from_reader(self.reader, field)
+        return lex
+
+    def _touch(self, n: int) -> None:
+        self.postings_touched += n
+        if self.postings_touched > self.limits.max_postings:
+            raise InvalidParameter(
+                "q", f"The query reads more than {self.limits.max_postings:,} postings; "
+                "use fewer or more specific words, or a filter.")
 
     # -- raw postings ------------------------------------------------------------
 
@@ -95,8 +136,14 @@ class Bound:
             hit = c._postings.get(key)
             if hit is not None:
                 c._postings.move_to_end(key)
-                return hit
+        if hit is not None:
+            self._touch(len(hit[0]))
+            return hit
+        self.deadline.check()
+        if self.yield_gil:
+            time.sleep(0)
         ids, tfs = self._read(field, text)
+        self._touch(len(ids))
         with c._lock:
             c._postings[key] = (ids, tfs)
             c._bytes += ids.nbytes + tfs.nbytes
@@ -116,9 +163,9 @@ class Bound:
             while hasattr(matcher, "child") and not hasattr(matcher, "_read_ids"):
                 matcher = matcher.child  # deletions wrap the leaf; the live mask filters below
             if hasattr(matcher, "_read_ids"):
-                ids, tfs = _read_blocks(matcher)
+                ids, tfs = _read_blocks(matcher, self.deadline)
             else:
-                ids, tfs = _read_slowly(matcher)
+                ids, tfs = _read_slowly(matcher, self.deadline)
             id_parts.append(ids + offset)
             tf_parts.append(tfs)
         if not id_parts:
@@ -140,7 +187,8 @@ class Bound:
             hit = c._postings.get(key)
         if hit is not None:
             return hit[0]
-        found = np.fromiter(self.searcher.docs_for_query(Q.Phrase(q.fieldname, q.words, slop=q.slop)), dtype=np.int64)
+        found = np.fromiter(checked(self.searcher.docs_for_query(Q.Phrase(q.fieldname, q.words, slop=q.slop)),
+                                     self.deadline), dtype=np.int64)
         found = np.unique(found[self.live[found]]) if len(found) else found
         with c._lock:
             c._postings[key] = (found, np.zeros(0, dtype=np.float32))
@@ -182,11 +230,23 @@ class Bound:
         return Evaluation(ids, scores * boost)
 
 
-def _read_blocks(matcher) -> tuple[np.ndarray, np.ndarray]:
+def checked(docnums, deadline: Deadline, every: int = 4096):
+    """*docnums* as they come, checking *deadline* every *every* documents."""
+    for n, docnum in enumerate(docnums):
+        if n % every == every - 1:
+            deadline.check()
+        yield docnum
+
+
+def _read_blocks(matcher, deadline: Deadline = NO_DEADLINE) -> tuple[np.ndarray, np.ndarray]:
     """Read a Whoosh W3 leaf matcher block by block (its ids and weights are arrays per block)."""
     ids: list = []
     weights: list = []
+    blocks = 0
     while matcher.is_active():
+        blocks += 1
+        if blocks % BLOCKS_PER_CHECK == 0:
+            deadline.check()
         matcher._read_ids()
         matcher._read_weights()
         ids.extend(matcher._ids)
@@ -195,10 +255,12 @@ def _read_blocks(matcher) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(ids, dtype=np.int64), np.asarray(weights, dtype=np.float32)
 
 
-def _read_slowly(matcher) -> tuple[np.ndarray, np.ndarray]:
+def _read_slowly(matcher, deadline: Deadline = NO_DEADLINE) -> tuple[np.ndarray, np.ndarray]:
     ids: list[int] = []
     weights: list[float] = []
     while matcher.is_active():
+        if len(ids) % 4096 == 4095:
+            deadline.check()
         ids.append(matcher.id())
         weights.append(matcher.weight())
         matcher.next()
@@ -259,26 +321,24 @@ def evaluate(q, cache: Bound) -> Evaluation:
     if isinstance(q, Q.And):
         positives = [s for s in q.subqueries if not isinstance(s, Q.Not)]
         negatives = [s.query for s in q.subqueries if isinstance(s, Q.Not)]
-        if not positives:
-            raise Unsupported("a query of only negations")
-        result = _intersect([evaluate(s, cache) for s in positives])
+        # "NOT x" alone means everything but x, as Whoosh reads it.
+        result = _intersect([evaluate(s, cache) for s in positives]) if positives else _every(cache)
         for neg in negatives:
             result = _minus(result, evaluate(neg, cache))
         return _boosted(result, boost)
     if isinstance(q, Q.Or):
-        if any(isinstance(s, Q.Not) for s in q.subqueries):
-            raise Unsupported("negation inside OR")
         if getattr(q, "minmatch", 0) or getattr(q, "scale", None):
             raise Unsupported("Or with minmatch or scale")
         return _boosted(_union([evaluate(s, cache) for s in q.subqueries]), boost)
+    if isinstance(q, Q.Not):
+        return _minus(_every(cache), evaluate(q.query, cache))
     if isinstance(q, Q.AndNot):
         return _boosted(_minus(evaluate(q.a, cache), evaluate(q.b, cache)), boost)
     if isinstance(q, Q.AndMaybe):
         return _boosted(_maybe(evaluate(q.a, cache), evaluate(q.b, cache)), boost)
     if isinstance(q, Q.Every):
-        ids = np.flatnonzero(cache.live).astype(np.int64)
-        return Evaluation(ids, np.zeros(len(ids)))
-    if isinstance(q, (Q.Prefix, Q.Wildcard)):
+        return _every(cache)
+    if isinstance(q, (Q.Prefix, Q.Wildcard, Q.TermRange)):
         return _expand(q, cache, boost)
     if isinstance(q, Q.Phrase):
         return _phrase(q, cache, boost)
@@ -287,21 +347,36 @@ def evaluate(q, cache: Bound) -> Evaluation:
     raise Unsupported(type(q).__name__)
 
 
+def _every(cache: Bound) -> Evaluation:
+    ids = np.flatnonzero(cache.live).astype(np.int64)
+    return Evaluation(ids, np.zeros(len(ids)))
+
+
 def _boosted(result: Evaluation, boost: float) -> Evaluation:
     if boost != 1.0:
         result = Evaluation(result.ids, result.scores * boost, result.capped)
     return result
 
 
+def expansion_texts(q, cache: Bound) -> tuple[list[str], bool]:
+    """The terms a ``Prefix``, ``Wildcard`` or ``TermRange`` stands for, most frequent
+    first when there are more than the query's allowance, and whether it was cut."""
+    lexicon = cache.lexicon(q.fieldname)
+    if isinstance(q, Q.TermRange):
+        positions = lexicon.between(q.start, q.end, not q.startexcl, not q.endexcl)
+    else:
+        pattern = q.text + "*" if isinstance(q, Q.Prefix) else q.text
+        try:
+            positions = lexicon.matching(pattern)
+        except PatternTooComplex as exc:
+            raise InvalidParameter("q", f"{exc}: {q.text!r}") from None
+    cache.deadline.check()
+    return lexicon.most_frequent(positions, cache.expansion_cap)
+
+
 def _expand(q, cache: Bound, boost: float) -> Evaluation:
-    reader = cache.reader
-    texts = list(q._btexts(reader))
-    capped = len(texts) > MAX_EXPANSION
-    if capped:
-        texts.sort(key=lambda t: -reader.doc_frequency(q.fieldname, t))
-        texts = texts[:MAX_EXPANSION]
-    parts = [cache.term(q.fieldname, t.decode("utf-8") if isinstance(t, bytes) else t, boost) for t in texts]
-    result = _union(parts)
+    texts, capped = expansion_texts(q, cache)
+    result = _union([cache.term(q.fieldname, t, boost) for t in texts])
     result.capped = result.capped or capped
     return result
 
@@ -321,4 +396,4 @@ def term_ids(cache: Bound, field: str, text: str) -> np.ndarray:
     return cache.postings(field, text)[0]
 
 
-__all__ = ["Bound", "Evaluation", "PostingCache", "Unsupported", "evaluate", "term_ids"]
+__all__ = ["Bound", "Evaluation", "PostingCache", "Unsupported", "checked", "evaluate", "expansion_texts", "term_ids"]

@@ -36,9 +36,10 @@ from whoosh.lang import stemmer_for_language
 from whoosh.qparser import MultifieldParser, PlusMinusPlugin
 
 from . import schema as S
-from .errors import InvalidParameter, QuerySyntaxError, SearchError
+from .errors import InvalidParameter, QuerySyntaxError, QueryTimeout, SearchError
 from .facets import FacetTables, date_facet, entity_facet
-from .fast import MAX_EXPANSION, PostingCache, Unsupported, evaluate, term_ids
+from .fast import PostingCache, Unsupported, checked, evaluate, term_ids
+from .limits import NO_DEADLINE, Deadline, QueryLimits
 from .store import ENTITY_STATE_FILE, open_index, tables_path
 from .textnorm import fold, normalize_text
 
@@ -47,6 +48,8 @@ MAX_PER_PAGE = 100
 MAX_FACET_LIMIT = 1000
 MAX_QUERY_CHARS = 2000
 SNIPPET_CHARS = 240
+# A query of more words than this is "costly" and waits for the costly-query slot.
+COSTLY_TERMS = 16
 # "Did you mean" walks the lexicon once per unknown word, at a cost that grows
 # with the word's length: a query of many unknown or very long words gets no
 # suggestion instead of seconds of lookups.
@@ -264,10 +267,11 @@ class QueryService:
     series of calls (a web request) until :meth:`close`.
     """
 
-    def __init__(self, index_dir: Path | str):
+    def __init__(self, index_dir: Path | str, limits: QueryLimits | None = None):
         self.index_dir = Path(index_dir)
+        self.limits = limits or QueryLimits.from_env()
         self._ix = open_index(self.index_dir)
-        self._shared = {"lock": threading.Lock(), "tables": {}, "building": {},
+        self._shared = {"lock": threading.Lock(), "tables": {}, "building": {}, "costly": threading.Semaphore(1),
                         "local": threading.local(), "open": []}
         self._parser = self._make_parser()
         self._pinned = None
@@ -418,7 +422,7 @@ class QueryService:
             return None
         return parts[0] if len(parts) == 1 else Q.And(parts)
 
-    def _posting_cache(self, searcher, tables: FacetTables):
+    def _posting_cache(self, searcher, tables: FacetTables, deadline: Deadline = NO_DEADLINE):
         gen = searcher.reader().generation()
         lock = self._shared["lock"]
         with lock:
@@ -426,7 +430,63 @@ class QueryService:
             if cached is None or cached.generation != gen:
                 cached = PostingCache(gen, tables.live, tables.lengths)
                 self._shared["postings"] = cached
-        return cached.bind(searcher)
+        return cached.bind(searcher, self.limits, deadline)
+
+    def _check_cost(self, parsed) -> tuple[int, bool]:
+        """Refuse a query that is too costly by its shape.
+
+        Returns each wildcard's expansion allowance, and whether the query is
+        *costly* (wildcards, ranges, phrases or many words): costly queries
+        are evaluated one at a time, so however many arrive together they
+        share one core's worth of time and plain searches keep theirs.
+
+        Ranges exist only on the date (``date:[2023-01 TO 2023-06]``); a range
+        over a text field would expand to most of its vocabulary.  The
+        words, phrases and wildcards of a query are counted against
+        ``max_query_terms``, and its wildcards share ``max_query_expansion``.
+        """
+        if parsed is None:
+            return self.limits.max_expansion, False
+        leaves = 0
+        multi = 0
+        phrases = False
+        for node in parsed.leaves():
+            if isinstance(node, (Q.TermRange, Q.NumericRange, Q.DateRange)) and node.fieldname != S.DATE:
+                raise InvalidParameter(
+                    "q", f"Ranges work only on the date field, as in date:[2023-01-01 TO 2023-06-30]; "
+                    f"the field {node.fieldname!r} has none.")
+            if isinstance(node, (Q.Prefix, Q.Wildcard, Q.TermRange)):
+                multi += 1
+            if isinstance(node, Q.Phrase):
+                phrases = True
+                leaves += len(node.words)
+            else:
+                leaves += 1
+        # The parser repeats each unfielded word for title and body: count what the user typed.
+        typed = max(1, leaves // len(S.DEFAULT_FIELDS)) if leaves > 1 else leaves
+        if typed > self.limits.max_query_terms:
+            raise InvalidParameter(
+                "q", f"The query has about {typed} words and wildcards; the limit is {self.limits.max_query_terms}.")
+        costly = bool(multi) or phrases or typed > COSTLY_TERMS
+        if not multi:
+            return self.limits.max_expansion, costly
+        return max(16, min(self.limits.max_expansion, self.limits.max_query_expansion // multi)), costly
+
+    @contextlib.contextmanager
+    def _admitted(self, costly: bool, deadline: Deadline):
+        """Hold the one costly-query slot while a costly query runs (a no-op for the others)."""
+        if not costly:
+            yield
+            return
+        slot = self._shared["costly"]
+        if not slot.acquire(timeout=max(0.0, deadline.remaining())):
+            raise QueryTimeout(
+                "The server is busy with other costly searches (wildcards, phrases or many words); "
+                "try again in a moment.")
+        try:
+            yield
+        finally:
+            slot.release()
 
     def _filter_mask(self, req: SearchRequest, tables: FacetTables, postings) -> np.ndarray | None:
         """Documents passing the entity, date and range filters, as a boolean array."""
@@ -460,18 +520,28 @@ class QueryService:
         return mask
 
     def search(self, req: SearchRequest) -> SearchResult:
-        """Run *req*: total, one page of hits, facets, suggestion."""
+        """Run *req*: total, one page of hits, facets, suggestion.
+
+        :raises InvalidParameter: for a query over the cost limits (:class:`QueryLimits`).
+        :raises QueryTimeout: when matching runs past the time budget.
+        """
         started = time.perf_counter()
+        deadline = Deadline(self.limits.timeout)
         parsed, notice = self.parse(req.q)
+        allowance, costly = self._check_cost(parsed)
         with self._searcher() as searcher:
             tables = self._facet_tables(searcher)
-            postings = self._posting_cache(searcher, tables)
-            try:
-                docnums, scores, capped = self._match_fast(req, parsed, tables, postings)
-            except Unsupported:
-                docnums, scores, capped = self._match_whoosh(searcher, req, parsed, tables), None, False
+            postings = self._posting_cache(searcher, tables, deadline)
+            postings.expansion_cap = allowance
+            postings.yield_gil = costly
+            with self._admitted(costly, deadline):
+                try:
+                    docnums, scores, capped = self._match_fast(req, parsed, tables, postings)
+                except Unsupported:
+                    docnums = self._match_whoosh(searcher, req, parsed, tables, deadline)
+                    scores, capped = None, False
             if capped:
-                notice = f"A wildcard matched too many words; the {MAX_EXPANSION} most frequent were searched."
+                notice = f"A wildcard matched too many words; the {allowance} most frequent were searched."
             total = int(len(docnums))
             mask = tables.mask(docnums)
             page_docs = self._page(searcher, req, parsed, docnums, scores, tables)
@@ -507,12 +577,12 @@ class QueryService:
             scores = scores[keep] if scores is not None else None
         return docnums, scores, capped
 
-    def _match_whoosh(self, searcher, req, parsed, tables: FacetTables) -> np.ndarray:
+    def _match_whoosh(self, searcher, req, parsed, tables: FacetTables, deadline: Deadline) -> np.ndarray:
         """The slow path for query shapes the array evaluator does not handle."""
         filt = self._filter_query(req, tables)
         base = parsed if parsed is not None else Q.Every()
         combined = base if filt is None else Q.And([base, filt])
-        docnums = np.fromiter(searcher.docs_for_query(combined), dtype=np.int64)
+        docnums = np.fromiter(checked(searcher.docs_for_query(combined), deadline), dtype=np.int64)
         if len(docnums):
             docnums = np.unique(docnums[tables.live[docnums]])
         return docnums

@@ -18,7 +18,7 @@ from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
 from search.clean import is_headline_like
-from search.errors import IndexNotFound, InvalidParameter, SearchError
+from search.errors import IndexNotFound, InvalidParameter, QueryTimeout, SearchError
 from search.facets import MONTHS, date_label
 from search.query import MAX_QUERY_CHARS, SearchRequest
 
@@ -343,6 +343,13 @@ def register_errors(app) -> None:
     @app.errorhandler(IndexNotFound)
     def no_index(exc: IndexNotFound):
         return error_response(503, str(exc))
+
+    @app.errorhandler(QueryTimeout)
+    def timed_out(exc: QueryTimeout):
+        response, status = error_response(503, str(exc), "q")
+        response = app.make_response((response, status))
+        response.headers["Retry-After"] = "5"
+        return response
 
     @app.errorhandler(SearchError)
     def search_error(exc: SearchError):
