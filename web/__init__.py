@@ -13,8 +13,20 @@ setting                     environment variable                default
 ``SAVED_DB``                ``NEWSFACET_SAVED_DB``              ``<instance>/saved.sqlite3``
 ``PER_PAGE``                ``NEWSFACET_PER_PAGE``              10
 ``FACET_LIMIT``             ``NEWSFACET_FACET_LIMIT``           20
+``BASE_URL``                ``NEWSFACET_BASE_URL``              none: links from the request's (allowed) host
+``ALLOWED_HOSTS``           ``NEWSFACET_ALLOWED_HOSTS``         ``127.0.0.1,localhost``
+``ADMIN_TOKEN``             ``NEWSFACET_ADMIN_TOKEN``           none
+``MAX_SAVED``               ``NEWSFACET_MAX_SAVED``             500
+``LISTEN_HOST``             (set by ``newsfacet serve``)        none
 (instance folder)           ``NEWSFACET_INSTANCE``              Flask's ``instance/``
 ==========================  ==================================  ======================
+
+``BASE_URL`` is the public ``scheme://host[:port]`` the site is reached at;
+absolute links (the share link, the Atom feed) are built from it.  Requests
+whose ``Host`` is not in ``ALLOWED_HOSTS`` (comma-separated; the base URL's
+host and a specific ``LISTEN_HOST`` are added) are refused with 400.  When the
+site answers beyond this machine, saved searches can only be changed with
+``ADMIN_TOKEN`` (see :mod:`web.saved`).
 """
 
 from __future__ import annotations
@@ -32,8 +44,12 @@ ENV_SETTINGS = {
     "SAVED_DB": "NEWSFACET_SAVED_DB",
     "PER_PAGE": "NEWSFACET_PER_PAGE",
     "FACET_LIMIT": "NEWSFACET_FACET_LIMIT",
+    "BASE_URL": "NEWSFACET_BASE_URL",
+    "ALLOWED_HOSTS": "NEWSFACET_ALLOWED_HOSTS",
+    "ADMIN_TOKEN": "NEWSFACET_ADMIN_TOKEN",
+    "MAX_SAVED": "NEWSFACET_MAX_SAVED",
 }
-INT_SETTINGS = ("PER_PAGE", "FACET_LIMIT")
+INT_SETTINGS = ("PER_PAGE", "FACET_LIMIT", "MAX_SAVED")
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -56,6 +72,15 @@ def create_app(test_config: dict | None = None) -> Flask:
         SAVED_DB=None,
         PER_PAGE=10,
         FACET_LIMIT=20,
+        BASE_URL=None,
+        ALLOWED_HOSTS="127.0.0.1,localhost",
+        ADMIN_TOKEN=None,
+        MAX_SAVED=500,
+        LISTEN_HOST=None,  # the address `newsfacet serve` binds; None: unknown (flask run, tests)
+        PUBLIC=None,  # answers beyond this machine? None: decided from the hosts above (web.security)
+        # Flask's own default is None (no SameSite), which lets other sites' forms carry the cookie.
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_HTTPONLY=True,
         MAX_CONTENT_LENGTH=64 * 1024,  # forms here are a name and a query string
         JSON_SORT_KEYS=False,
     )
