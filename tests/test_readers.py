@@ -425,6 +425,56 @@ def test_files_decode(tmp_path: Path, name: str, data: bytes, expected: str) -> 
     assert only_source(read_all(tmp_path)).content == expected
 
 
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_bom_is_recognised(encoding: str) -> None:
+    text = "Café in Tromsø opens on Monday.\n"
+    assert readers.utf16_without_bom(text.encode(encoding)) == encoding
+    assert decode_bytes(text.encode(encoding)) == text
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"plain ASCII text",
+        "Москва".encode("utf-16-le"),  # no zero high bytes: not recognised (and then binary)
+        bytes(range(256)) * 4,
+        b"\x01\x00\x02\x00\x03\x00\x04\x00" * 50,  # 16-bit numbers, not text
+        "A\0\0\0B\0\0\0C\0\0\0".encode("latin-1"),  # UTF-32 has NULs in both columns
+    ],
+)
+def test_utf16_without_bom_rejects_other_bytes(data: bytes) -> None:
+    assert readers.utf16_without_bom(data) is None
+
+
+def test_utf16_jsonl_without_bom_stays_binary(tmp_path: Path) -> None:
+    # JSON lines are split at the byte "\n", which UTF-16 text cannot be split at.
+    write(tmp_path / "rows.jsonl", '{"text": "Harbour reopens"}\n'.encode("utf-16-le"))
+    assert failures(read_all(tmp_path)) == {"rows.jsonl": "binary file"}
+
+
+def test_skip_printer_shows_a_few_rows_per_file_and_reason() -> None:
+    from search.document import ReadFailure as Failure
+    from search.indexer import SkipPrinter
+
+    lines: list[str] = []
+    printer = SkipPrinter(lines.append, per_reason=2)
+    for n in range(1, 6):
+        printer(Failure(f"a.jsonl#{n}", f"bad JSON: Expecting value: line 1 column {n}"))
+    for name in ("x#1.txt", "x#2.txt", "x#3.txt"):  # files whose names hold a '#' are not rows
+        printer(Failure(name, "empty file"))
+    printer(Failure("reut2-000.sgm#7", "no title or body"))
+    printer.finish()
+    assert lines == [
+        "skipped a.jsonl#1: bad JSON: Expecting value: line 1 column 1",
+        "skipped a.jsonl#2: bad JSON: Expecting value: line 1 column 2",
+        "skipped x#1.txt: empty file",
+        "skipped x#2.txt: empty file",
+        "skipped x#3.txt: empty file",
+        "skipped reut2-000.sgm#7: no title or body",
+        "... and 3 more rows of a.jsonl skipped: bad JSON",
+    ]
+
+
 # --------------------------------------------------------------------------- Reuters SGML
 
 
