@@ -17,11 +17,14 @@ import bisect
 import contextlib
 import copy
 import datetime as dt
+import functools
 import html
 import json
+import logging
 import re
 import threading
 import time
+import traceback
 import weakref
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -34,13 +37,15 @@ from whoosh import highlight
 from whoosh import query as Q
 from whoosh.lang import stemmer_for_language
 from whoosh.qparser import MultifieldParser, PlusMinusPlugin
+from whoosh.searching import Searcher
 
 from . import schema as S
-from .errors import InvalidParameter, QuerySyntaxError, QueryTimeout, SearchError
+from .errors import IndexDamaged, InvalidParameter, QuerySyntaxError, QueryTimeout, SearchError
 from .facets import FacetTables, date_facet, entity_facet
 from .fast import PostingCache, Unsupported, checked, evaluate, term_ids
+from .integrity import diagnose, release_leaked_files
 from .limits import NO_DEADLINE, Deadline, QueryLimits
-from .store import ENTITY_STATE_FILE, open_index, tables_path
+from .store import ENTITY_STATE_FILE, open_index, open_searcher, open_segment_reader, tables_path
 from .textnorm import fold, normalize_text
 
 SORTS = ("relevance", "newest", "oldest")
@@ -240,6 +245,41 @@ class _Marker(highlight.Formatter):
 _ANALYZER = S.text_analyzer()
 
 
+log = logging.getLogger("newsfacet")
+
+
+def _generation(reader) -> int:
+    """The commit a reader sees; an empty index's reader says None, which would not compare."""
+    gen = reader.generation()
+    return -1 if gen is None else gen
+
+
+def _guarded(method):
+    """Turn a read that fails on a damaged index file into :class:`IndexDamaged`.
+
+    Whoosh reports a truncated or corrupt file as whatever its decoder
+    tripped on.  On such an error the index is checked; if a file is
+    damaged, the error names it (logged with its traceback once per file),
+    otherwise the original error goes on, since it is not damage.
+    """
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except SearchError:
+            raise
+        except Exception as exc:
+            damage = self._diagnose(exc)
+            if damage is None:
+                raise
+        # Outside the except block, so nothing holds the failed reader's frames.
+        release_leaked_files()
+        raise damage
+
+    return wrapper
+
+
 def _close_all(searchers: list, lock: threading.Lock) -> None:
     with lock:
         for searcher in searchers:
@@ -275,6 +315,7 @@ class QueryService:
                         "local": threading.local(), "open": []}
         self._parser = self._make_parser()
         self._pinned = None
+        self._damaged: IndexDamaged | None = None
         # Searchers hold open files; close them when the service goes away.
         self._finalizer = weakref.finalize(self, _close_all, self._shared["open"], self._shared["lock"])
 
@@ -289,8 +330,30 @@ class QueryService:
         """A view of this service bound to one searcher on the latest commit, for a
         series of calls that must agree (one web request); :meth:`close` it."""
         session = copy.copy(self)
-        session._pinned = self._current_searcher()
+        try:
+            session._pinned = self._guarded_searcher()
+        except IndexDamaged as damage:
+            # Searches will say so; single articles may still come from healthy segments.
+            session._damaged = damage
         return session
+
+    def _diagnose(self, error: BaseException) -> IndexDamaged | None:
+        """Check the index after *error*; log each damaged file's first sighting with its traceback."""
+        damage = diagnose(self.index_dir, error)
+        if damage is not None:
+            with self._shared["lock"]:
+                seen = self._shared.setdefault("damage_logged", set())
+                first = damage.path not in seen
+                seen.add(damage.path)
+            if first:
+                # As text: a record holding the traceback would keep the damaged files open.
+                details = getattr(error, "details", None) or "".join(traceback.format_exception(error))
+                log.error("%s\n%s", damage, details.rstrip())
+        return damage
+
+    @_guarded
+    def _guarded_searcher(self):
+        return self._current_searcher()
 
     def close(self) -> None:
         """End a session from :meth:`open`; on the service itself, close every searcher."""
@@ -307,6 +370,8 @@ class QueryService:
         self.close()
 
     def _searcher(self):
+        if self._damaged is not None:
+            raise self._damaged
         if self._pinned is not None:
             return contextlib.nullcontext(self._pinned)
         return contextlib.nullcontext(self._current_searcher())
@@ -316,11 +381,28 @@ class QueryService:
 
         Opening a searcher reads every segment's table of contents (several ms);
         Whoosh searchers are not safe to share between threads, so each
-        thread keeps its own and replaces it when a new commit appears.
+        thread keeps its own and replaces it when a new commit appears.  The
+        old one is closed only once its successor has opened: if the index
+        cannot be opened for a moment (its table of contents being replaced,
+        or gone), the thread keeps answering from the commit it had.
         """
         local = self._shared["local"]
         searcher = getattr(local, "searcher", None)
-        if searcher is not None and searcher.up_to_date():
+        try:
+            if searcher is not None and searcher.up_to_date():
+                return searcher
+        except Exception:  # noqa: BLE001 - cannot tell: try to open the latest, below
+            pass
+        try:
+            fresh = open_searcher(self._ix)
+        except Exception as exc:
+            if searcher is None:
+                raise
+            log.warning("cannot open the latest commit of %s (%s: %s); answering from generation %s",
+                        self.index_dir, type(exc).__name__, exc, _generation(searcher.reader()))
+            fresh = None
+        if fresh is None:
+            release_leaked_files()
             return searcher
         opened = self._shared["open"]
         with self._shared["lock"]:
@@ -328,9 +410,9 @@ class QueryService:
                 searcher.close()
                 if searcher in opened:
                     opened.remove(searcher)
-            local.searcher = self._ix.searcher()
-            opened.append(local.searcher)
-        return local.searcher
+            local.searcher = fresh
+            opened.append(fresh)
+        return fresh
 
     def _facet_tables(self, searcher) -> FacetTables:
         """The facet tables of *searcher*'s generation, loaded or built once.
@@ -340,7 +422,7 @@ class QueryService:
         than all building the same arrays side by side.  The previous
         generation's tables stay too, for threads still finishing on it.
         """
-        gen = searcher.reader().generation()
+        gen = _generation(searcher.reader())
         shared = self._shared
         with shared["lock"]:
             tables = shared["tables"].get(gen)
@@ -423,7 +505,7 @@ class QueryService:
         return parts[0] if len(parts) == 1 else Q.And(parts)
 
     def _posting_cache(self, searcher, tables: FacetTables, deadline: Deadline = NO_DEADLINE):
-        gen = searcher.reader().generation()
+        gen = _generation(searcher.reader())
         lock = self._shared["lock"]
         with lock:
             cached = self._shared.get("postings")
@@ -519,6 +601,7 @@ class QueryService:
             narrow(tables.indexed_num > int(req.indexed_after.timestamp() * 1000))
         return mask
 
+    @_guarded
     def search(self, req: SearchRequest) -> SearchResult:
         """Run *req*: total, one page of hits, facets, suggestion.
 
@@ -621,7 +704,7 @@ class QueryService:
         Reading and unpickling a stored article is the largest cost of
         rendering a page of hits; popular articles recur across queries.
         """
-        key = (searcher.reader().generation(), docnum)
+        key = (_generation(searcher.reader()), docnum)
         lock = self._shared["lock"]
         with lock:
             cache = self._shared.setdefault("stored", OrderedDict())
@@ -723,7 +806,7 @@ class QueryService:
         milliseconds; reading it costs a lexicon pass, so on a large index it
         is read in the background and suggestions start once it is there.
         """
-        gen = searcher.reader().generation()
+        gen = _generation(searcher.reader())
         shared = self._shared
         with shared["lock"]:
             held = shared.get("vocabulary")
@@ -749,7 +832,7 @@ class QueryService:
 
         def read_and_close() -> None:
             try:
-                if reader.generation() == gen:
+                if _generation(reader) == gen:
                     read(reader)
             finally:
                 reader.close()
@@ -760,9 +843,15 @@ class QueryService:
     # -- single articles ---------------------------------------------------
 
     def document(self, doc_id: str) -> ArticleView | None:
-        """The article with id *doc_id*, or None."""
-        with self._searcher() as searcher:
-            f = searcher.document(**{S.ID: doc_id})
+        """The article with id *doc_id*, or None.
+
+        On a damaged index the article is still found when its own segment
+        is readable (:class:`IndexDamaged` only when it is not there).
+        """
+        try:
+            f = self._stored_document(doc_id)
+        except IndexDamaged as damage:
+            f = self._document_from_healthy_segments(doc_id, damage)
         if not f:
             return None
         return ArticleView(
@@ -782,6 +871,31 @@ class QueryService:
             indexed_at=f.get(S.INDEXED_AT),
         )
 
+    @_guarded
+    def _stored_document(self, doc_id: str) -> dict | None:
+        with self._searcher() as searcher:
+            return searcher.document(**{S.ID: doc_id})
+
+    def _document_from_healthy_segments(self, doc_id: str, damage: IndexDamaged) -> dict | None:
+        """Look *doc_id* up segment by segment, skipping the ones that cannot be read."""
+        try:
+            toc = self._ix._read_toc()
+        except Exception:  # noqa: BLE001 - the table of contents itself is gone
+            raise damage from None
+        for segment in toc.segments:
+            try:
+                with Searcher(open_segment_reader(self._ix.storage, toc.schema, segment)) as searcher:
+                    found = searcher.document(**{S.ID: doc_id})
+            except Exception:  # noqa: BLE001 - this is (one of) the damaged segment(s)
+                found = None
+            if found is None:
+                continue
+            release_leaked_files()
+            return found
+        release_leaked_files()
+        raise damage
+
+    @_guarded
     def similar(self, doc_id: str, limit: int = 5) -> list[Hit]:
         """Articles most like *doc_id* by their distinctive body terms."""
         with self._searcher() as searcher:
@@ -796,6 +910,7 @@ class QueryService:
             results = searcher.search(q, limit=limit + 1)
             return [self._hit(searcher, hit.docnum, None) for hit in results if hit.docnum != docnum][:limit]
 
+    @_guarded
     def entities(self, type_: str | None = None) -> list[EntitySummary]:
         """Every entity value with its type, document count and merged spellings."""
         from .aliases import load_aliases
@@ -817,6 +932,7 @@ class QueryService:
         out.sort(key=lambda e: (-e.count, e.value.casefold()))
         return out
 
+    @_guarded
     def doc_count(self) -> int:
         with self._searcher() as searcher:
             return searcher.doc_count()

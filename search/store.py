@@ -6,9 +6,14 @@ ingest chain (HTML extraction, gazetteers), which keeps a server's start fast.
 
 from __future__ import annotations
 
+import gc
+import traceback
+import warnings
 from pathlib import Path
 
 from whoosh import index as whoosh_index
+from whoosh.reading import EmptyReader, MultiReader, SegmentReader
+from whoosh.searching import Searcher
 
 from .errors import IndexNotFound
 
@@ -34,3 +39,52 @@ def open_index(index_dir: Path | str):
 def tables_path(index_dir: Path | str, generation: int) -> Path:
     """Where the facet arrays of an index generation are kept."""
     return Path(index_dir) / f"facets-{generation}.npz"
+
+
+class SegmentOpenError(Exception):
+    """A segment of the index could not be opened.
+
+    :param details: the formatted traceback of the failure; the exception
+        itself is not kept, since its frames hold the files Whoosh opened.
+    """
+
+    def __init__(self, message: str, details: str):
+        super().__init__(message)
+        self.details = details
+
+
+def open_segment_reader(storage, schema, segment, generation: int | None = None) -> SegmentReader:
+    """A reader of one segment; on failure, nothing is left open.
+
+    Whoosh's ``SegmentReader`` leaves the files it opened unclosed when a
+    damaged file stops it half-way; they are collected here, with the
+    resulting ``ResourceWarning`` silenced, before the error goes on as a
+    :class:`SegmentOpenError`.
+    """
+    failure = None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        try:
+            return SegmentReader(storage, schema, segment, generation=generation)
+        except Exception as exc:  # noqa: BLE001 - any decoder error: the caller diagnoses it
+            failure = (f"segment {segment.segment_id()}: {type(exc).__name__}: {exc}", traceback.format_exc())
+        gc.collect()
+    raise SegmentOpenError(*failure)
+
+
+def open_searcher(ix) -> Searcher:
+    """A searcher on the latest commit of *ix*, as ``ix.searcher()`` but closing what it
+    opened when a segment cannot be read (:class:`SegmentOpenError`)."""
+    toc = ix._read_toc()
+    if not toc.segments:
+        return Searcher(EmptyReader(toc.schema), fromindex=ix)
+    readers: list[SegmentReader] = []
+    try:
+        for segment in toc.segments:
+            readers.append(open_segment_reader(ix.storage, toc.schema, segment, toc.generation))
+    except BaseException:
+        for reader in readers:
+            reader.close()
+        raise
+    reader = readers[0] if len(readers) == 1 else MultiReader(readers, generation=toc.generation)
+    return Searcher(reader, fromindex=ix)

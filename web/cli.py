@@ -3,7 +3,7 @@
 It lives in ``web`` — the top floor — because ``serve`` needs the Flask app,
 while every other command only calls the ``search`` library.
 
-Commands: ``index``, ``search``, ``clean``, ``entities``, ``serve``.
+Commands: ``index``, ``search``, ``clean``, ``entities``, ``check``, ``serve``.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import html
 import json
+import logging
 import os
 import re
 import sys
@@ -239,6 +240,18 @@ def cmd_entities(args) -> int:
     return 0
 
 
+# -- check -------------------------------------------------------------------------
+
+
+def cmd_check(args) -> int:
+    from search.integrity import check_index
+
+    report = check_index(_index_dir(args), deep=not args.quick)
+    for line in report.lines():
+        print(line)
+    return 0 if report.ok else 1
+
+
 # -- serve -------------------------------------------------------------------------
 
 
@@ -317,6 +330,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_entities)
 
+    p = sub.add_parser("check", parents=[common],
+                       help="verify the index: every segment readable, counts consistent (exit 1 if damaged)")
+    p.add_argument("--quick", action="store_true", help="skip reading back every stored article")
+    p.set_defaults(func=cmd_check)
+
     p = sub.add_parser("serve", parents=[common], help="serve the web front end")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=5000)
@@ -327,8 +345,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _configure_logging(command: str) -> None:
+    """The server logs what went wrong (a damaged index file, once, with its traceback)
+    to stderr; the other commands print their own one-line errors and nothing else."""
+    logger = logging.getLogger("newsfacet")
+    if command == "serve":
+        if not logger.handlers:
+            handler = logging.StreamHandler()
+            handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+            logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+    elif not logger.handlers:
+        logger.addHandler(logging.NullHandler())
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    _configure_logging(args.command)
     try:
         return args.func(args)
     except (SearchError, ValueError) as exc:

@@ -18,7 +18,7 @@ from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
 from search.clean import is_headline_like
-from search.errors import IndexNotFound, InvalidParameter, QueryTimeout, SearchError
+from search.errors import IndexDamaged, IndexNotFound, InvalidParameter, QueryTimeout, SearchError
 from search.facets import MONTHS, date_label
 from search.query import MAX_QUERY_CHARS, SearchRequest
 
@@ -69,9 +69,13 @@ def doc_page_data(doc_id: str) -> dict:
     if view is None:
         abort(404, description="There is no article with that id.")
     data = view.as_dict()
+    try:
+        similar = search.similar(doc_id)
+    except IndexDamaged:
+        similar = []  # the article came from a readable segment; the rest of the index is not
     data["similar"] = [
         {"id": h.id, "title": h.title, "date": h.date, "date_precision": h.date_precision, "source": h.source}
-        for h in search.similar(doc_id)
+        for h in similar
     ]
     data["links"] = {
         "self": url_for("pages.doc", doc_id=doc_id),
@@ -343,6 +347,11 @@ def register_errors(app) -> None:
     @app.errorhandler(IndexNotFound)
     def no_index(exc: IndexNotFound):
         return error_response(503, str(exc))
+
+    @app.errorhandler(IndexDamaged)
+    def damaged(exc: IndexDamaged):
+        # Logged once, with its traceback, by the query service.
+        return error_response(503, f"The search index cannot be used: {exc}.")
 
     @app.errorhandler(QueryTimeout)
     def timed_out(exc: QueryTimeout):
