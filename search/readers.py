@@ -515,17 +515,21 @@ def _open_regular(path: Path, item: _Input, *, sidecar: bool = False) -> BinaryI
             info = os.stat(target)
         if not stat.S_ISREG(info.st_mode):
             raise BadInput(_not_regular(info.st_mode))
-        fd = os.open(target, _OPEN_FLAGS)
+        handle = open(target, "rb", opener=_open_fd)  # closed below, or by the caller
     except OSError as error:
         raise BadInput(f"cannot read: {_os_reason(error)}") from None
     try:
-        mode = os.fstat(fd).st_mode
+        mode = os.fstat(handle.fileno()).st_mode
         if not stat.S_ISREG(mode):
             raise BadInput(_not_regular(mode))
-        return os.fdopen(fd, "rb")
+        return handle
     except BaseException:
-        os.close(fd)
+        handle.close()
         raise
+
+
+def _open_fd(path: str, flags: int) -> int:
+    return os.open(path, flags | _OPEN_FLAGS)
 
 
 def _read_limited(path: Path, gzipped: bool, item: _Input, *, sidecar: bool = False) -> bytes:
