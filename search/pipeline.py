@@ -18,12 +18,15 @@ import hashlib
 import re
 
 from .clean import CleanText, clean_text, first_sentence_title
-from .document import UNDATED, Article, DateInfo, Source
+from .document import UNDATED, Article, DateInfo, Dropped, Source
 from .extract.dates import extract_date, parse_date_line, parse_date_string
 from .extract.entities import extract_entities
 from .extract.html import HtmlPage, extract_html
 from .settings import Options
 from .textnorm import site_of
+
+# The most text one article keeps (stored, indexed and shown): 1,000,000 characters.
+MAX_BODY_CHARS = 1_000_000
 
 
 class ExtractionError(Exception):
@@ -73,9 +76,13 @@ def process(
         raise ExtractionError("no article text left after removing boilerplate")
     title = extract_title(cleaned)
     date = extract_date_info(source, page, cleaned, options)
-    body = "\n\n".join(cleaned.paragraphs)
+    paragraphs, cut = extract_body(cleaned.paragraphs)
+    if cut:
+        cleaned.dropped.append(Dropped(f"[the last {cut:,} characters]",
+                                       f"over the {MAX_BODY_CHARS:,}-character limit for one article's text"))
+    body = "\n\n".join(paragraphs)
     captions = [strip_credit(c) for c in cleaned.captions]
-    entities = extract_entities(title, cleaned.paragraphs + [c for c in captions if c], options, given=source.entities)
+    entities = extract_entities(title, paragraphs + [c for c in captions if c], options, given=source.entities)
     meta = dict(source.meta)
     if cleaned.bylines:
         meta.setdefault("byline", "; ".join(cleaned.bylines))
@@ -97,6 +104,29 @@ def process(
         content_hash=source.content_hash,
     )
     return article, cleaned
+
+
+def extract_body(paragraphs: list[str], limit: int | None = None) -> tuple[list[str], int]:
+    """The paragraphs that fit in *limit* characters (:data:`MAX_BODY_CHARS`), and how many were cut.
+
+    A news article is a few thousand characters; a text a thousand times that
+    is a dump, a log or a book, and storing all of it makes every view of it
+    slow.  The cut falls at a paragraph, or at a word inside a longer one.
+    """
+    limit = MAX_BODY_CHARS if limit is None else limit
+    kept: list[str] = []
+    used = 0
+    for i, para in enumerate(paragraphs):
+        room = limit - used - (2 if kept else 0)
+        if len(para) > room:
+            part = para[:room].rsplit(" ", 1)[0] if room > 0 else ""
+            if part:
+                kept.append(part)
+            total = sum(len(p) for p in paragraphs) + 2 * (len(paragraphs) - 1)
+            return kept, total - len("\n\n".join(kept))
+        kept.append(para)
+        used += len(para) + (2 if i else 0)
+    return kept, 0
 
 
 def extract_title(cleaned: CleanText) -> str:

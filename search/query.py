@@ -33,7 +33,6 @@ from pathlib import Path
 import numpy as np
 from rapidfuzz import process as rf_process
 from rapidfuzz.distance import OSA
-from whoosh import highlight
 from whoosh import query as Q
 from whoosh.lang import stemmer_for_language
 from whoosh.qparser import MultifieldParser, PlusMinusPlugin
@@ -65,6 +64,11 @@ MAX_SUGGEST_WORD_CHARS = 24
 VOCABULARY_INLINE_DOCS = 100_000
 # Stored articles kept in memory for rendering hits (a few KB each).
 STORED_CACHE_DOCS = 5000
+# More-like-this reads this much of an article, and remembers the terms of this many.
+SIMILAR_CHARS = 20_000
+KEY_TERMS_CACHE_DOCS = 2000
+# Query terms are marked in this much of an article's page.
+HIGHLIGHT_CHARS = 200_000
 # Facet tables kept in memory: the newest commit's, and the one before for
 # requests still finishing on it while threads move over.
 KEPT_GENERATIONS = 2
@@ -227,22 +231,6 @@ class EntitySummary:
     type: str
     count: int
     spellings: list[str]
-
-
-class _Marker(highlight.Formatter):
-    """Wraps matched terms in ``<mark>`` and escapes everything else."""
-
-    between = " … "
-
-    def _text(self, text):
-        return html.escape(text, quote=False)
-
-    def format_token(self, text, token, replace=False):
-        return f"<mark>{html.escape(highlight.get_text(text, token, replace), quote=False)}</mark>"
-
-
-# One analyzer for whole-article highlighting, so its stemming cache survives between calls.
-_ANALYZER = S.text_analyzer()
 
 
 log = logging.getLogger("newsfacet")
@@ -745,14 +733,17 @@ class QueryService:
             lead = lead.rsplit(" ", 1)[0] + " …"
         return html.escape(lead, quote=False)
 
-    def highlight_body(self, body: str, q: str) -> str:
-        """The whole *body* as safe HTML with the terms of query *q* marked."""
+    def highlight_body(self, body: str, q: str, limit: int = HIGHLIGHT_CHARS) -> str:
+        """*body* as safe HTML with the terms of query *q* marked in its first *limit* characters.
+
+        Past *limit* the text is only escaped: marking is linear, but a page
+        of a million characters has no use for marks past what anyone reads.
+        """
         parsed, _ = self.parse(q)
         terms = self._body_terms(parsed)
         if not terms:
             return html.escape(body, quote=False)
-        frag = highlight.WholeFragmenter(charlimit=None)
-        return highlight.highlight(body, terms, _ANALYZER, frag, _Marker(), top=1) or html.escape(body)
+        return mark_terms(body[:limit], terms) + html.escape(body[limit:], quote=False)
 
     @staticmethod
     def _body_terms(parsed) -> frozenset:
@@ -902,13 +893,29 @@ class QueryService:
             docnum = searcher.document_number(**{S.ID: doc_id})
             if docnum is None:
                 return []
-            body = searcher.stored_fields(docnum)[S.BODY]
-            keys = searcher.key_terms_from_text(S.BODY, body, numterms=12)
+            keys = self._key_terms(searcher, docnum)
             if not keys:
                 return []
             q = Q.Or([Q.Term(S.BODY, word, boost=weight) for word, weight in keys])
             results = searcher.search(q, limit=limit + 1)
             return [self._hit(searcher, hit.docnum, None) for hit in results if hit.docnum != docnum][:limit]
+
+    def _key_terms(self, searcher, docnum: int) -> list[tuple[str, float]]:
+        """An article's most distinctive body terms, from its first :data:`SIMILAR_CHARS`
+        characters, kept per generation (the lead of a story says what it is about)."""
+        key = (_generation(searcher.reader()), docnum)
+        lock = self._shared["lock"]
+        with lock:
+            cache = self._shared.setdefault("key_terms", OrderedDict())
+            keys = cache.get(key)
+        if keys is None:
+            body = self._stored(searcher, docnum)[S.BODY]
+            keys = searcher.key_terms_from_text(S.BODY, body[:SIMILAR_CHARS], numterms=12)
+            with lock:
+                cache[key] = keys
+                while len(cache) > KEY_TERMS_CACHE_DOCS:
+                    cache.popitem(last=False)
+        return keys
 
     @_guarded
     def entities(self, type_: str | None = None) -> list[EntitySummary]:
@@ -998,6 +1005,19 @@ def make_snippet(body: str, terms: frozenset, chars: int = SNIPPET_CHARS) -> str
     if offset + frag_end < len(body):
         text += " …"
     return text
+
+
+def mark_terms(text: str, terms: frozenset) -> str:
+    """*text* as safe HTML with every word whose stem is in *terms* in ``<mark>``."""
+    out = []
+    pos = 0
+    for m in _WORD.finditer(text):
+        if _stem(m.group()) in terms:
+            out.append(html.escape(text[pos:m.start()], quote=False))
+            out.append(f"<mark>{html.escape(m.group(), quote=False)}</mark>")
+            pos = m.end()
+    out.append(html.escape(text[pos:], quote=False))
+    return "".join(out)
 
 
 def _around_first_match(body: str, terms: frozenset) -> str:

@@ -30,6 +30,8 @@ bp = Blueprint("pages", __name__)
 DOC_ID = re.compile(r"^[0-9a-f]{16}$")
 TYPE_SECTIONS = (("person", "People"), ("org", "Organisations"), ("place", "Places"), ("other", "Other names"))
 FEED_SIZE = 20
+# An article page shows (and marks query terms in) this many characters unless ?full=1.
+VIEW_CHARS = 200_000
 MORE_FACETS = 1000
 
 
@@ -292,10 +294,16 @@ def doc(doc_id: str):
     q = (request.args.get("q") or "").strip()
     if len(q) > MAX_QUERY_CHARS:  # the search's own cap: parsing a longer q for highlighting takes seconds
         raise InvalidParameter("q", f"the query is longer than {MAX_QUERY_CHARS} characters")
+    full = request.args.get("full")
+    if full not in (None, "1"):
+        raise InvalidParameter("full", "full must be 1 (show the whole text) or left out")
     data = doc_page_data(doc_id)
     search = get_search()
-    body_html = search.highlight_body(data["body"], q) if q else None
-    texts = data["body"].split("\n\n")
+    # A page shows the first VIEW_CHARS characters (at a paragraph) unless asked for all of it.
+    length = len(data["body"])
+    text = data["body"] if full or length <= VIEW_CHARS else _lead(data["body"], VIEW_CHARS)
+    body_html = search.highlight_body(text, q, VIEW_CHARS) if q else None
+    texts = text.split("\n\n")
     shown = [Markup(p) for p in body_html.split("\n\n")] if body_html else texts
     # Subheadings inside the article were kept as their own lines; show them as such.
     paragraphs = [{"html": html_, "heading": is_headline_like(text)} for text, html_ in zip(texts, shown, strict=True)]
@@ -313,7 +321,20 @@ def doc(doc_id: str):
         date_text=date_label(data["date"]) if data["date"] else "undated",
         back=_href([("q", q)]) if q else url_for("pages.search"),
         original_url=data["url"] if _is_web_url(data["url"]) else None,
+        length=length,
+        shown_chars=len(text),
+        view_chars=VIEW_CHARS,
+        full_href=url_for("pages.doc", doc_id=doc_id, q=q or None, full="1") if len(text) < length else None,
     )
+
+
+def _lead(body: str, limit: int) -> str:
+    """The first *limit* characters of *body*, ending at a paragraph (or a word) break."""
+    cut = body[:limit]
+    end = cut.rfind("\n\n")
+    if end <= 0:
+        end = cut.rfind(" ")
+    return cut[:end] if end > 0 else cut
 
 
 def _is_web_url(url: str | None) -> bool:
