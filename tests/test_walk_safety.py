@@ -1,9 +1,10 @@
 """``newsfacet index`` on hostile collections: links out of the folder, FIFOs and
 devices, floods of bad rows, gzip bombs and UTF-16 without a BOM.
 
-Every run is a real ``newsfacet index`` subprocess with a timeout, so a reader
-that blocks (a FIFO opened for reading waits for a writer forever) fails the
-test instead of hanging the suite.
+Runs go through ``web.cli.main``; those with a FIFO run the real
+``newsfacet index`` in a subprocess with a timeout, so a reader that blocks (a
+FIFO opened for reading waits for a writer forever) fails the test instead of
+hanging the suite.
 """
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ import os
 import socket
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from search.query import QueryService, SearchRequest
+from web.cli import main
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="POSIX links, FIFOs and sockets")
 
@@ -33,15 +36,40 @@ def article(headline: str, word: str) -> str:
             f"after months of delay and several hearings in the city hall.\n")
 
 
-def index(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], dict[str, str], Path]:
-    """Run ``newsfacet index --quiet ARGS`` into a fresh index; the run, its skip lines by path, the index."""
-    index_dir = tmp_path / f"ix{len(list(tmp_path.glob('ix*')))}"
-    done = subprocess.run([NEWSFACET, "--index", str(index_dir), "index", "--quiet", *args],
-                          capture_output=True, text=True, timeout=RUN_TIMEOUT)
-    assert done.returncode == 0, done.stderr
-    skipped = dict(line.removeprefix("skipped ").split(": ", 1)
-                   for line in done.stderr.splitlines() if line.startswith("skipped "))
-    return done, skipped, index_dir
+@dataclass
+class Run:
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def index(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    """``index(*ARGS, isolated=False)`` runs ``newsfacet index --quiet ARGS`` into a fresh index and
+    returns the run's output, its skip lines by path, and the index folder.
+
+    *isolated* runs it as a subprocess with a timeout, for inputs that could block the reader.
+    """
+
+    def run(*args: str, isolated: bool = False) -> tuple[Run, dict[str, str], Path]:
+        index_dir = tmp_path / f"ix{len(list(tmp_path.glob('ix*')))}"
+        argv = ["--index", str(index_dir), "index", "--quiet", *args]
+        if isolated:
+            done = subprocess.run([NEWSFACET, *argv], capture_output=True, text=True, timeout=RUN_TIMEOUT)
+            assert done.returncode == 0, done.stderr
+            out = Run(done.stdout, done.stderr)
+        else:
+            capsys.readouterr()
+            assert main(argv) == 0
+            captured = capsys.readouterr()
+            out = Run(captured.out, captured.err)
+        return out, skips(out.stderr), index_dir
+
+    return run
+
+
+def skips(stderr: str) -> dict[str, str]:
+    return dict(line.removeprefix("skipped ").split(": ", 1) for line in stderr.splitlines()
+                if line.startswith("skipped "))
 
 
 def paths_found(index_dir: Path, query: str = "") -> list[str]:
@@ -71,33 +99,33 @@ def collection(tmp_path: Path) -> Path:
 # --------------------------------------------------------------------------- symbolic links
 
 
-def test_links_are_reported_and_not_followed_by_default(tmp_path, collection, outside):
+def test_links_are_reported_and_not_followed_by_default(tmp_path, index, collection, outside):
     (collection / "passwd.txt").symlink_to(outside / "passwd.txt")
     (collection / "etc_link").symlink_to(outside)
     (collection / "inside.txt").symlink_to(collection / "harbour.txt")
     (collection / "picture.png").symlink_to(outside / "passwd.txt")  # not a name newsfacet reads: ignored
-    done, skipped, index_dir = index(tmp_path, str(collection))
+    done, skipped, index_dir = index(str(collection))
     assert skipped == {"passwd.txt": "symbolic link", "etc_link": "symbolic link", "inside.txt": "symbolic link"}
     assert done.stdout.startswith("1 added, 0 updated, 0 unchanged, 0 removed, 3 failed; 1 articles")
     assert paths_found(index_dir) == ["harbour.txt"]
     assert paths_found(index_dir, "zebrafish OR quokka") == []
 
 
-def test_a_real_system_file_behind_a_link_is_not_indexed(tmp_path, collection):
+def test_a_real_system_file_behind_a_link_is_not_indexed(tmp_path, index, collection):
     if not Path("/etc/passwd").is_file():
         pytest.skip("no /etc/passwd here")
     (collection / "passwd.txt").symlink_to("/etc/passwd")
     (collection / "etc_link").symlink_to("/etc")
-    done, skipped, index_dir = index(tmp_path, str(collection))
+    done, skipped, index_dir = index(str(collection))
     assert skipped == {"passwd.txt": "symbolic link", "etc_link": "symbolic link"}
     assert paths_found(index_dir) == ["harbour.txt"]
-    done, skipped, index_dir = index(tmp_path, str(collection), "--follow-symlinks")
+    done, skipped, index_dir = index(str(collection), "--follow-symlinks")
     assert skipped == {"passwd.txt": "symbolic link to outside the folder",
                        "etc_link": "symbolic link to outside the folder"}
     assert paths_found(index_dir) == ["harbour.txt"]
 
 
-def test_follow_symlinks_stays_inside_the_folder(tmp_path, collection, outside):
+def test_follow_symlinks_stays_inside_the_folder(tmp_path, index, collection, outside):
     hidden = collection / ".cache"
     hidden.mkdir()
     (hidden / "a1b2c3").write_text(article("Cached page", "walrus"))
@@ -110,7 +138,7 @@ def test_follow_symlinks_stays_inside_the_folder(tmp_path, collection, outside):
     (collection / "passwd.txt").symlink_to(outside / "passwd.txt")
     (collection / "etc_link").symlink_to(outside)
     (collection / "real" / "sneaky.txt").symlink_to("../../outside/sub/shadow.txt")  # relative, still outside
-    done, skipped, index_dir = index(tmp_path, str(collection), "--follow-symlinks")
+    done, skipped, index_dir = index(str(collection), "--follow-symlinks")
     assert skipped == {
         "passwd.txt": "symbolic link to outside the folder",
         "etc_link": "symbolic link to outside the folder",
@@ -120,27 +148,27 @@ def test_follow_symlinks_stays_inside_the_folder(tmp_path, collection, outside):
     assert paths_found(index_dir, "zebrafish OR quokka") == []
 
 
-def test_root_given_through_a_link_confines_links_to_where_it_resolves(tmp_path, collection, outside):
+def test_root_given_through_a_link_confines_links_to_where_it_resolves(tmp_path, index, collection, outside):
     (collection / "passwd.txt").symlink_to(outside / "passwd.txt")
     latest = tmp_path / "latest"
     latest.symlink_to(collection)
-    done, skipped, index_dir = index(tmp_path, str(latest), "--follow-symlinks")
+    done, skipped, index_dir = index(str(latest), "--follow-symlinks")
     assert skipped == {"passwd.txt": "symbolic link to outside the folder"}
     assert paths_found(index_dir) == ["harbour.txt"]
 
 
-def test_a_link_named_on_the_command_line_is_read(tmp_path, outside):
+def test_a_link_named_on_the_command_line_is_read(tmp_path, index, outside):
     """The user named it, so it is followed wherever it points; only links found by the walk are refused."""
     named = tmp_path / "named.txt"
     named.symlink_to(outside / "passwd.txt")
-    done, skipped, index_dir = index(tmp_path, str(named))
+    done, skipped, index_dir = index(str(named))
     assert skipped == {}
     assert paths_found(index_dir, "zebrafish") == ["named.txt"]
 
 
-def test_a_linked_sidecar_is_reported_and_the_page_indexed_without_it(tmp_path, collection, outside):
+def test_a_linked_sidecar_is_reported_and_the_page_indexed_without_it(tmp_path, index, collection, outside):
     (collection / "harbour.json").symlink_to(outside / "meta.json")
-    done, skipped, index_dir = index(tmp_path, str(collection))
+    done, skipped, index_dir = index(str(collection))
     assert skipped == {"harbour.json": "symbolic link"}
     with QueryService(index_dir) as service:
         hits = service.search(SearchRequest(q="harbour")).hits
@@ -150,39 +178,39 @@ def test_a_linked_sidecar_is_reported_and_the_page_indexed_without_it(tmp_path, 
 # --------------------------------------------------------------------------- FIFOs, sockets, devices
 
 
-def test_a_fifo_is_reported_and_never_opened(tmp_path, collection):
+def test_a_fifo_is_reported_and_never_opened(tmp_path, index, collection):
     os.mkfifo(collection / "pipe.txt")
     os.mkfifo(collection / "pipe")  # no readable name: ignored like any such file
-    done, skipped, index_dir = index(tmp_path, str(collection))
+    done, skipped, index_dir = index(str(collection), isolated=True)
     assert skipped == {"pipe.txt": "not a regular file (named pipe)"}
     assert "1 added" in done.stdout and "1 failed" in done.stdout
     # Named on the command line it is refused just the same.
-    done, skipped, _ = index(tmp_path, str(collection / "pipe.txt"))
+    done, skipped, _ = index(str(collection / "pipe.txt"), isolated=True)
     assert skipped == {"pipe.txt": "not a regular file (named pipe)"}
 
 
-def test_a_followed_link_to_a_fifo_is_not_opened(tmp_path, collection):
+def test_a_followed_link_to_a_fifo_is_not_opened(tmp_path, index, collection):
     hidden = collection / ".spool"
     hidden.mkdir()
     os.mkfifo(hidden / "feed")
     (collection / "feed.jsonl").symlink_to(".spool/feed")
     (collection / "page.html").symlink_to(".spool/feed")
-    done, skipped, _ = index(tmp_path, str(collection), "--follow-symlinks")
+    done, skipped, _ = index(str(collection), "--follow-symlinks", isolated=True)
     assert skipped == {"feed.jsonl": "not a regular file (named pipe)", "page.html": "not a regular file (named pipe)"}
 
 
-def test_a_device_is_not_read(tmp_path, collection):
+def test_a_device_is_not_read(tmp_path, index, collection):
     if not os.path.exists("/dev/zero"):
         pytest.skip("no /dev/zero here")
     named = tmp_path / "dev-zero.txt"
     named.symlink_to("/dev/zero")  # named, so followed: to a device, which is refused
     (collection / "zero.txt").symlink_to("/dev/zero")
-    done, skipped, _ = index(tmp_path, str(named), str(collection), "--follow-symlinks")
+    done, skipped, _ = index(str(named), str(collection), "--follow-symlinks")
     assert skipped == {"dev-zero.txt": "not a regular file (character device)",
                        "zero.txt": "symbolic link to outside the folder"}
 
 
-def test_a_socket_is_reported(tmp_path):
+def test_a_socket_is_reported(tmp_path, index):
     folder = tmp_path / "s"
     folder.mkdir()
     (folder / "a.txt").write_text(article("Harbour reopens", "harbour"))
@@ -192,7 +220,7 @@ def test_a_socket_is_reported(tmp_path):
             server.bind(str(folder / "sock.txt"))
         except OSError as error:  # a socket's path must fit in about 100 bytes
             pytest.skip(f"cannot make a socket file here: {error}")
-        done, skipped, _ = index(tmp_path, str(folder))
+        done, skipped, _ = index(str(folder))
     finally:
         server.close()
     assert skipped == {"sock.txt": "not a regular file (socket)"}
@@ -201,12 +229,12 @@ def test_a_socket_is_reported(tmp_path):
 # --------------------------------------------------------------------------- skip reports
 
 
-def test_a_flood_of_bad_rows_prints_a_few_lines_and_counts_the_rest(tmp_path, collection):
+def test_a_flood_of_bad_rows_prints_a_few_lines_and_counts_the_rest(tmp_path, index, collection):
     good = json.dumps({"title": "Ferry service resumes", "text": article("Ferry", "ferry")})
     rows = [good] + ['{"title": broken'] * 100_000 + ['{"title": "No body"}'] * 7 + [good.replace("Ferry", "Barge")]
     (collection / "export.jsonl").write_text("\n".join(rows) + "\n")
     (collection / "other.jsonl").write_text('{"text": ""}\n' * 3)
-    done, _, index_dir = index(tmp_path, str(collection))
+    done, _, index_dir = index(str(collection))
     lines = done.stderr.splitlines()
     assert lines == [
         *(f"skipped export.jsonl#{n}: bad JSON: Expecting value: line 1 column 11 (char 10)" for n in range(2, 7)),
@@ -229,9 +257,9 @@ def test_a_flood_of_bad_rows_prints_a_few_lines_and_counts_the_rest(tmp_path, co
     ],
     ids=["zeros", "one-huge-row"],
 )
-def test_a_gzip_bomb_is_reported_once(tmp_path, collection, content, reported):
+def test_a_gzip_bomb_is_reported_once(tmp_path, index, collection, content, reported):
     (collection / "bomb.jsonl.gz").write_bytes(gzip.compress(content, compresslevel=1))
-    done, skipped, _ = index(tmp_path, str(collection))
+    done, skipped, _ = index(str(collection))
     assert skipped == reported
     assert "1 added" in done.stdout and "1 failed" in done.stdout
 
@@ -240,9 +268,9 @@ def test_a_gzip_bomb_is_reported_once(tmp_path, collection, content, reported):
 
 
 @pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
-def test_utf16_without_bom_is_decoded(tmp_path, collection, encoding):
+def test_utf16_without_bom_is_decoded(tmp_path, index, collection, encoding):
     (collection / "windows.txt").write_bytes(article("Tromsø ferry returns", "Tromsø").encode(encoding))
-    done, skipped, index_dir = index(tmp_path, str(collection))
+    done, skipped, index_dir = index(str(collection))
     assert skipped == {}
     with QueryService(index_dir) as service:
         hits = service.search(SearchRequest(q="tromsø")).hits
