@@ -258,6 +258,10 @@ def cmd_check(args) -> int:
 def cmd_serve(args) -> int:
     from search.indexer import build_index, index_exists
 
+    for flag, value in (("--threads", args.threads), ("--connection-limit", args.connection_limit),
+                        ("--channel-timeout", args.channel_timeout)):
+        if value < 1:
+            raise ValueError(f"{flag} must be at least 1, not {value}")
     index_dir = _index_dir(args)
     if args.build:
         report = build_index(args.build, index_dir, _options(args), on_failure=lambda f: print(
@@ -268,10 +272,40 @@ def cmd_serve(args) -> int:
     from waitress import serve
 
     from web import create_app
+    from web.security import WILDCARD_HOSTS, allowed_hosts
 
-    app = create_app({"INDEX_DIR": str(index_dir.resolve())})
+    # The app needs to know where it listens: a non-loopback address is trusted as a
+    # Host name and makes saved searches read-only unless an admin token is set.
+    app = create_app({"INDEX_DIR": str(index_dir.resolve()), "LISTEN_HOST": args.host})
+    if args.host in WILDCARD_HOSTS:
+        print("newsfacet: listening on every interface, but answering only requests for "
+              f"{', '.join(allowed_hosts(app))}; set NEWSFACET_ALLOWED_HOSTS (or NEWSFACET_BASE_URL) "
+              "to the names and addresses people will use", file=sys.stderr)
+    if app.config["PUBLIC"] and not app.config["ADMIN_TOKEN"]:
+        print("newsfacet: saved searches are read-only for this public address; set NEWSFACET_ADMIN_TOKEN "
+              "to allow changes", file=sys.stderr)
+    # Every open connection is a file descriptor: make room for the limit if the hard limit allows.
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = args.connection_limit + 256  # index files, the saved-search database, the listener
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        raised = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (raised, hard))
+        except (ValueError, OSError):
+            raised = soft
+        if raised < wanted:
+            print(f"newsfacet: only {raised} open files allowed; --connection-limit {args.connection_limit} "
+                  "may not be reached", file=sys.stderr)
     print(f"newsfacet: serving {index_dir} at http://{args.host}:{args.port}/", flush=True)
-    serve(app, host=args.host, port=args.port, threads=args.threads, ident="newsfacet")
+    serve(app, host=args.host, port=args.port, threads=args.threads, ident="newsfacet",
+          connection_limit=args.connection_limit, channel_timeout=args.channel_timeout,
+          # Idle connections are looked for every this many seconds, so one lives at most
+          # channel_timeout plus this.
+          cleanup_interval=max(1, min(30, args.channel_timeout // 2)),
+          # select() cannot watch descriptors past 1024; poll() has no such limit.
+          asyncore_use_poll=True)
     return 0
 
 
@@ -338,7 +372,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", parents=[common], help="serve the web front end")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=5000)
-    p.add_argument("--threads", type=int, default=8)
+    p.add_argument("--threads", type=int, default=8, help="requests answered at once (default 8)")
+    p.add_argument("--connection-limit", type=int, default=1000,
+                   help="open connections accepted at once; more wait to be accepted (default 1000)")
+    p.add_argument("--channel-timeout", type=int, default=30,
+                   help="seconds an idle or stalled connection is kept open (default 30)")
     p.add_argument("--build", nargs="+", metavar="PATH", help="index these paths first (incremental)")
     p.add_argument("--aliases", help="alias file")
     p.set_defaults(func=cmd_serve)
