@@ -1,21 +1,25 @@
-"""Slow clients against the real server: ``newsfacet serve`` (waitress) on a free port of 127.0.0.1.
+"""The real server, ``newsfacet serve`` (waitress) on a free port, against slow clients and in public.
 
 Two hundred connections that trickle a request header line at a time must not
 keep anyone else from being answered (waitress accepted only 100 connections
 before, so they did), and ``--connection-limit`` / ``--channel-timeout`` must
-reach waitress.
+reach waitress.  Listening on every interface, the server still answers only
+its allowed host names and keeps saved searches read-only without a token.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import re
 import socket
 import subprocess
 import sys
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -68,11 +72,11 @@ def index_dir(tmp_path_factory) -> Path:
 
 
 @contextlib.contextmanager
-def server(index_dir: Path, *flags: str) -> Iterator[str]:
-    """``newsfacet serve`` with *flags* on a free port; its base URL. Stopped by its PID at the end."""
+def server(index_dir: Path, *flags: str, host: str = "127.0.0.1") -> Iterator[str]:
+    """``newsfacet serve`` with *flags* on a free port; its base URL on 127.0.0.1. Stopped by its PID at the end."""
     tmp = index_dir.parent
     port = _free_port()
-    cmd = [sys.executable, "-m", "web.cli", "--index", str(index_dir), "serve", "--host", "127.0.0.1",
+    cmd = [sys.executable, "-m", "web.cli", "--index", str(index_dir), "serve", "--host", host,
            "--port", str(port), *flags]
     log_path = tmp / f"server-{port}.log"
     url = f"http://127.0.0.1:{port}"
@@ -169,6 +173,33 @@ def test_connection_limit_and_channel_timeout_reach_the_server(index_dir):
             started = time.perf_counter()
             assert sock.recv(1024) == b""  # closed by the server, with nothing sent
             assert time.perf_counter() - started < 6.0
+
+
+def test_on_every_interface_only_allowed_hosts_are_answered_and_saved_searches_are_read_only(index_dir):
+    with server(index_dir, host="0.0.0.0") as url:
+        port = url.rsplit(":", 1)[1]
+        browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
+
+        def status(path: str, host: str, data: bytes | None = None) -> int:
+            request = urllib.request.Request(url + path, data=data, headers={"Host": host})
+            try:
+                with browser.open(request, timeout=5) as response:
+                    return response.status
+            except urllib.error.HTTPError as exc:
+                return exc.code
+
+        assert status("/api/search?q=Hamas", f"127.0.0.1:{port}") == 200
+        assert status("/api/search?q=Hamas", f"localhost:{port}") == 200
+        assert status("/api/search?q=Hamas", f"192.0.2.1:{port}") == 400  # set NEWSFACET_ALLOWED_HOSTS for it
+        with browser.open(url + "/search?q=Hamas", timeout=5) as response:
+            token = re.search(r'name="csrf_token" value="([^"]+)"', response.read().decode()).group(1)
+        form = urllib.parse.urlencode({"name": "x", "query": "q=Hamas", "csrf_token": token}).encode()
+        assert status("/saved", f"127.0.0.1:{port}", form) == 403
+        with browser.open(url + "/api/saved", timeout=5) as response:
+            listing = json.load(response)
+        assert (listing["writes"], listing["count"]) == ("read-only", 0)
+    log = (index_dir.parent / f"server-{port}.log").read_text(errors="replace")
+    assert "NEWSFACET_ALLOWED_HOSTS" in log and "NEWSFACET_ADMIN_TOKEN" in log
 
 
 @pytest.mark.parametrize("flag", ["--connection-limit", "--channel-timeout", "--threads"])
