@@ -18,6 +18,7 @@ setting                     environment variable                default
 ``ADMIN_TOKEN``             ``NEWSFACET_ADMIN_TOKEN``           none
 ``MAX_SAVED``               ``NEWSFACET_MAX_SAVED``             500
 ``LISTEN_HOST``             (set by ``newsfacet serve``)        none
+``PUBLIC``                  (derived)                           whether any of the hosts above is not loopback
 (instance folder)           ``NEWSFACET_INSTANCE``              Flask's ``instance/``
 ==========================  ==================================  ======================
 

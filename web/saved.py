@@ -198,6 +198,8 @@ def _counting_state() -> tuple[CountCache, object]:
 
 def _counts(rows: list[sqlite3.Row]) -> dict[str, tuple[int, int]]:
     """``slug → (total, new since last visit)`` for *rows*, from the cache where it can."""
+    if not rows:
+        return {}  # an empty page needs no index
     cache, ix = _counting_state()
     # The generation is read before the searcher is pinned and again after counting:
     # when both agree, the searcher was on that generation and its counts may be kept.
