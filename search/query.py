@@ -525,7 +525,8 @@ class QueryService:
                 raise InvalidParameter(
                     "q", f"Ranges work only on the date field, as in date:[2023-01-01 TO 2023-06-30]; "
                     f"the field {node.fieldname!r} has none.")
-            if isinstance(node, (Q.Prefix, Q.Wildcard, Q.TermRange)):
+            if isinstance(node, (Q.Prefix, Q.Wildcard, Q.TermRange)) and node.fieldname != S.DATE:
+                # (The date's vocabulary is a few thousand days: expanding it costs nothing.)
                 multi += 1
             if isinstance(node, Q.Phrase):
                 phrases = True

@@ -82,3 +82,16 @@ def sites_index(sites_dir, tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def sites_service(sites_index) -> QueryService:
     return QueryService(sites_index)
+
+
+def make_app(index_dir: Path, instance: Path):
+    """The web app over *index_dir*, its saved searches kept in *instance*."""
+    from web import create_app
+
+    return create_app({"TESTING": True, "INDEX_DIR": str(index_dir), "SAVED_DB": str(instance / "saved.db"),
+                       "SECRET_KEY": "test"})
+
+
+@pytest.fixture(scope="module")
+def seed_app(seed_index, tmp_path_factory):
+    return make_app(seed_index, tmp_path_factory.mktemp("instance"))

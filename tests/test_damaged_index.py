@@ -20,10 +20,9 @@ from whoosh.reading import SegmentReader
 from search.indexer import build_index
 from search.settings import Options
 from search.store import open_index
-from web import create_app
 from web.cli import main
 
-from .conftest import SEEDS, SEEDS_CRAWLED, SITES, copy_corpus
+from .conftest import SEEDS, SEEDS_CRAWLED, SITES, copy_corpus, make_app
 
 
 @pytest.fixture(scope="module")
@@ -63,9 +62,6 @@ def damaged_copy(two_segments: Path, tmp_path: Path, ext: str, how: str = "trunc
     return index_dir, victim.name, bad_ids[0], good_ids[0]
 
 
-def app_for(index_dir: Path, tmp_path: Path):
-    return create_app({"TESTING": True, "INDEX_DIR": str(index_dir), "SAVED_DB": str(tmp_path / "saved.db"),
-                       "SECRET_KEY": "test"})
 
 
 @pytest.mark.parametrize("ext, how", [("trm", "truncate"), ("pst", "truncate"), ("pst", "delete")])
@@ -89,7 +85,7 @@ def test_check_passes_a_whole_index(two_segments, capsys):
 
 def test_server_answers_503_and_keeps_serving_healthy_articles(two_segments, tmp_path, caplog):
     index_dir, victim, lost_id, kept_id = damaged_copy(two_segments, tmp_path, "trm")
-    client = app_for(index_dir, tmp_path).test_client()
+    client = make_app(index_dir, tmp_path).test_client()
     with caplog.at_level(logging.ERROR, logger="newsfacet"):
         for url in ("/api/search?q=said", "/api/search", "/search", "/search.atom?q=hamas", "/"):
             response = client.get(url)
@@ -108,7 +104,7 @@ def test_server_answers_503_and_keeps_serving_healthy_articles(two_segments, tmp
 def test_toc_removed_and_restored_under_load(two_segments, tmp_path):
     index_dir = tmp_path / "index"
     shutil.copytree(two_segments, index_dir)
-    app = app_for(index_dir, tmp_path)
+    app = make_app(index_dir, tmp_path)
     toc = next(index_dir.glob("_articles_*.toc"))
     statuses: dict[str, list[int]] = {"before": [], "gone": [], "after": []}
     phase = ["before"]
@@ -148,7 +144,7 @@ def test_a_commit_after_an_empty_index(tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
     build_index([empty], index_dir, Options(), progress=False)
-    client = app_for(index_dir, tmp_path).test_client()
+    client = make_app(index_dir, tmp_path).test_client()
     assert client.get("/api/search").get_json()["total"] == 0
     build_index([copy_corpus(SEEDS, tmp_path / "seeds", SEEDS_CRAWLED)], index_dir, Options(), progress=False)
     for _ in range(3):

@@ -18,8 +18,9 @@ from whoosh import query as Q
 
 from search.lexicon import Lexicon, PatternTooComplex, glob_regex
 from search.store import open_index
-from web import create_app
 from web.cli import main
+
+from .conftest import make_app
 
 HOSTILE = [
     " ".join(f"*{c}*" for c in "abcdefghij0123456789"),
@@ -45,16 +46,9 @@ def lexicon(reader):
     return Lexicon.from_reader(reader, "body")
 
 
-@pytest.fixture(scope="module")
-def app(seed_index, tmp_path_factory):
-    instance = tmp_path_factory.mktemp("instance")
-    return create_app({"TESTING": True, "INDEX_DIR": str(seed_index), "SAVED_DB": str(instance / "saved.db"),
-                       "SECRET_KEY": "test"})
-
-
 @pytest.fixture
-def client(app):
-    return app.test_client()
+def client(seed_app):
+    return seed_app.test_client()
 
 
 def test_lexicon_terms_and_frequencies_equal_whooshs(reader, lexicon):
@@ -135,9 +129,7 @@ def test_too_many_words_is_a_400_with_the_limit(client):
 
 def test_time_budget_answers_503(seed_index, tmp_path, monkeypatch):
     monkeypatch.setenv("NEWSFACET_QUERY_TIMEOUT", "0.000001")
-    app = create_app({"TESTING": True, "INDEX_DIR": str(seed_index), "SAVED_DB": str(tmp_path / "s.db"),
-                      "SECRET_KEY": "test"})
-    client = app.test_client()
+    client = make_app(seed_index, tmp_path).test_client()
     response = client.get("/api/search?q=mosc*")
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "5"
