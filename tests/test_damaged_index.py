@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 import threading
 from pathlib import Path
@@ -150,3 +151,24 @@ def test_a_commit_after_an_empty_index(tmp_path):
     for _ in range(3):
         response = client.get("/api/search?q=hamas")
         assert response.status_code == 200 and response.get_json()["total"] == 5
+
+
+def test_saved_searches_are_listed_on_a_damaged_index(two_segments, tmp_path):
+    index_dir = tmp_path / "index"
+    shutil.copytree(two_segments, index_dir)
+    client = make_app(index_dir, tmp_path).test_client()
+    page = client.get("/search?q=hamas").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    assert client.post("/saved", data={"csrf_token": token, "name": "Hamas", "query": "q=hamas"}).status_code < 400
+    assert client.get("/api/saved").get_json()["saved"][0]["total"] == 5
+    (bad_seg, _), _ = sorted(segment_ids(index_dir), key=lambda s: -len(s[1]))
+    victim = index_dir / f"{bad_seg}.trm"
+    os.truncate(victim, victim.stat().st_size // 2)
+    # A server started on the damaged index: the list and its links stay, the counts say why they are missing.
+    client = make_app(index_dir, tmp_path).test_client()
+    data = client.get("/api/saved").get_json()
+    assert data["saved"][0]["name"] == "Hamas" and data["saved"][0]["total"] is None
+    assert victim.name in data["notice"]
+    listed = client.get("/saved")
+    assert listed.status_code == 200 and b"Hamas" in listed.data and victim.name.encode() in listed.data
+    assert client.get(data["saved"][0]["links"]["open"]).status_code in (302, 303)

@@ -36,8 +36,9 @@ def _options(args) -> Options:
 # -- index ---------------------------------------------------------------------
 
 
-def cmd_index(args) -> int:
-    """Index the given paths; skipped files go to stderr, a few lines per file and reason."""
+def _build(args, paths, **kwargs) -> None:
+    """Index *paths* as ``index`` and ``serve --build`` do; skipped files go to stderr,
+    a few lines per file and reason, and the summary to stdout."""
     import dataclasses
 
     from search.indexer import SkipPrinter, build_index
@@ -45,19 +46,15 @@ def cmd_index(args) -> int:
     options = dataclasses.replace(_options(args), follow_symlinks=args.follow_symlinks)
     skipped = SkipPrinter(lambda line: print(line, file=sys.stderr))
     try:
-        report = build_index(
-            args.paths,
-            _index_dir(args),
-            options,
-            rebuild=args.rebuild,
-            progress=None if not args.quiet else False,
-            procs=args.procs,
-            wait=args.wait,
-            on_failure=skipped,
-        )
+        report = build_index(paths, _index_dir(args), options, on_failure=skipped, **kwargs)
     finally:
         skipped.finish()  # what was counted is still said when the run stops on an error
     print(report.summary())
+
+
+def cmd_index(args) -> int:
+    _build(args, args.paths, rebuild=args.rebuild, progress=None if not args.quiet else False, procs=args.procs,
+           wait=args.wait)
     return 0
 
 
@@ -256,7 +253,7 @@ def cmd_check(args) -> int:
 
 
 def cmd_serve(args) -> int:
-    from search.indexer import build_index, index_exists
+    from search.indexer import index_exists
 
     for flag, value in (("--threads", args.threads), ("--connection-limit", args.connection_limit),
                         ("--channel-timeout", args.channel_timeout)):
@@ -264,9 +261,7 @@ def cmd_serve(args) -> int:
             raise ValueError(f"{flag} must be at least 1, not {value}")
     index_dir = _index_dir(args)
     if args.build:
-        report = build_index(args.build, index_dir, _options(args), on_failure=lambda f: print(
-            f"skipped {f.path}: {f.reason}", file=sys.stderr))
-        print(report.summary())
+        _build(args, args.build)
     if not index_exists(index_dir):
         raise SearchError(f"no index in {index_dir}: run 'newsfacet index FOLDER' or pass --build FOLDER")
     from waitress import serve
@@ -378,6 +373,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--channel-timeout", type=int, default=30,
                    help="seconds an idle or stalled connection is kept open (default 30)")
     p.add_argument("--build", nargs="+", metavar="PATH", help="index these paths first (incremental)")
+    p.add_argument("--follow-symlinks", action="store_true",
+                   help="with --build: follow links that stay inside the folder given")
     p.add_argument("--aliases", help="alias file")
     p.set_defaults(func=cmd_serve)
     return parser

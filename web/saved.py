@@ -36,7 +36,7 @@ from urllib.parse import parse_qsl, quote
 from flask import Blueprint, Flask, abort, current_app, g, jsonify, redirect, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 
-from search.errors import InvalidParameter
+from search.errors import IndexDamaged, IndexNotFound, InvalidParameter
 from search.facets import date_label
 from search.query import SearchRequest
 from search.store import open_index
@@ -306,11 +306,17 @@ def saved_list_data(page: int = 1) -> dict:
     (count,) = db.execute("SELECT COUNT(*) FROM saved").fetchone()
     rows = db.execute("SELECT * FROM saved ORDER BY name COLLATE NOCASE, slug LIMIT ? OFFSET ?",
                       (PER_PAGE, (page - 1) * PER_PAGE)).fetchall()
-    counts = _counts(rows)
+    notice = None
+    try:
+        counts = _counts(rows)
+    except (IndexDamaged, IndexNotFound) as exc:
+        # The list and its links do not need the index; only the counts do.
+        counts = {}
+        notice = f"Counts are unavailable: {exc}."
     entries = []
     for row in rows:
         req = _request_of(row["query"])
-        total, new = counts[row["slug"]]
+        total, new = counts.get(row["slug"], (None, None))
         entries.append({
             "slug": row["slug"], "name": row["name"], "query": row["query"], "description": _describe(req),
             "total": total, "new": new, "created": row["created"], "last_visit": row["last_visit"],
@@ -329,6 +335,7 @@ def saved_list_data(page: int = 1) -> dict:
         "pages": last,
         "per_page": PER_PAGE,
         "writes": write_mode(),
+        "notice": notice,
         "links": {
             "self": page_link("saved.saved_list", page),
             "json": page_link("saved.api_saved_list", page),
