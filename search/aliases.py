@@ -3,7 +3,7 @@
 A facet must show one value per entity however the articles spell it, so
 ``Islamic Resistance Movement`` has to count as ``Hamas`` and ``U.S.`` as
 ``United States``.  Transliteration variants are merged by rule elsewhere
-(:mod:`search.extract.entities`); this module holds the merges no rule can
+(:mod:`search.namekeys`); this module holds the merges no rule can
 guess.  newsfacet ships defaults in ``search/data/aliases.txt``; a user file
 (``Options.aliases_path``) is read on top of them.
 

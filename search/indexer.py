@@ -47,10 +47,10 @@ from .aliases import load_aliases
 from .clean import RepeatedLines, line_key, split_lines
 from .document import Article, Entity, ReadFailure, Source
 from .errors import IndexLocked, IndexWriteError, SearchError
-from .extract.entities import EntityResolver
 from .extract.entities import prepare as prepare_entities
 from .pipeline import ExtractionError, article_id, process
 from .readers import iter_sources
+from .resolution import EntityResolver
 from .settings import Options
 from .store import ENTITY_STATE_FILE, INDEX_NAME, index_exists, open_index, tables_path  # noqa: F401 (re-exported)
 

@@ -922,7 +922,7 @@ class QueryService:
     def entities(self, type_: str | None = None) -> list[EntitySummary]:
         """Every entity value with its type, document count and merged spellings."""
         from .aliases import load_aliases
-        from .extract.entities import EntityResolver  # only the CLI listing needs it
+        from .resolution import EntityResolver  # only the CLI listing needs it
 
         spellings: dict[str, list[str]] = {}
         state_path = self.index_dir / ENTITY_STATE_FILE

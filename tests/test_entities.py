@@ -17,14 +17,10 @@ import pytest
 
 from search.aliases import AliasTable, alias_key, load_aliases, parse_aliases
 from search.document import ENTITY_TYPES, Entity
-from search.extract.entities import (
-    EntityResolver,
-    aliases_for,
-    extract_apposition,
-    extract_entities,
-    heavy_key,
-    light_key,
-)
+from search.extract.entities import aliases_for, extract_entities
+from search.extract.mentions import extract_apposition
+from search.namekeys import heavy_key, light_key
+from search.resolution import EntityResolver
 from search.settings import Options
 from search.textnorm import fold
 

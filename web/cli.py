@@ -165,7 +165,7 @@ def cmd_clean(args) -> int:
 
 def _print_clean(path: str, article, cleaned, as_json: bool) -> None:
     from search.aliases import load_aliases
-    from search.extract.entities import EntityResolver
+    from search.resolution import EntityResolver
 
     resolver = EntityResolver(load_aliases(None))
     resolver.observe(article.entities)

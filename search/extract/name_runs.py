@@ -1,0 +1,475 @@
+"""Capitalised runs of a line, split into candidate names and typed by their words.
+
+News prose marks names with capitals.  :data:`NAME_RUN` finds each run of
+capitalised words (with the connectors names contain: "of", "bin", "van"
+...); :func:`analyse_run` splits a run where one name ends and the next
+begins ("Israel Hamas", "BJP-led Government", "President Biden") and turns
+each piece into a :class:`~search.extract.mentions.Mention`.  What a run
+yields depends only on its words, so results are cached across documents.
+:func:`line_mode` tells prose from headlines and shouted lines, whose
+capitals say nothing.
+"""
+
+from __future__ import annotations
+
+import re
+
+from search.extract.entity_words import WORDS
+from search.extract.mentions import (
+    EV_ALIAS,
+    EV_GAZ_STRONG,
+    EV_TITLE,
+    EV_WEAK,
+    MONTHS,
+    WEEKDAYS,
+    Context,
+    Mention,
+    extract_person_shape,
+    extract_shape,
+    is_common,
+    is_stopword,
+    looks_like_name,
+    lookup,
+    word_class,
+)
+from search.namekeys import PARTICLES, fold_word
+
+# Parts of an organisation: "Political Bureau of Hamas" names Hamas.
+SUBUNITS = frozenset(
+    "office offices bureau department division wing branch directorate section unit secretariat desk".split()
+)
+ORG_CONNECTORS = frozenset("of for on".split())
+_CONNECTORS = frozenset(
+    "of for on and the de da di du del della des der den van von la le y bin ibn bint al el dos das ter ten".split()
+)
+
+_UPPER = "".join(
+    chr(c) for c in list(range(0x41, 0x5B)) + list(range(0xC0, 0x250)) + list(range(0x370, 0x530)) if chr(c).isupper()
+)
+_U = "[" + re.escape(_UPPER) + "]"
+_ABBREV = r"(?:Mr|Mrs|Ms|Dr|Prof|Gen|Lt|Col|Maj|Capt|Sgt|Adm|Sen|Rep|Gov|Rev|Fr|St|Mt|Ft|Jr|Sr|Inc|Corp|Ltd|Co)\."
+_TOKEN = (
+    rf"(?:(?:{_U}\.){{2,}}"  # U.S., U.N.
+    rf"|{_ABBREV}"
+    rf"|{_U}\.(?=[ \t])"  # an initial: George W. Bush
+    rf"|(?:al|el|ad|as|ash|at|an|az|ar|ibn|bin|abu|d|l|O|Mc)['\-]{_U}\w*(?:[\-']\w+)*"
+    rf"|{_U}\w*(?:[\-'&]\w+)*(?:'(?=[ \t]+{_U}))?)"
+)
+_CONN = r"(?:of|for|on|and|&|the|de|da|di|du|del|della|des|der|den|van|von|la|le|y|bin|ibn|bint|al|el|dos|das|ter|ten)"
+# One run of capitalised words and the connectors between them.
+NAME_RUN = re.compile(rf"(?<![\w'])(?:(?:al|el)[ \t](?={_U}))?(?:{_TOKEN})(?:[ \t]+(?:{_CONN}[ \t]+){{0,3}}{_TOKEN})*")
+_PIECE_RE = re.compile(r"\S+")
+_SENTENCE_START = frozenset('.!?:;"([{•*|>')
+# Word endings of everyday nouns, verbs and adverbs ("Chipmaker", "Reacting").
+_COMMON_SHAPE = re.compile(r"(?:maker|makers|ing|ed|ly|tion|tions|ment|ments|ness|ship|ism|ists?)$")
+_WORD = re.compile(r"[A-Za-z][\w'\-]*")
+
+
+def line_mode(ctx: Context, line: str) -> str:
+    """'caps' for shouted lines, 'headline' for Title Case ones, else 'prose'.
+
+    A Title Case line capitalises everyday words ("Cleared of Fraud
+    Charges"); a sentence dense with names and titles does not.
+    """
+    if len(line) > 200 or line.count(". ") > 1:
+        return "prose"  # headlines and shouted kickers are short
+    words = _WORD.findall(line)
+    if len(words) < 3:
+        return "prose"
+    if sum(w.isupper() for w in words) > 0.7 * len(words):
+        return "caps"
+    content = [w for w in words if w.lower() not in WORDS.function_words]
+    if len(content) < 4 or sum(w[0].isupper() for w in content) < 0.9 * len(content):
+        return "prose"
+    if line.endswith(".") and not line.endswith(".."):
+        return "prose"  # a sentence, however many names it has
+    everyday = 0
+    for word in content:
+        low = fold_word(word)
+        if word[0].isupper() and low in ctx.gaz.common and word_class(ctx, word) == "name":
+            everyday += lookup(ctx, word) is None
+    return "headline" if everyday >= 2 and everyday >= 0.25 * len(content) else "prose"
+
+
+def is_boilerplate_line(line: str) -> bool:
+    if len(line) >= 60:
+        return False
+    low = line.lower().strip(" .!:-|>*")
+    if not low or WORDS.boilerplate_line.match(low):
+        return True
+    words = low.split()
+    return len(words) <= 3 and any(w.strip(".,:!") in WORDS.boilerplate_words for w in words)
+
+
+def is_initial(line: str, start: int) -> bool:
+    i = start - 1
+    while i >= 0 and line[i] in " \t":
+        i -= 1
+    if i < 0:
+        return True
+    c = line[i]
+    if c == "-":
+        return i == start - 1 and i > 0 and line[i - 1] in " \t" or i < start - 1
+    return c in _SENTENCE_START or c in "\u2013\u2014"
+
+
+def _split_connectors(ctx: Context, pieces: list[str]) -> list[list[str]]:
+    """Split a capitalised run at connectors unless they belong to the name."""
+    segments: list[list[str]] = [[pieces[0]]]
+    joined_of = [False]
+    i = 1
+    while i < len(pieces):
+        conns = []
+        while i < len(pieces) and _is_connector(pieces[i]):
+            conns.append(pieces[i])
+            i += 1
+        if i >= len(pieces):
+            break
+        word = pieces[i]
+        i += 1
+        if not conns:
+            segments[-1].append(word)
+            continue
+        left = segments[-1]
+        head = fold_word(left[-1]).rstrip(".")
+        kinds = {c.lower() for c in conns}
+        if kinds <= PARTICLES | {"the"} and not kinds & {"of", "for", "on", "and", "&", "the"}:
+            join = True
+        elif "&" in kinds:
+            join = True
+        elif kinds & ORG_CONNECTORS:
+            join = head in WORDS.of_heads and not (len(left) == 1 and word_class(ctx, left[0]) == "title")
+            if join:
+                right = [word]
+                j = i
+                while j < len(pieces) and not _is_connector(pieces[j]):
+                    right.append(pieces[j])
+                    j += 1
+                # "Supreme Court on Monday", "Samajwadi Party of Akhilesh Yadav"
+                if (
+                    fold_word(word) in WEEKDAYS
+                    or fold_word(word) in MONTHS
+                    or (extract_person_shape(ctx, tuple(right)) or 0) >= EV_WEAK
+                    or 2 <= len(right) <= 3
+                    and looks_like_name(ctx, tuple(right))
+                ):
+                    join = False
+            if join and (lookup(ctx, " ".join(left)) is not None or lookup(ctx, " ".join(left[1:])) is not None):
+                join = False  # "Russian Federation for the Middle East"
+            if head in ("state",) and len(left) == 1:
+                join = False
+        elif "and" in kinds:
+            whole = " ".join([*left, *conns, word])
+            join = lookup(ctx, whole) is not None or (joined_of[-1] and lookup(ctx, word) is None)
+            if not join:
+                # "Food and Drug Administration": look ahead for an org word.
+                rest = []
+                j = i
+                while j < len(pieces) and not _is_connector(pieces[j]):
+                    rest.append(pieces[j])
+                    j += 1
+                tail = fold_word(rest[-1]) if rest else fold_word(word)
+                join = tail in WORDS.org_suffixes and lookup(ctx, " ".join(left)) is None
+        else:
+            join = False
+        if join:
+            left.extend(conns)
+            left.append(word)
+            if kinds & ORG_CONNECTORS:
+                joined_of[-1] = True
+        else:
+            segments.append([word])
+            joined_of.append(False)
+    return segments
+
+
+def _is_connector(piece: str) -> bool:
+    return piece in ("&",) or (piece.islower() and piece in _CONNECTORS)
+
+
+def _split_possessives(tokens: list[str]) -> list[list[str]]:
+    """Split after a possessive, except in names like "Martyrs' Square"."""
+    out: list[list[str]] = [[]]
+    for index, token in enumerate(tokens):
+        out[-1].append(token)
+        if token.endswith("'s") or token.endswith("'"):
+            rest = tokens[index + 1 :]
+            last = fold_word(rest[0]) if len(rest) == 1 else ""
+            if last and (last in WORDS.place_suffixes or last in WORDS.org_suffixes):
+                continue
+            out.append([])
+    return [segment for segment in out if segment]
+
+
+def _split_compound(ctx: Context, token: str) -> list[str] | None:
+    """Parts of "Israeli-Palestinian" or "Russia-Ukraine" when all are known."""
+    if "-" not in token or token.count("-") > 2:
+        return None
+    parts = token.split("-")
+    if not all(p[:1].isupper() for p in parts):
+        return None
+    for part in parts:
+        if fold_word(part) not in ctx.gaz.demonyms:
+            hit = lookup(ctx, part)
+            if hit is None or hit[2] < EV_GAZ_STRONG:
+                return None
+    return parts
+
+
+def _split_affixed(tokens: list[str]) -> list[list[str]]:
+    """Split after "BJP-led": an affixed name qualifies what follows."""
+    out: list[list[str]] = [[]]
+    for index, token in enumerate(tokens):
+        out[-1].append(token)
+        if index < len(tokens) - 1 and "-" in token and _clean_token(token, False) != token:
+            out.append([])
+    return out
+
+
+def _is_participle(word: str) -> bool:
+    return word.islower() and word.endswith(("ed", "ing"))
+
+
+def _clean_token(token: str, last: bool = True) -> str:
+    if last:
+        if token.endswith("'s"):
+            token = token[:-2]
+        token = token.rstrip("'")
+    if "-" in token:
+        parts = token.split("-")
+        while len(parts) > 1 and (parts[-1] in WORDS.hyphen_affixes or _is_participle(parts[-1])):
+            parts.pop()
+        token = "-".join(parts)
+    return token
+
+
+def _strip_titles(ctx: Context, tokens: list[str]) -> tuple[list[str], list[str], bool]:
+    """Split a title block off: (left part, name part, titled)."""
+    classes = [word_class(ctx, t) for t in tokens]
+    last_low = fold_word(tokens[-1]).rstrip(".")
+    if last_low in WORDS.org_suffixes or last_low in WORDS.place_suffixes or last_low in WORDS.event_suffixes:
+        return [], tokens, False
+    cores = [i for i, c in enumerate(classes) if c == "title"]
+    if not cores:
+        # Only adjectives and qualifiers in front: "Iranian Ali Bagheri Kani";
+        # they stay in "Israeli Ministry of Foreign Affairs".
+        if any(fold_word(t) in WORDS.of_heads for t in tokens[1:]):
+            return [], tokens, False
+        i = 0
+        while i < len(tokens) - 1 and classes[i] in ("demonym", "modifier"):
+            i += 1
+        return [], tokens[i:], False
+    core = cores[-1]
+    start = core
+    while start > 0 and classes[start - 1] != "name":
+        start -= 1
+    end = core
+    while end + 1 < len(tokens) and classes[end + 1] in ("title", "modifier"):
+        end += 1
+    left, right = tokens[:start], tokens[end + 1 :]
+    if right and all(fold_word(t) in ctx.gaz.common and fold_word(t) not in ctx.gaz.given for t in right):
+        # "General Data Protection Regulation": no name follows the title.
+        return [], tokens, False
+    if not right:
+        # "Martin Luther King": a trailing title word only goes when what
+        # is left is known or is no person's name.
+        if left and lookup(ctx, " ".join(left)) is None and extract_person_shape(ctx, tuple(tokens)):
+            return [], tokens, False
+        return left, [], False
+    return left, right, True
+
+
+class _Analyzer:
+    """Turns one capitalised run into mentions, without looking around it.
+
+    What a run yields depends only on its words (and whether it starts a
+    sentence or sits in a headline), so results are cached across documents;
+    the surrounding words are read later by :func:`_apply_context`.
+    """
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.mentions: list[Mention] = []
+        self.headline_mentions: list[Mention] = []
+
+    def add_segment(self, tokens: list[str], initial: bool, headline: bool, context: str) -> None:
+        ctx = self.ctx
+        tokens = [_clean_token(t, i == len(tokens) - 1) for i, t in enumerate(tokens)]
+        tokens = [t for t in tokens if t]
+        if not tokens:
+            return
+        if tokens[0] in ("The", "the") and len(tokens) > 1:
+            whole = lookup(ctx, " ".join(tokens))
+            if whole is None:
+                tokens = tokens[1:]
+                initial = False
+        if len(tokens) == 1 and lookup(ctx, tokens[0]) is None:
+            parts = _split_compound(ctx, tokens[0])
+            if parts is not None:
+                for part in parts:
+                    if fold_word(part) not in ctx.gaz.demonyms:
+                        self._record([part], False, headline, "")
+                return
+        # Headline lines: every word is capitalised, so split at common words.
+        if headline:
+            pieces: list[list[str]] = [[]]
+            for t in tokens:
+                if is_common(ctx, t) and lookup(ctx, t) is None or is_stopword(ctx, t):
+                    pieces.append([])
+                else:
+                    pieces[-1].append(t)
+            for piece in pieces:
+                if piece:
+                    self._add_name(piece, True, True, "")
+            return
+        if initial and len(tokens) > 1:
+            low = fold_word(tokens[0])
+            commonish = (
+                low in WORDS.function_words
+                or is_common(ctx, tokens[0])
+                or len(low) >= 6
+                and _COMMON_SHAPE.search(low) is not None
+            )
+            if (
+                commonish
+                and lookup(ctx, " ".join(tokens)) is None
+                and lookup(ctx, tokens[0]) is None
+                and word_class(ctx, tokens[0]) == "name"
+            ):
+                if low not in ctx.gaz.given or low in WORDS.function_words:
+                    tokens = tokens[1:]
+                    initial = False
+        self._add_name(tokens, initial, False, context)
+
+    def _add_name(self, tokens: list[str], initial: bool, headline: bool, context: str) -> None:
+        ctx = self.ctx
+        whole = lookup(ctx, " ".join(tokens))
+        if whole is None and len(tokens) > 1:
+            left, right, titled = _strip_titles(ctx, tokens)
+            if left:
+                self._add_name(left, initial, headline, context.replace("a", ""))
+                initial = False
+            if not right:
+                return
+            tokens = right
+            context = context.replace("b", "")
+            if titled:
+                self._record(tokens, False, headline, context, titled=True)
+                return
+        self._record(tokens, initial, headline, context)
+
+    def _record(
+        self,
+        tokens: list[str],
+        initial: bool,
+        headline: bool,
+        context: str,
+        titled: bool = False,
+    ) -> None:
+        ctx = self.ctx
+        if all(is_stopword(ctx, t) for t in tokens):
+            return
+        surface = " ".join(tokens)
+        mention = Mention(surface, tuple(tokens), initial=initial, headline=headline)
+        hit = lookup(ctx, surface)
+        if hit is None and fold_word(tokens[0]) in ctx.gaz.demonyms and len(tokens) > 1:
+            hit = lookup(ctx, " ".join(tokens[1:]))
+        if hit is None and len(tokens) >= 2 and not titled:
+            if self._split_known(tokens, initial, headline):
+                return
+        if hit is not None:
+            mention.canonical = hit[0]
+            mention.add(hit[1], hit[2])
+        elif len(tokens) >= 3:
+            if self._record_nested(tokens, headline):
+                return
+        if titled:
+            mention.add("person", EV_TITLE)
+        if hit is None or hit[2] < EV_ALIAS:
+            shape = extract_shape(ctx, mention.tokens)
+            if shape is not None:
+                mention.add(*shape)
+            person = extract_person_shape(ctx, mention.tokens)
+            if person is not None:
+                mention.add("person", person)
+        if len(tokens) == 1:
+            low = fold_word(tokens[0])
+            if hit is None and (low in ctx.gaz.demonyms or is_stopword(ctx, tokens[0])):
+                return
+            if low in WORDS.org_suffixes or low in WORDS.place_suffixes or low in WORDS.event_suffixes:
+                if hit is None:
+                    return
+        mention.where = context
+        if headline:
+            self.headline_mentions.append(mention)
+        else:
+            self.mentions.append(mention)
+
+    def _record_nested(self, tokens: list[str], headline: bool) -> bool:
+        """Also count a known organisation named inside a longer one.
+
+        "Central Bank of the African Union" is about the African Union too;
+        "Political Bureau of Hamas" is only about Hamas (True: drop the whole).
+        """
+        for i in range(len(tokens) - 1, 0, -1):
+            if tokens[i] in ("of", "for"):
+                rest = tokens[i + 1 :]
+                if rest and rest[0] == "the":
+                    rest = rest[1:]
+                hit = lookup(self.ctx, " ".join(rest)) if rest else None
+                if hit is not None and hit[1] == "org":
+                    self._record(rest, False, headline, "")
+                    return fold_word(tokens[i - 1]) in SUBUNITS
+                return False
+        return False
+
+    def _split_known(self, tokens: list[str], initial: bool, headline: bool) -> bool:
+        """Split "Israel Hamas" into known entities when every piece is one."""
+        ctx = self.ctx
+        pieces = []
+        i = 0
+        while i < len(tokens):
+            for j in range(len(tokens), i, -1):
+                hit = lookup(ctx, " ".join(tokens[i:j]))
+                if hit is not None and hit[2] >= EV_GAZ_STRONG:
+                    pieces.append(tokens[i:j])
+                    i = j
+                    break
+            else:
+                return False
+        if len(pieces) < 2:
+            return False
+        for piece in pieces:
+            self._record(piece, initial, headline, "")
+            initial = False
+        return True
+
+
+_RUN_CACHE: dict[tuple, tuple[tuple[Mention, ...], tuple[Mention, ...]]] = {}
+_RUN_CACHE_MAX = 100_000  # about 50 MB at most
+
+
+def analyse_run(
+    ctx: Context, text: str, initial: bool, headline: bool
+) -> tuple[tuple[Mention, ...], tuple[Mention, ...]]:
+    """Mentions (body, headline) of one capitalised run, cached."""
+    key = (ctx.aliases.serial, text, initial, headline)
+    cached = _RUN_CACHE.get(key)
+    if cached is not None:
+        return cached
+    analyzer = _Analyzer(ctx)
+    subs = [
+        sub
+        for segment in _split_connectors(ctx, _PIECE_RE.findall(text))
+        for part in _split_possessives(segment)
+        for sub in _split_affixed(part)
+    ]
+    for index, sub in enumerate(subs):
+        where = ("b" if index == 0 else "") + ("a" if index == len(subs) - 1 else "")
+        analyzer.add_segment(sub, initial, headline, where)
+        initial = False
+    result = (tuple(analyzer.mentions), tuple(analyzer.headline_mentions))
+    if len(_RUN_CACHE) >= _RUN_CACHE_MAX:
+        _RUN_CACHE.clear()
+    _RUN_CACHE[key] = result
+    return result
