@@ -10,9 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from search import readers
 from search.document import ReadFailure, Source
-from search.readers import decode_bytes, iter_sources, read_path, reuters_name, rewrap_paragraphs
+from search.readers import decode_bytes, decoding, files, iter_sources, read_path, reuters_name, rewrap_paragraphs
 from search.settings import Options
 
 OPTIONS = Options()
@@ -272,7 +271,7 @@ def test_jsonl_truncated_gzip_keeps_rows_read(tmp_path: Path) -> None:
 
 
 def test_jsonl_line_over_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(readers, "MAX_FILE_BYTES", 100)
+    monkeypatch.setattr(files, "MAX_FILE_BYTES", 100)
     write(tmp_path / "rows.jsonl", '{"text": "short"}\n{"text": "' + "x" * 500 + '"}\n{"text": "after"}\n')
     items = by_path(read_all(tmp_path))
     assert items["rows.jsonl#2"].reason == "too large: over the 100 bytes limit for one line"
@@ -321,7 +320,7 @@ def test_corrupt_gzip(tmp_path: Path, name: str, data: bytes) -> None:
     ("big.html.gz", 101, "too large: over the 100 bytes limit for one file once unzipped"),
 ])
 def test_too_large(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, size: int, reason: str) -> None:
-    monkeypatch.setattr(readers, "MAX_FILE_BYTES", 100)
+    monkeypatch.setattr(files, "MAX_FILE_BYTES", 100)
     data = b"a" * size
     write(tmp_path / name, gzip.compress(data) if name.endswith(".gz") else data)
     write(tmp_path / "small.txt", b"a" * 100)
@@ -428,7 +427,7 @@ def test_files_decode(tmp_path: Path, name: str, data: bytes, expected: str) -> 
 @pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
 def test_utf16_without_bom_is_recognised(encoding: str) -> None:
     text = "Café in Tromsø opens on Monday.\n"
-    assert readers.utf16_without_bom(text.encode(encoding)) == encoding
+    assert decoding.utf16_without_bom(text.encode(encoding)) == encoding
     assert decode_bytes(text.encode(encoding)) == text
 
 
@@ -443,7 +442,7 @@ def test_utf16_without_bom_is_recognised(encoding: str) -> None:
     ],
 )
 def test_utf16_without_bom_rejects_other_bytes(data: bytes) -> None:
-    assert readers.utf16_without_bom(data) is None
+    assert decoding.utf16_without_bom(data) is None
 
 
 def test_utf16_jsonl_without_bom_stays_binary(tmp_path: Path) -> None:
@@ -519,7 +518,7 @@ def test_reuters_snippet(tmp_path: Path, name: str) -> None:
 
 
 def test_reuters_one_line_story_and_oversized_story(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(readers, "MAX_FILE_BYTES", 400)
+    monkeypatch.setattr(files, "MAX_FILE_BYTES", 400)
     one_line = b'<REUTERS NEWID="1"><DATE>1-MAR-1987</DATE><TEXT><TITLE>T</TITLE><BODY>B</BODY></TEXT></REUTERS>\n'
     huge = b'<REUTERS NEWID="2">\n' + b"<BODY>" + b"word " * 200 + b"\n</BODY></REUTERS>\n"
     write(tmp_path / "r.sgm", one_line + huge + one_line.replace(b'"1"', b'"3"'))
