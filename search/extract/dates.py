@@ -27,100 +27,46 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from search.document import UNDATED, DateInfo
+from search.extract.date_bylines import only_byline_words
+from search.extract.date_patterns import (
+    ALL_SHAPES,
+    CAPTION,
+    COMPACT,
+    CONTROL_CHARS,
+    CTIME,
+    DATE_HINT,
+    DATE_TAIL,
+    DATELINE,
+    DATELINE_KINDS,
+    DIGIT,
+    EN_LEAD_SHAPES,
+    EN_SHAPES,
+    EPOCH,
+    FILLER,
+    HOURS,
+    LEAD_KINDS,
+    LINE_KINDS,
+    META_LABEL,
+    MONTHS_ALL,
+    MONTHS_EN,
+    NO_DIGIT_RELATIVE,
+    PUBLISH_WORDS,
+    RELATIVE,
+    RELATIVE_DAYS,
+    REUTERS_STAMP,
+    SENTENCE_END,
+    TIME_OF_DAY,
+    UPDATE_WORDS,
+    WEEKDAYS_ALL,
+    WEEKDAYS_EN,
+    YEAR_MONTH,
+    YEAR_ONLY,
+)
 from search.settings import Options
 from search.textnorm import fold, normalize_text
 
-# --------------------------------------------------------------------------
-# Vocabulary
-# --------------------------------------------------------------------------
-
-MONTHS_EN: dict[str, int] = {
-    "january": 1, "jan": 1, "february": 2, "feb": 2, "march": 3, "mar": 3, "april": 4, "apr": 4,
-    "may": 5, "june": 6, "jun": 6, "july": 7, "jul": 7, "august": 8, "aug": 8,
-    "september": 9, "sept": 9, "sep": 9, "october": 10, "oct": 10, "november": 11, "nov": 11,
-    "december": 12, "dec": 12,
-}
-# Only for explicit metadata strings: in prose these words ("mar", "mai") are too
-# easily something else.  Keys are already folded (lower case, no accents).
-MONTHS_FOREIGN: dict[str, int] = {
-    # French
-    "janvier": 1, "janv": 1, "fevrier": 2, "fevr": 2, "fev": 2, "mars": 3, "avril": 4, "avr": 4,
-    "mai": 5, "juin": 6, "juillet": 7, "juil": 7, "aout": 8, "septembre": 9, "octobre": 10,
-    "novembre": 11, "decembre": 12,
-    # German
-    "januar": 1, "janner": 1, "februar": 2, "marz": 3, "maerz": 3, "juni": 6, "juli": 7,
-    "oktober": 10, "okt": 10, "dezember": 12, "dez": 12,
-    # Spanish ("ago" for agosto is left out: it collides with "3 days ago")
-    "enero": 1, "ene": 1, "febrero": 2, "marzo": 3, "abril": 4, "abr": 4, "mayo": 5, "junio": 6,
-    "julio": 7, "agosto": 8, "septiembre": 9, "setiembre": 9, "octubre": 10, "noviembre": 11,
-    "diciembre": 12, "dic": 12,
-}
-MONTHS_ALL: dict[str, int] = {**MONTHS_FOREIGN, **MONTHS_EN}
-
-WEEKDAYS_FULL_EN: dict[str, int] = {
-    "monday": 0, "tuesday": 1, "wednesday": 2, "thursday": 3, "friday": 4, "saturday": 5, "sunday": 6,
-}
-WEEKDAYS_EN: dict[str, int] = {
-    **WEEKDAYS_FULL_EN,
-    "mon": 0, "tue": 1, "tues": 1, "wed": 2, "weds": 2, "thu": 3, "thur": 3, "thurs": 3,
-    "fri": 4, "sat": 5, "sun": 6,
-}
-WEEKDAYS_FOREIGN: dict[str, int] = {
-    "lundi": 0, "mardi": 1, "mercredi": 2, "jeudi": 3, "vendredi": 4, "samedi": 5, "dimanche": 6,
-    "montag": 0, "dienstag": 1, "mittwoch": 2, "donnerstag": 3, "freitag": 4, "samstag": 5,
-    "sonnabend": 5, "sonntag": 6,
-    "lunes": 0, "martes": 1, "miercoles": 2, "jueves": 3, "viernes": 4, "sabado": 5, "domingo": 6,
-}
-WEEKDAYS_ALL: dict[str, int] = {**WEEKDAYS_FOREIGN, **WEEKDAYS_EN}
-
-TIMEZONES = (
-    "utc", "gmt", "z", "bst", "ist", "cet", "cest", "eet", "eest", "wet", "west", "msk", "est", "edt", "et",
-    "cst", "cdt", "ct", "mst", "mdt", "mt", "pst", "pdt", "pt", "akst", "akdt", "hst", "jst", "kst", "aest",
-    "aedt", "acst", "awst", "nzst", "nzdt", "sast", "wat", "cat", "eat", "ast", "adt", "hkt", "sgt", "pht",
-    "wib", "ict", "pkt", "gst", "irst", "trt",
-)
-
-# Words a byline/date stamp may contain besides the date, time and author.
-BYLINE_WORDS = frozenset(
-    {
-        "by", "published", "publish", "updated", "update", "posted", "post", "on", "at", "am", "pm", "a.m",
-        "p.m", "last", "modified", "date", "dated", "created", "first", "originally", "edited", "written",
-        "filed", "released", "issued", "reviewed", "and", "in", "min", "mins", "minute", "minutes", "read",
-        "reading", "time", "the", "of", "news", "desk", "staff", "text", "words", "story", "reporting",
-        "print", "edition", "online", "issue", "version",
-        *WEEKDAYS_EN, *TIMEZONES,
-    }
-)
-# Byline words strong enough to separate an author name from what follows.
-BOUNDARY_WORDS = frozenset(
-    {
-        "published", "updated", "posted", "last", "modified", "created", "first", "originally", "date",
-        "dated", "edited", "written", "filed", "released", "issued", "reviewed", "text", "words", "story",
-        "reporting",
-    }
-)
-# Words that end an author/outlet name run ("Sky News" keeps its "News").
-_RUN_BREAK = BOUNDARY_WORDS | {"by", "on", "at", "am", "pm", "a.m", "p.m", "and"} | frozenset(WEEKDAYS_EN)
-PUBLISH_WORDS = frozenset({"published", "posted", "created", "first", "originally", "filed", "released", "issued"})
-UPDATE_WORDS = frozenset({"updated", "modified", "edited", "reviewed", "last"})
-# A line with these is a caption, credit or footer, whatever dates it holds.
-REJECT_WORDS = frozenset(
-    {
-        "photo", "photos", "photograph", "image", "images", "picture", "pictured", "credit", "credits",
-        "caption", "copyright", "rights", "reserved", "file", "getty", "illustration", "video",
-    }
-)
-NAME_PARTICLES = frozenset(
-    {"de", "da", "del", "della", "der", "den", "van", "von", "al", "el", "bin", "ibn", "la", "le", "du", "dos",
-     "das", "di", "ter", "ten", "abu", "st", "st."}
-)
-
-_TIMEZONE_SET = frozenset(TIMEZONES)
-
 MIN_YEAR = 1800
 MAX_DATE_LINE_CHARS = 160
-MAX_NAME_WORDS = 4          # an author or outlet name next to the date
-MAX_FREE_NAME_RUNS = 2      # name runs not introduced by "by"
 BYLINE_SCAN_LINES = 8       # bylines sit right under the headline
 TRAILER_SCAN_LINES = 5      # "Published on ..." footers at the end of the text
 LEAD_PARAGRAPHS = 3
@@ -135,110 +81,6 @@ RESOLVE_YEARLESS_DATELINE = True
 DOTTED_IS_DAY_FIRST = True
 PARAGRAPH_MIN_WORDS = 8
 PARAGRAPH_LONG_WORDS = 20
-
-# --------------------------------------------------------------------------
-# Regex building blocks
-# --------------------------------------------------------------------------
-
-
-def _alternation(words: Sequence[str]) -> str:
-    return "|".join(re.escape(w) for w in sorted(set(words), key=len, reverse=True))
-
-
-def _build_patterns(months: Sequence[str], weekdays: Sequence[str], weekday_required: Sequence[str]) -> dict:
-    """Compile the date shapes for one vocabulary; each is a whole-phrase regex."""
-    mon = rf"(?P<mon>{_alternation(months)})(?:\.|(?![^\W\d_]))"
-    day = r"(?<!\d)(?P<day>[0-3]?\d)(?:st|nd|rd|th|er|o)?\.?(?!\w)"
-    year = r"(?<!\d)(?P<year>\d{4})(?!\d)"
-    wd_opt = rf"(?:(?P<wd>{_alternation(weekdays)})\.?,?\s+(?:the\s+)?)?"
-    wd_req = rf"(?P<wd>{_alternation(weekday_required)}),?\s+(?:the\s+)?"
-    start = r"(?<![\w])"
-    shapes = {
-        "iso": r"(?<![\d/.\-])(?P<year>\d{4})(?P<sep>[-/.])(?P<mnum>\d{1,2})(?P=sep)(?P<day>\d{1,2})(?![\d])"
-        r"(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?(?![\w:]))?",
-        "num": r"(?<![\d/.\-])(?P<a>\d{1,2})(?P<sep>[-/.])(?P<b>\d{1,2})(?P=sep)(?P<year>\d{4})(?!\d)",
-        "mdy": rf"{start}{wd_opt}{mon}[\s\-]*{day}(?:,\s*|[\s\-]+){year}",
-        "dmy": rf"{start}{wd_opt}{day}(?:\s*(?:of|de)\s+|[\s\-]*){mon},?(?:\s+de\s+|[\s\-]+){year}",
-        "my": rf"{start}{mon},?(?:\s+de\s+|[\s\-/]+){year}",
-        "wmd": rf"{start}{wd_req}{mon}\s*{day}",
-        "wdm": rf"{start}{wd_req}{day}(?:\s*(?:of|de)\s+|\s*){mon}",
-        "md": rf"{start}{mon}\s*{day}",
-        "dm": rf"{start}{day}(?:\s*of\s+|\s*){mon}",
-    }
-    return {kind: re.compile(p, re.IGNORECASE) for kind, p in shapes.items()}
-
-
-_EN = _build_patterns(list(MONTHS_EN), list(WEEKDAYS_EN), list(WEEKDAYS_EN))
-# Prose names weekdays in full; "Sat" and "Sun" are ordinary words there.
-_EN_LEAD = _build_patterns(list(MONTHS_EN), list(WEEKDAYS_FULL_EN), list(WEEKDAYS_FULL_EN))
-_ALL = _build_patterns(list(MONTHS_ALL), list(WEEKDAYS_ALL), list(WEEKDAYS_ALL))
-
-# Shapes a date line may hold, in no particular order (longest match wins).
-_LINE_KINDS = ("iso", "num", "mdy", "dmy", "my", "wmd", "wdm")
-_LEAD_KINDS = ("iso", "num", "mdy", "dmy", "wmd", "wdm")
-_DATELINE_KINDS = ("mdy", "dmy", "iso", "wmd", "wdm", "md", "dm")
-
-_REUTERS = re.compile(r"\s*(\d{1,2})-([a-z]{3})-(\d{4})(?!\d)")
-_CTIME = re.compile(  # Twitter / ctime: "Thu Oct 26 09:30:00 +0000 2023"
-    rf"(?P<wd>{_alternation(list(WEEKDAYS_EN))})\s+(?P<mon>{_alternation(list(MONTHS_EN))})\s+(?P<day>\d{{1,2}})\s+"
-    rf"\d{{1,2}}:\d{{2}}(?::\d{{2}})?\s+(?:[+-]\d{{4}}\s+|[a-z]{{2,5}}\s+)?(?P<year>\d{{4}})$"
-)
-_COMPACT = re.compile(r"(?P<year>\d{4})(?P<mnum>\d{2})(?P<day>\d{2})(?!\d)")
-_YEAR_MONTH = re.compile(r"(?P<year>\d{4})[-/.](?P<mnum>\d{1,2})(?![\d])")
-_YEAR = re.compile(r"(?P<year>\d{4})(?!\d)")
-_EPOCH = re.compile(r"(?P<secs>\d{10})(?:\.\d+)?|(?P<millis>\d{13})")
-_META_LABEL = re.compile(r"(?:published|posted|updated|date|dated|created|pubdate)\s*:?\s*")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-# What may follow the date in a metadata string: a time, am/pm, a zone or offset.
-_TAIL = re.compile(
-    rf"""[\s,;]*(?:(?:t|at|a|um|@|-|\|)\s*)?
-    (?:\d{{1,2}}(?:[:.h]\d{{2}}){{1,2}}(?:[.,]\d+)?|\d{{1,2}}(?=\s*[ap]\.?m)|\d{{4}}(?:\d{{2}})?(?:[.,]\d+)?)?
-    \s*(?:[ap]\.?\s?m\.?)?\s*(?:uhr)?
-    \s*\(?(?:{_alternation(TIMEZONES)})?(?:\s*[+-]\d{{1,2}}(?::?\d{{2}})?)?\)?
-    \s*(?:\([a-z ]{{2,40}}\))?\s*""",
-    re.VERBOSE,
-)
-
-_DIGIT = re.compile(r"\d")
-_NO_DIGIT_RELATIVE = re.compile(r"\b(?:ago|yesterday|today|just now)\b", re.IGNORECASE)
-_DATE_HINT = re.compile(
-    rf"(?<![^\W\d_])(?:{_alternation(list(MONTHS_EN))})(?![^\W\d_])|\d{{1,4}}[-/.]\d|\bago\b|\byesterday\b|\btoday\b",
-    re.IGNORECASE,
-)
-_RELATIVE = re.compile(
-    r"(?<![\w])(?:(?P<n>\d+|an?|one)\s*(?P<unit>seconds?|secs?|s|minutes?|mins?|m|hours?|hrs?|h|days?|d|weeks?|wks?|w"
-    r"|months?|mos?|years?|yrs?|y)\s+ago|(?P<word>yesterday|today|just now))(?![\w])",
-    re.IGNORECASE,
-)
-_RELATIVE_DAYS = {"s": 0, "sec": 0, "second": 0, "m": 0, "min": 0, "minute": 0, "h": 0, "hr": 0, "hour": 0,
-                  "d": 1, "day": 1}
-_HOURS = re.compile(r"\d\s*h(?:ou)?r?s?\b|\ban? hour", re.IGNORECASE)
-_TIME = re.compile(
-    rf"(?<![\w:])(?:\d{{1,2}}(?:[:.h]\d{{2}}){{1,2}}(?:[.,]\d+)?(?:\s*[ap]\.?\s?m\.?)?|\d{{1,2}}\s*[ap]\.?\s?m\.?)"
-    rf"(?:\s*\(?(?:gmt|utc)\s*[+-]\d{{1,2}}(?::?\d{{2}})?\)?|[+-]\d{{2}}:?\d{{2}}|\s*\(?(?:{_alternation(TIMEZONES)})\)?)?"
-    r"(?![\w])",
-    re.IGNORECASE,
-)
-_FILLER = re.compile(  # "4 min read", "12 comments": byline furniture with numbers
-    r"\d+\s*(?:-\s*)?(?:min(?:ute)?s?|m)\.?\s+read(?:ing)?(?:\s+time)?|read(?:ing)?\s+time\s*:?\s*\d+\s*min(?:ute)?s?"
-    r"|\d[\d,.]*\s*[km]?\s+(?:comments?|views?|shares?|likes?)",
-    re.IGNORECASE,
-)
-_TOKEN = re.compile(r"[\x01\x02\x03]|[^\W\d_][\w'.\-]*|\d+|\S")
-_SEPARATORS = frozenset("|·•-/,;:()–—*~>")
-_CAPTION = re.compile(
-    r"\[[^\]]*\]\s*$|\((?:[A-Z]+ )?(?:photo|image|file)\b|(?-i:\b[A-Z]{2,}/[A-Z][a-z]+)|\b(?:photo|image|credit)s?\s*:"
-    r"|getty images|\bfile photo\b",
-    re.IGNORECASE,
-)
-_SENTENCE_END = re.compile(r"[.!?\"')\]:]\s*$")
-_DATELINE = re.compile(
-    r"(?P<place>[A-Z][\w.'\-]*(?:\s+(?:[A-Z][\w.'\-]*|al|de|el|es|of)){0,3}"
-    r"(?:,\s*[A-Z][\w.'\-]*(?:\s+[A-Z][\w.'\-]*){0,2})?,\s*)?"
-    r"(?P<date>[\w.,\- ]{3,45}?)\s*"
-    r"(?:(?P<agency>\([A-Z][\w .&'/\-]{1,40}\)|\.?\s*/[A-Z][\w\-]{1,15}/)\s*(?:-{1,3}|:|\.)?|(?P<dash>-{1,3}|:))"
-    r"(?:\s+\S|\s*$)"
-)
 
 
 # --------------------------------------------------------------------------
@@ -331,7 +173,7 @@ def _find_hits(text: str, patterns: dict, kinds: Sequence[str], months: dict[str
 
 def _relative_hits(text: str) -> list[_Hit]:
     hits = []
-    for m in _RELATIVE.finditer(text):
+    for m in RELATIVE.finditer(text):
         word = (m.group("word") or "").lower()
         days: int | None = None
         if word in ("today", "just now"):
@@ -343,7 +185,7 @@ def _relative_hits(text: str) -> list[_Hit]:
             n = 1 if n_text in ("a", "an", "one") else int(n_text)
             unit = m.group("unit").lower()
             unit = unit[:-1] if unit.endswith("s") and len(unit) > 1 else unit
-            per = _RELATIVE_DAYS.get(unit)
+            per = RELATIVE_DAYS.get(unit)
             days = None if per is None else per * n
         hits.append(_Hit(m.start(), m.end(), m.group(0), None, None, None, None, relative_days=days, relative=True))
     return hits
@@ -360,7 +202,7 @@ def _info_from_hit(hit: _Hit, reference: dt.date | None, weekday_reference: dt.d
             return None
         value = reference - dt.timedelta(days=hit.relative_days)
         note = f"relative to reference date {reference.isoformat()}"
-        if hit.relative_days == 0 and _HOURS.search(hit.text):
+        if hit.relative_days == 0 and HOURS.search(hit.text):
             note += "; hours before the crawl may be the day before"
         return DateInfo(value, "day", f"{evidence} ({note})")
     if hit.ambiguous or hit.month is None or not 1 <= hit.month <= 12:
@@ -389,98 +231,12 @@ def _words(line: str) -> int:
 
 
 def _is_caption(line: str) -> bool:
-    return bool(_CAPTION.search(line))
+    return bool(CAPTION.search(line))
 
 
 def _is_paragraph(line: str) -> bool:
     n = _words(line)
-    return n >= PARAGRAPH_LONG_WORDS or (n >= PARAGRAPH_MIN_WORDS and bool(_SENTENCE_END.search(line)))
-
-
-def _is_name_word(token: str) -> bool:
-    return token[0].isupper() or (len(token) == 2 and token[1] == "." and token[0].isalpha())
-
-
-def _is_word(token: str) -> bool:
-    return token[0].isalpha()
-
-
-def _breaks_run(token: str, low: str) -> bool:
-    # Zones break a run only written as zones (GMT), so "West Bank" stays a name.
-    return low in _RUN_BREAK or (low in _TIMEZONE_SET and token.isupper())
-
-
-def _only_byline_words(masked: str) -> bool:
-    """True when what is left of a line, dates and times masked, reads as byline furniture."""
-    tokens = _TOKEN.findall(masked)
-    n = len(tokens)
-    i = 0
-    boundary = True  # at line start, after a separator or a strong byline word
-    free_runs = 0
-    while i < n:
-        tok = tokens[i]
-        if tok in ("\x01", "\x02", "\x03"):
-            boundary = False
-            i += 1
-            continue
-        if tok in _SEPARATORS or tok == ".":
-            boundary = True
-            i += 1
-            continue
-        if not _is_word(tok):
-            return False
-        low = tok.lower().rstrip(".")
-        if low in REJECT_WORDS:
-            return False
-        if low == "by":
-            j, names, lower = i + 1, 0, 0
-            while j < n and _is_word(tokens[j]):
-                word = tokens[j].lower().rstrip(".")
-                if word in ("and", "&"):
-                    j += 1
-                    continue
-                if _breaks_run(tokens[j], word) or word in REJECT_WORDS or names >= MAX_NAME_WORDS + 2:
-                    break
-                if _is_name_word(tokens[j]) or word in NAME_PARTICLES:
-                    names += 1
-                else:
-                    lower += 1
-                j += 1
-            # a user name ("by admin") is one lower-case word, alone
-            if names + lower == 0 or (lower and (lower > 1 or names)):
-                return False
-            i, boundary = j, False
-            continue
-        if low in BYLINE_WORDS:
-            # "Posted in Politics": a section name may follow "in"
-            boundary = low in BOUNDARY_WORDS or low == "in"
-            i += 1
-            continue
-        if _is_name_word(tok):
-            if not boundary:
-                return False
-            j, names = i, 0
-            while j < n and _is_word(tokens[j]) and names <= MAX_NAME_WORDS:
-                word = tokens[j].lower().rstrip(".")
-                if _breaks_run(tokens[j], word) or word in REJECT_WORDS:
-                    break
-                if _is_name_word(tokens[j]):
-                    names += 1
-                elif word not in NAME_PARTICLES:
-                    return False
-                j += 1
-            if names > MAX_NAME_WORDS:
-                return False
-            nxt = tokens[j] if j < n else None
-            if nxt is not None and nxt not in _SEPARATORS and nxt != "." and nxt.lower() not in BOUNDARY_WORDS:
-                return False
-            free_runs += 1
-            if free_runs > MAX_FREE_NAME_RUNS:
-                return False
-            i, boundary = j, False
-            continue
-        return False
-    return True
+    return n >= PARAGRAPH_LONG_WORDS or (n >= PARAGRAPH_MIN_WORDS and bool(SENTENCE_END.search(line)))
 
 
 def _mask(text: str, spans: Sequence[tuple[int, int]], mark: str) -> str:
@@ -546,16 +302,16 @@ def parse_date_string(text: str, reference_date: dt.date | None = None) -> DateI
         return None
     raw = text.strip()
     evidence = f"metadata: {_clip(raw, 60)}"
-    folded = fold(_CONTROL.sub(" ", html.unescape(raw))).strip()
-    folded = _META_LABEL.sub("", folded, count=1) if _META_LABEL.match(folded) else folded
+    folded = fold(CONTROL_CHARS.sub(" ", html.unescape(raw))).strip()
+    folded = META_LABEL.sub("", folded, count=1) if META_LABEL.match(folded) else folded
 
-    m = _REUTERS.match(folded)  # "26-FEB-1987 15:01:01.79&#5;&#5;&#5;RM": junk after the date is normal
+    m = REUTERS_STAMP.match(folded)  # "26-FEB-1987 15:01:01.79&#5;&#5;&#5;RM": junk after the date is normal
     if m and m.group(2) in MONTHS_EN:
         year, month, day = int(m.group(3)), MONTHS_EN[m.group(2)], int(m.group(1))
         hit = _Hit(0, m.end(), m.group(0), year, month, day, None)
         return _info_from_hit(hit, reference_date, None, evidence)
 
-    m = _EPOCH.fullmatch(folded)
+    m = EPOCH.fullmatch(folded)
     if m:
         seconds = int(m.group("secs")) if m.group("secs") else int(m.group("millis")) / 1000
         value = dt.datetime.fromtimestamp(seconds, tz=dt.UTC).date()
@@ -563,18 +319,18 @@ def parse_date_string(text: str, reference_date: dt.date | None = None) -> DateI
             return None
         return DateInfo(value, "day", f"{evidence} (epoch, UTC)")
 
-    m = _CTIME.fullmatch(folded)
+    m = CTIME.fullmatch(folded)
     if m:
         hit = _hit_from_match(m, MONTHS_ALL, WEEKDAYS_ALL)
         return _info_from_hit(hit, reference_date, None, evidence) if hit else None
 
-    candidates = [_ALL[k] for k in ("iso", "mdy", "dmy", "num")]
-    candidates += [_COMPACT, _YEAR_MONTH, _ALL["my"], _ALL["wmd"], _ALL["wdm"], _YEAR]
+    candidates = [ALL_SHAPES[k] for k in ("iso", "mdy", "dmy", "num")]
+    candidates += [COMPACT, YEAR_MONTH, ALL_SHAPES["my"], ALL_SHAPES["wmd"], ALL_SHAPES["wdm"], YEAR_ONLY]
     for pattern in candidates:
         m = pattern.match(folded)
-        if not m or not _TAIL.fullmatch(folded, m.end()):
+        if not m or not DATE_TAIL.fullmatch(folded, m.end()):
             continue
-        if pattern is _YEAR:
+        if pattern is YEAR_ONLY:
             year = int(m.group("year"))
             if not _plausible_year(year, reference_date):
                 return None
@@ -603,22 +359,22 @@ def parse_date_line(line: str, reference_date: dt.date | None = None) -> DateInf
     """
     if not line or len(line) > MAX_DATE_LINE_CHARS:
         return None
-    if not _DIGIT.search(line) and not _NO_DIGIT_RELATIVE.search(line):
+    if not DIGIT.search(line) and not NO_DIGIT_RELATIVE.search(line):
         return None
-    if not _DATE_HINT.search(line):
+    if not DATE_HINT.search(line):
         return None
     text = normalize_text(line).strip()
     if _is_caption(text):
         return None
-    hits = _find_hits(text, _EN, _LINE_KINDS, MONTHS_EN)
+    hits = _find_hits(text, EN_SHAPES, LINE_KINDS, MONTHS_EN)
     hits += [r for r in _relative_hits(text) if not any(h.start < r.end and r.start < h.end for h in hits)]
     if not hits:
         return None
     hits.sort(key=lambda h: h.start)
     masked = _mask(text, [(h.start, h.end) for h in hits], "\x01")
-    masked = _FILLER.sub(" \x03 ", masked)
-    masked = _TIME.sub(" \x02 ", masked)
-    if not _only_byline_words(masked):
+    masked = FILLER.sub(" \x03 ", masked)
+    masked = TIME_OF_DAY.sub(" \x02 ", masked)
+    if not only_byline_words(masked):
         return None
     hit = _pick_line_hit(text, hits)
     evidence = f"date line: {_clip(text)}"
@@ -677,7 +433,7 @@ def extract_dateline_date(lines: Sequence[str], reference: dt.date | None) -> Da
         line = normalize_text(raw).strip()
         if _is_caption(line):
             continue
-        m = _DATELINE.match(line)
+        m = DATELINE.match(line)
         if m and (m.group("place") or m.group("agency")):
             info = _dateline_info(m.group("date"), reference, line[: m.end("date")])
             if info is not None:
@@ -691,8 +447,8 @@ def extract_dateline_date(lines: Sequence[str], reference: dt.date | None) -> Da
 
 def _dateline_info(phrase: str, reference: dt.date | None, shown: str) -> DateInfo | None:
     phrase = phrase.strip().rstrip(",.")
-    for kind in _DATELINE_KINDS:
-        m = _EN[kind].fullmatch(phrase)
+    for kind in DATELINE_KINDS:
+        m = EN_SHAPES[kind].fullmatch(phrase)
         if not m:
             continue
         hit = _hit_from_match(m, MONTHS_EN, WEEKDAYS_EN)
@@ -728,7 +484,7 @@ def extract_lead_weekday_date(lines: Sequence[str], reference: dt.date | None) -
     year in body sentences are event dates and are left alone.
     """
     for paragraph in _lead(lines, LEAD_PARAGRAPHS):
-        for hit in _find_hits(paragraph, _EN_LEAD, _LEAD_KINDS, MONTHS_EN):
+        for hit in _find_hits(paragraph, EN_LEAD_SHAPES, LEAD_KINDS, MONTHS_EN):
             if hit.year is not None or hit.weekday is None:
                 continue
             info = _info_from_hit(hit, reference, reference or _today(), f"lead: '{hit.text.strip()}'")
