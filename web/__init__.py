@@ -63,7 +63,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         __name__,
         instance_path=os.environ.get("NEWSFACET_INSTANCE") or None,
         instance_relative_config=True,
-        template_folder=str(root.parent / "templates"),
+        # a wheel carries the top-level templates/ as web/templates (setup.cfg maps it); a checkout has it beside web/
+        template_folder=str(root / "templates" if (root / "templates").is_dir() else root.parent / "templates"),
         static_folder=str(root / "static"),
     )
     app.config.from_mapping(
