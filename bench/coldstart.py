@@ -23,9 +23,10 @@ from . import REPO_ROOT
 NEWSFACET_CHILD = """
 import json, sys, time
 t0 = time.perf_counter()
-from search.query import QueryService, SearchRequest
+from search.api import SearchRequest
+from search.whoosh_backend.service import WhooshBackend
 t1 = time.perf_counter()
-service = QueryService(sys.argv[1])
+service = WhooshBackend(sys.argv[1])
 t2 = time.perf_counter()
 result = service.search(SearchRequest(q="oil"))
 t3 = time.perf_counter()

@@ -75,7 +75,7 @@ def iter_stored(index_dir: Path, batch: int = 5000, docs: list[int] | None = Non
 
     :param docs: only these document numbers (sorted); default every document.
     """
-    from search.indexer import open_index
+    from search.whoosh_backend.store import open_index
 
     ix = open_index(index_dir)
     with ix.reader() as reader:
@@ -94,7 +94,7 @@ def iter_stored(index_dir: Path, batch: int = 5000, docs: list[int] | None = Non
 
 def doc_count(index_dir: Path) -> tuple[int, int]:
     """``(live documents, document numbers incl. deleted)`` of the index."""
-    from search.indexer import open_index
+    from search.whoosh_backend.store import open_index
 
     ix = open_index(index_dir)
     with ix.reader() as reader:

@@ -7,7 +7,7 @@
   wall-clock second.
 * **Index only**: the stored fields of the built index, read back in batches
   (not timed), are added to a fresh index with the same schema
-  (``search.schema.schema()``) by one writer with the indexer's memory limit;
+  (``search.whoosh_backend.schema.schema()``) by one writer with the indexer's memory limit;
   the fields the index does not store (``words``, ``date_num``,
   ``date_path``, ``entity``) are recomputed exactly as the indexer derives
   them.  Timed: every ``add_document`` call and the final
@@ -30,7 +30,7 @@ from .corpus import dir_size_mb, iter_stored
 
 def end_to_end(paths: list[Path], index_dir: Path, procs: int | None = None) -> dict:
     """Build *index_dir* from *paths* from scratch and time it."""
-    from search.indexer import build_index
+    from search.ingest import build_index
     from search.settings import Options
 
     started = time.perf_counter()
@@ -52,7 +52,7 @@ def end_to_end(paths: list[Path], index_dir: Path, procs: int | None = None) -> 
 
 def _writer_fields(stored: dict) -> dict:
     """The fields ``build_index`` passes to the writer, rebuilt from stored ones."""
-    from search import schema as S
+    from search.whoosh_backend import schema as S
 
     out = dict(stored)
     out[S.WORDS] = f"{stored.get(S.TITLE, '')}\n{stored.get(S.BODY, '')}"
@@ -73,8 +73,9 @@ def index_only(source_index: Path, scratch: Path, log: Callable[[str], None] | N
     """
     from whoosh import index as whoosh_index
 
-    from search import schema as S
-    from search.indexer import INDEX_NAME, WRITER_LIMIT_MB
+    from search.whoosh_backend import schema as S
+    from search.whoosh_backend.store import INDEX_NAME
+    from search.whoosh_backend.writer import WRITER_LIMIT_MB
 
     if scratch.exists():
         shutil.rmtree(scratch)

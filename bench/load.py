@@ -153,7 +153,7 @@ def scaled_corpus(work: Path, size: int, seed: int, reuters: str | None, log: Ca
 
 def base_index(work: Path, corpus: Path, size: int, dest: Path, log: Callable[[str], None]) -> dict:
     """Put a copy of the base index (exactly *size* articles) at *dest*; build the cached one if missing."""
-    from search.indexer import index_exists
+    from search.whoosh_backend.store import index_exists
 
     from .corpus import doc_count
 

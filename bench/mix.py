@@ -55,7 +55,7 @@ class MixItem:
 
     kind: str
     label: str
-    request: object  # search.query.SearchRequest
+    request: object  # search.api.SearchRequest
 
     def as_dict(self) -> dict:
         return {"kind": self.kind, "label": self.label, "request": self.request.as_dict()}
@@ -82,7 +82,7 @@ def sample(index_dir: Path, limit: int = SAMPLE_DOCS) -> list[StoredArticle]:
 
 def build_mix(articles: list[StoredArticle]) -> list[MixItem]:
     """The mix for a corpus whose sample is *articles* (at least one)."""
-    from search.query import SearchRequest
+    from search.api import SearchRequest
 
     df: Counter[str] = Counter()
     bigrams: Counter[tuple[str, str]] = Counter()
@@ -184,7 +184,7 @@ def build_mix(articles: list[StoredArticle]) -> list[MixItem]:
 
 
 def _drill(items: list[MixItem], word: str, k: int, articles: list[StoredArticle], doc_words: list[set[str]]) -> None:
-    from search.query import SearchRequest
+    from search.api import SearchRequest
 
     hits = [a for a, words in zip(articles, doc_words, strict=True) if word in words]
     ents = Counter(e["value"] for a in hits for e in a.entities)

@@ -114,7 +114,7 @@ def prepare_corpus(args: argparse.Namespace, work: Path, log: Log) -> dict:
 
 
 def _entity_values(index_dir: Path) -> int:
-    from search.indexer import open_index
+    from search.whoosh_backend.store import open_index
 
     with open_index(index_dir).reader() as reader:
         return sum(1 for _ in reader.lexicon("entity"))
@@ -185,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
     res["index_dir"] = str(index_dir)
 
     # -- ingest
-    from search.indexer import index_exists
+    from search.whoosh_backend.store import index_exists
 
     from . import ingest
 
@@ -243,9 +243,10 @@ def main(argv: list[str] | None = None) -> int:
     log(f"cold start: newsfacet {res['cold_start']['newsfacet']['seconds']:.2f} s")
 
     # -- query service
-    from search.query import QueryService, SearchRequest
+    from search.api import SearchRequest
+    from search.whoosh_backend.service import WhooshBackend
 
-    service = QueryService(index_dir)
+    service = WhooshBackend(index_dir)
     primer = SearchRequest(per_page=1)
     log(f"query service: warm-up + {args.rounds} round(s)")
     times, per_item, answers, first = time_mix(service.search, items, args.rounds, primer)

@@ -1,15 +1,20 @@
-"""The one options object passed down the ingest chain.
+"""Configuration: :class:`Settings`, read once for a whole process, and the
+:class:`Options` of one ingest run.
 
-Like trafilatura's ``Extractor``, every stage (reader, cleaner, extractors)
-receives the same :class:`Options` and reads only the knobs it needs, so a
-caller configures a run in one place.
+Like trafilatura's ``Extractor``, every ingest stage (reader, cleaner,
+extractors) receives the same :class:`Options` and reads only the knobs it
+needs, so a caller configures a run in one place.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from .limits import QueryLimits
 
 
 @dataclass(frozen=True)
@@ -50,3 +55,85 @@ class Options:
             raise ValueError(f"html_extractor must be one of {', '.join(valid)}, not {self.html_extractor!r}")
         if self.repeat_min_docs < 2:
             raise ValueError("repeat_min_docs must be at least 2")
+
+
+BACKENDS = ("whoosh",)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything newsfacet is configured with, read once: defaults, then
+    ``NEWSFACET_*`` environment variables, then command-line flags.
+
+    Both the web factory and the CLI build one with :meth:`from_env` and pass
+    it down; nothing else reads the environment for these.  The web-only
+    entries (secret key, saved-search store, hosts, admin token) are plain
+    values here; :mod:`web` gives them meaning.
+    """
+
+    index_dir: Path = Path("index")
+    backend: str = "whoosh"
+    aliases: Path | None = None
+    per_page: int = 10
+    facet_limit: int = 20
+    limits: QueryLimits = field(default_factory=QueryLimits)
+    secret_key: str | None = None
+    saved_db: Path | None = None
+    instance: Path | None = None
+    base_url: str | None = None
+    allowed_hosts: str = "127.0.0.1,localhost"
+    admin_token: str | None = None
+    max_saved: int = 500
+
+    def __post_init__(self) -> None:
+        if self.backend not in BACKENDS:
+            raise ValueError(f"the backend must be one of {', '.join(BACKENDS)}, not {self.backend!r}")
+        for name in ("per_page", "facet_limit", "max_saved"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{_ENV[name]} must be at least 1, not {getattr(self, name)}")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **flags) -> Settings:
+        """Defaults, overridden by the environment, overridden by *flags* (None flags are not given)."""
+        env = os.environ if environ is None else environ
+        values: dict = {}
+        for name, var in _ENV.items():
+            raw = env.get(var)
+            if raw in (None, ""):
+                continue
+            if name in _INTS:
+                try:
+                    values[name] = int(raw)
+                except ValueError:
+                    raise ValueError(f"{var} must be a whole number, not {raw!r}") from None
+            elif name in _PATHS:
+                values[name] = Path(raw)
+            else:
+                values[name] = raw
+        values["limits"] = QueryLimits.from_env(env)
+        for name, value in flags.items():
+            if value is not None:
+                values[name] = Path(value) if name in _PATHS else value
+        return cls(**values)
+
+    def options(self, **changes) -> Options:
+        """The ingest :class:`Options` these settings give (the alias file), with *changes*."""
+        return Options(aliases_path=self.aliases, **changes)
+
+
+_ENV = {
+    "index_dir": "NEWSFACET_INDEX",
+    "backend": "NEWSFACET_BACKEND",
+    "aliases": "NEWSFACET_ALIASES",
+    "per_page": "NEWSFACET_PER_PAGE",
+    "facet_limit": "NEWSFACET_FACET_LIMIT",
+    "secret_key": "NEWSFACET_SECRET_KEY",
+    "saved_db": "NEWSFACET_SAVED_DB",
+    "instance": "NEWSFACET_INSTANCE",
+    "base_url": "NEWSFACET_BASE_URL",
+    "allowed_hosts": "NEWSFACET_ALLOWED_HOSTS",
+    "admin_token": "NEWSFACET_ADMIN_TOKEN",
+    "max_saved": "NEWSFACET_MAX_SAVED",
+}
+_INTS = ("per_page", "facet_limit", "max_saved")
+_PATHS = ("index_dir", "aliases", "saved_db", "instance")

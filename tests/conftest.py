@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from search.indexer import build_index
-from search.query import QueryService
+from search.ingest import build_index
 from search.settings import Options
+from search.whoosh_backend.service import WhooshBackend
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
@@ -53,8 +53,8 @@ def seed_index(seeds_dir, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def seed_service(seed_index) -> QueryService:
-    return QueryService(seed_index)
+def seed_service(seed_index) -> WhooshBackend:
+    return WhooshBackend(seed_index)
 
 
 @pytest.fixture(scope="session")
@@ -80,8 +80,8 @@ def sites_index(sites_dir, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def sites_service(sites_index) -> QueryService:
-    return QueryService(sites_index)
+def sites_service(sites_index) -> WhooshBackend:
+    return WhooshBackend(sites_index)
 
 
 def make_app(index_dir: Path, instance: Path):

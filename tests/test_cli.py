@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from search.query import QueryService, SearchRequest
+from search.api import SearchRequest
+from search.whoosh_backend.service import WhooshBackend
 from web.cli import main
 
 from .conftest import SEEDS, SEEDS_CRAWLED, copy_corpus
@@ -110,7 +111,7 @@ def test_every_kind_of_bad_file_is_reported_and_the_rest_indexed(tmp_path):
         "rows.jsonl#5": "no text or html",
     }
     assert done.stdout.startswith("10 added, 0 updated, 0 unchanged, 0 removed, 8 failed; 10 articles in the index")
-    service = QueryService(index_dir)
+    service = WhooshBackend(index_dir)
     found = {q: [h.path for h in service.search(SearchRequest(q=q)).hits]
              for q in ("rotterdam", '"river festival"', "deventer", "kansas", "ferry", "hamas")}
     assert found["rotterdam"] == ["stray-bytes.txt"]

@@ -17,9 +17,11 @@ import time
 
 import pytest
 
-from search.indexer import build_index, open_index
-from search.query import QueryService, SearchRequest
+from search.api import SearchRequest
+from search.ingest import build_index
 from search.settings import Options
+from search.whoosh_backend.service import WhooshBackend
+from search.whoosh_backend.store import open_index
 
 WORDS = "harbour ferry council budget strike quay tanker storm vote court minister river bridge port".split()
 KILLS = 20
@@ -66,14 +68,14 @@ def test_sigkill_at_random_points_loses_nothing(tmp_path):
     for _ in range(KILLS):
         start_and_kill(command, rng.uniform(0.3, 6.0))
         if list(index_dir.glob("_articles_*.toc")):  # once a first commit exists
-            service = QueryService(index_dir)  # the last good commit answers
+            service = WhooshBackend(index_dir)  # the last good commit answers
             result = service.search(SearchRequest(q="harbour"))
             assert 0 <= result.total <= 1200
             service.close()
     finished = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert finished.returncode == 0, finished.stderr
     assert snapshot(index_dir) == expected
-    assert QueryService(index_dir).search(SearchRequest()).total == 1200
+    assert WhooshBackend(index_dir).search(SearchRequest()).total == 1200
 
 
 @pytest.mark.slow
@@ -89,7 +91,7 @@ def test_sigkill_during_rebuild_keeps_the_old_index(tmp_path):
                "--quiet"]
     for _ in range(REBUILD_KILLS):
         start_and_kill(command, rng.uniform(0.3, 5.0))
-        service = QueryService(index_dir)
+        service = WhooshBackend(index_dir)
         assert service.search(SearchRequest()).total == 1200
         assert service.search(SearchRequest(q="harbour")).total > 0
         service.close()

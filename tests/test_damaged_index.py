@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 from whoosh.reading import SegmentReader
 
-from search.indexer import build_index
+from search.ingest import build_index
 from search.settings import Options
-from search.store import open_index
+from search.whoosh_backend.store import open_index
 from web.cli import main
 
 from .conftest import SEEDS, SEEDS_CRAWLED, SITES, copy_corpus, make_app

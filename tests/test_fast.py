@@ -18,9 +18,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from whoosh import query as Q
 
-from search.indexer import build_index, open_index
-from search.query import QueryService, SearchRequest
+from search.api import SearchRequest
+from search.ingest import build_index
 from search.settings import Options
+from search.whoosh_backend.service import WhooshBackend
+from search.whoosh_backend.store import open_index
 
 WORDS = ["harbour", "ferry", "council", "budget", "strike", "quay", "tanker", "storm", "vote", "court"]
 ENTITIES = [("Lisbon", "place"), ("Oslo", "place"), ("Port Authority", "org"), ("Ana Silva", "person"),
@@ -67,7 +69,7 @@ def set_logic(q, searcher) -> set[int]:
     return set(searcher.docs_for_query(q))
 
 
-def brute_force(ix, req: SearchRequest, service: QueryService) -> tuple[set[str], Counter, Counter]:
+def brute_force(ix, req: SearchRequest, service: WhooshBackend) -> tuple[set[str], Counter, Counter]:
     """Matching ids and facet counts by walking every stored article."""
     parsed, _ = service.parse(req.q)
     with ix.searcher() as s:
@@ -80,9 +82,10 @@ def brute_force(ix, req: SearchRequest, service: QueryService) -> tuple[set[str]
             if not all(any(v == want for v, _ in values) for want in req.entities):
                 continue
             date = fields["date"] or None
-            if req.date == "undated" and date:
+            wanted = req.date.value if req.date else None
+            if wanted == "undated" and date:
                 continue
-            if req.date and req.date != "undated" and not (date and (date + "-").startswith(req.date + "-")):
+            if wanted and wanted != "undated" and not (date and (date + "-").startswith(wanted + "-")):
                 continue
             ids.add(fields["id"])
             ents.update(values)
@@ -90,7 +93,7 @@ def brute_force(ix, req: SearchRequest, service: QueryService) -> tuple[set[str]
     return ids, ents, dates
 
 
-def check(service: QueryService, ix, rng: random.Random) -> None:
+def check(service: WhooshBackend, ix, rng: random.Random) -> None:
     for _ in range(6):
         q = rng.choice(["", rng.choice(WORDS), f"{rng.choice(WORDS)} {rng.choice(WORDS)}",
                         f"{rng.choice(WORDS)} OR {rng.choice(WORDS)}", f"{rng.choice(WORDS)} -{rng.choice(WORDS)}",
@@ -118,7 +121,7 @@ def test_fast_counts_equal_brute_force_across_updates(tmp_path_factory, seed, si
     rows = {i: article(rng, i) for i in range(size)}
     write(folder, rows)
     build_index([folder], index_dir, Options(), progress=False, procs=1)
-    service = QueryService(index_dir)
+    service = WhooshBackend(index_dir)
     ix = open_index(index_dir)
     check(service, ix, rng)
     for i in rng.sample(sorted(rows), k=min(len(rows), rng.randint(1, 5))):  # edit some, delete some
@@ -142,7 +145,7 @@ def test_array_scores_rank_like_whoosh(seed_service):
             whoosh_scores = {hit["id"]: hit.score for hit in s.search(parsed, limit=None)}
         ours = seed_service.search(SearchRequest(q=q, per_page=100)).hits
         assert [h.id for h in ours] == whoosh_order, q
-        from search.fast import evaluate
+        from search.whoosh_backend.evaluator import evaluate
 
         tables = seed_service._facet_tables(seed_service._current_searcher())
         ev = evaluate(parsed, seed_service._posting_cache(seed_service._current_searcher(), tables))

@@ -16,8 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from search.api import SearchRequest
 from search.errors import InvalidParameter
-from search.query import SearchRequest
 from web import create_app
 
 SYNTAX = ['"', "(", ")", "AND", "OR", "NOT", "-", "+", "*", "?", ":", "title:", "foo:", "^2", "~", "[", "]",

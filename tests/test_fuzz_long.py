@@ -43,7 +43,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 
-from search.query import MAX_QUERY_CHARS
+from search.api import MAX_QUERY_CHARS
 from web import create_app
 
 from .test_fuzz import SYNTAX

@@ -7,10 +7,12 @@ import shutil
 
 import pytest
 
+from search.api import SearchRequest
 from search.errors import IndexLocked, IndexNotFound
-from search.indexer import build_index, open_index
-from search.query import QueryService, SearchRequest
+from search.ingest import build_index
 from search.settings import Options
+from search.whoosh_backend.service import WhooshBackend
+from search.whoosh_backend.store import open_index
 
 from .conftest import SEEDS, SEEDS_CRAWLED, copy_corpus
 
@@ -43,7 +45,7 @@ def test_reindexing_is_a_no_op(corpus, tmp_path):
 def test_edit_add_delete_are_reflected(corpus, tmp_path):
     index_dir = tmp_path / "ix"
     run(corpus, index_dir)
-    service = QueryService(index_dir)
+    service = WhooshBackend(index_dir)
     target = corpus / "003_9702e96eff6568ce.txt"
     target.write_text(target.read_text(encoding="utf-8") + "\nThe delegation also visited a turbine factory.\n",
                       encoding="utf-8")
@@ -84,7 +86,7 @@ def test_bad_files_are_reported_and_skipped(corpus, tmp_path):
     assert set(failed) >= {"empty.txt", "binary.txt", "truncated.html.gz"}
     assert all(reason for reason in failed.values())
     assert report.added == 6  # the five seeds and the latin-1 file
-    service = QueryService(tmp_path / "ix")
+    service = WhooshBackend(tmp_path / "ix")
     assert [h.path for h in service.search(SearchRequest(q="tromso cafe")).hits] == ["latin1.txt"]
     assert service.document(service.search(SearchRequest(q="tromso")).hits[0].id).title.startswith("Café")
 
@@ -116,7 +118,7 @@ def test_unreadable_file_is_reported(corpus, tmp_path, monkeypatch):
 
 def test_missing_index_is_a_clear_error(tmp_path):
     with pytest.raises(IndexNotFound, match="newsfacet index"):
-        QueryService(tmp_path / "nothing-here")
+        WhooshBackend(tmp_path / "nothing-here")
 
 
 def test_second_writer_is_refused_not_corrupting(corpus, tmp_path):
@@ -128,7 +130,7 @@ def test_second_writer_is_refused_not_corrupting(corpus, tmp_path):
             run(corpus, index_dir, rebuild=False)
     finally:
         writer.cancel()
-    assert QueryService(index_dir).doc_count() == 5
+    assert WhooshBackend(index_dir).count() == 5
 
 
 def test_new_spelling_later_joins_the_existing_entity(tmp_path):
@@ -148,7 +150,7 @@ def test_new_spelling_later_joins_the_existing_entity(tmp_path):
         encoding="utf-8",
     )
     run(folder, index_dir)
-    people = [f for f in QueryService(index_dir).search(SearchRequest()).facets["entity"] if "Lavrov" in f["value"]]
+    people = [f for f in WhooshBackend(index_dir).search(SearchRequest()).facets["entity"] if "Lavrov" in f["value"]]
     assert people == [{"value": "Sergey Lavrov", "type": "person", "count": 2, "selected": False}]
 
 
@@ -162,7 +164,7 @@ def test_folders_with_the_same_file_names_keep_all_their_articles(tmp_path):
     run(first, index_dir)
     report = build_index([second], index_dir, Options(), progress=False)
     assert (report.added, report.updated, report.total) == (1, 0, 2)
-    service = QueryService(index_dir)
+    service = WhooshBackend(index_dir)
     ids = {q: [h.id for h in service.search(SearchRequest(q=q)).hits] for q in ('"container berth"', '"grain silo"')}
     assert all(len(v) == 1 for v in ids.values()) and len({v[0] for v in ids.values()}) == 2
     # Re-runs, in either order and together, change nothing: each article keeps its id.

@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from search.indexer import build_index
+from search.ingest import build_index
 from search.pipeline import MAX_BODY_CHARS
 from search.settings import Options
 from web import create_app

@@ -7,10 +7,11 @@ import json
 
 import pytest
 
+from search.api import SearchRequest
 from search.errors import InvalidParameter
-from search.indexer import build_index
-from search.query import QueryService, SearchRequest
+from search.ingest import build_index
 from search.settings import Options
+from search.whoosh_backend.service import WhooshBackend
 
 ARTICLES = [
     {
@@ -52,7 +53,7 @@ ARTICLES = [
 
 
 @pytest.fixture(scope="module")
-def service(tmp_path_factory) -> QueryService:
+def service(tmp_path_factory) -> WhooshBackend:
     folder = tmp_path_factory.mktemp("tiny")
     with open(folder / "feed.jsonl", "w", encoding="utf-8") as fh:
         for a in ARTICLES:
@@ -60,7 +61,7 @@ def service(tmp_path_factory) -> QueryService:
     index_dir = tmp_path_factory.mktemp("tiny-index")
     report = build_index([folder], index_dir, Options(), progress=False)
     assert report.added == len(ARTICLES) and not report.failed
-    return QueryService(index_dir)
+    return WhooshBackend(index_dir)
 
 
 def titles(result) -> list[str]:
@@ -204,10 +205,10 @@ def test_did_you_mean_cases(service, q, suggestion):
 def test_large_index_reads_its_vocabulary_in_the_background(service, monkeypatch):
     import time
 
-    import search.query as query_module
+    import search.whoosh_backend.spelling as query_module
 
     monkeypatch.setattr(query_module, "VOCABULARY_INLINE_DOCS", 0)
-    fresh = QueryService(service.index_dir)
+    fresh = WhooshBackend(service.index_dir)
     assert fresh.search(SearchRequest(q="fery")).suggestion is None  # not read yet: no waiting
     deadline = time.monotonic() + 10
     while fresh.search(SearchRequest(q="fery")).suggestion is None and time.monotonic() < deadline:
@@ -269,7 +270,7 @@ def test_every_commit_has_its_facet_tables_before_it_is_visible(tmp_path, monkey
     """A server switching to a new commit must find its tables on disk, never build them."""
     from whoosh.index import TOC
 
-    from search.store import tables_path
+    from search.whoosh_backend.store import tables_path
 
     index_dir = tmp_path / "ix"
     seen = []
@@ -292,12 +293,12 @@ def test_every_commit_has_its_facet_tables_before_it_is_visible(tmp_path, monkey
 def test_threads_meeting_a_new_commit_build_its_tables_once(tmp_path, monkeypatch):
     import threading
 
-    from search.facets import FacetTables
+    from search.whoosh_backend.facets import FacetTables
 
     write_feed(tmp_path / "c", ARTICLES)
     index_dir = tmp_path / "ix"
     build_index([tmp_path / "c"], index_dir, Options(), progress=False)
-    service = QueryService(index_dir)
+    service = WhooshBackend(index_dir)
     for stored in index_dir.glob("facets-*.npz"):
         stored.unlink()  # as after an index written by an older newsfacet
     builds = []

@@ -1,6 +1,6 @@
 """Query cost is bounded by design: wildcards, ranges, long queries and the time budget.
 
-The evaluator expands wildcards through :class:`search.lexicon.Lexicon`;
+The evaluator expands wildcards through :class:`search.whoosh_backend.lexicon.Lexicon`;
 a property test checks it finds exactly the terms Whoosh's own expansion
 finds.  The HTTP and CLI tests check each hostile shape the outside test
 reported answers at once with a result or a 400 naming the problem, and a
@@ -16,8 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from whoosh import query as Q
 
-from search.lexicon import Lexicon, PatternTooComplex, glob_regex
-from search.store import open_index
+from search.whoosh_backend.lexicon import Lexicon, PatternTooComplex, glob_regex
+from search.whoosh_backend.store import open_index
 from web.cli import main
 
 from .conftest import make_app

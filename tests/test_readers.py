@@ -453,7 +453,7 @@ def test_utf16_jsonl_without_bom_stays_binary(tmp_path: Path) -> None:
 
 def test_skip_printer_shows_a_few_rows_per_file_and_reason() -> None:
     from search.document import ReadFailure as Failure
-    from search.indexer import SkipPrinter
+    from search.ingest import SkipPrinter
 
     lines: list[str] = []
     printer = SkipPrinter(lines.append, per_reason=2)

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from search.query import QueryService, SearchRequest
+from search.api import SearchRequest
+from search.whoosh_backend.service import WhooshBackend
 from web.cli import main
 
 from .conftest import ROOT
@@ -25,7 +26,7 @@ pytestmark = pytest.mark.skipif(len(FILES) != 22, reason="Reuters-21578 corpus n
 def one_file(tmp_path_factory):
     index_dir = tmp_path_factory.mktemp("reuters-one")
     assert main(["--index", str(index_dir), "index", str(FILES[0]), "--quiet"]) == 0
-    return QueryService(index_dir)
+    return WhooshBackend(index_dir)
 
 
 def test_one_file_gives_a_thousand_dated_stories(one_file):
@@ -64,7 +65,7 @@ def test_whole_collection(tmp_path, capsys):
     # 21,578 stories: one is empty and reported, every other one is indexed
     assert "21577 added" in captured.out and "1 failed" in captured.out
     assert "reut2-012.sgm.gz#12793: no title or body" in captured.err
-    service = QueryService(index_dir)
+    service = WhooshBackend(index_dir)
     assert service.search(SearchRequest(q="grain")).total > 300
     years = service.search(SearchRequest()).facets["date"]
     assert years == [{"value": "1987", "count": 21577, "selected": False}]

@@ -12,9 +12,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from search.indexer import build_index
-from search.query import QueryService
+from search.ingest import build_index
 from search.settings import Options
+from search.whoosh_backend.service import WhooshBackend
 from web import create_app
 
 from .conftest import SEEDS, SEEDS_CRAWLED, copy_corpus
@@ -54,13 +54,13 @@ def fill(path: str, count: int) -> None:
 def searches_run(monkeypatch) -> list[int]:
     """A list that grows by one for every search the query service runs."""
     calls: list[int] = []
-    real = QueryService.search
+    real = WhooshBackend.search
 
     def counting(self, req):
         calls.append(1)
         return real(self, req)
 
-    monkeypatch.setattr(QueryService, "search", counting)
+    monkeypatch.setattr(WhooshBackend, "search", counting)
     return calls
 
 

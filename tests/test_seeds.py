@@ -10,9 +10,9 @@ import re
 
 import pytest
 
-from search.query import SearchRequest
-from search.schema import TOKEN_PATTERN
+from search.api import SearchRequest
 from search.textnorm import normalize_text
+from search.whoosh_backend.schema import TOKEN_PATTERN
 
 from .conftest import SEEDS
 

@@ -11,8 +11,8 @@ import re
 
 import pytest
 
-from search.query import SearchRequest
-from search.schema import TOKEN_PATTERN
+from search.api import SearchRequest
+from search.whoosh_backend.schema import TOKEN_PATTERN
 
 from .conftest import SITES
 

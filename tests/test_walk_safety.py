@@ -20,7 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from search.query import QueryService, SearchRequest
+from search.api import SearchRequest
+from search.whoosh_backend.service import WhooshBackend
 from web.cli import main
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="POSIX links, FIFOs and sockets")
@@ -73,7 +74,7 @@ def skips(stderr: str) -> dict[str, str]:
 
 
 def paths_found(index_dir: Path, query: str = "") -> list[str]:
-    with QueryService(index_dir) as service:
+    with WhooshBackend(index_dir) as service:
         return sorted(hit.path for hit in service.search(SearchRequest(q=query, per_page=100)).hits)
 
 
@@ -170,7 +171,7 @@ def test_a_linked_sidecar_is_reported_and_the_page_indexed_without_it(tmp_path, 
     (collection / "harbour.json").symlink_to(outside / "meta.json")
     done, skipped, index_dir = index(str(collection))
     assert skipped == {"harbour.json": "symbolic link"}
-    with QueryService(index_dir) as service:
+    with WhooshBackend(index_dir) as service:
         hits = service.search(SearchRequest(q="harbour")).hits
     assert [(hit.path, hit.title) for hit in hits] == [("harbour.txt", "Harbour reopens")]
 
@@ -272,6 +273,6 @@ def test_utf16_without_bom_is_decoded(tmp_path, index, collection, encoding):
     (collection / "windows.txt").write_bytes(article("Tromsø ferry returns", "Tromsø").encode(encoding))
     done, skipped, index_dir = index(str(collection))
     assert skipped == {}
-    with QueryService(index_dir) as service:
+    with WhooshBackend(index_dir) as service:
         hits = service.search(SearchRequest(q="tromsø")).hits
     assert [(hit.path, hit.title) for hit in hits] == [("windows.txt", "Tromsø ferry returns")]

@@ -9,7 +9,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-from search.indexer import build_index
+from search.ingest import build_index
 from search.settings import Options
 from web import create_app
 

@@ -12,10 +12,12 @@ import pytest
 from whoosh import fields, query, sorting
 from whoosh.filedb.filestore import RamStorage
 
-from search import schema as S
-from search.indexer import build_index, open_index
-from search.query import QueryService, SearchRequest
+from search.api import SearchRequest
+from search.ingest import build_index
 from search.settings import Options
+from search.whoosh_backend import schema as S
+from search.whoosh_backend.service import WhooshBackend
+from search.whoosh_backend.store import open_index
 
 
 def test_len_of_unoptimized_results_undercounts_so_totals_count_every_match(tmp_path):
@@ -35,7 +37,7 @@ def test_len_of_unoptimized_results_undercounts_so_totals_count_every_match(tmp_
         for i in range(150):
             fh.write(json.dumps({"title": f"Report {i}", "text": f"The harbour report number {i} was filed."}) + "\n")
     build_index([folder], tmp_path / "ix", Options(), progress=False)
-    result = QueryService(tmp_path / "ix").search(SearchRequest(q="harbour", per_page=5))
+    result = WhooshBackend(tmp_path / "ix").search(SearchRequest(q="harbour", per_page=5))
     assert result.total == 150 and len(result.hits) == 5
 
 
@@ -55,7 +57,7 @@ def test_groupedby_on_vectored_field_crashes_without_value_so_facets_use_arrays(
         fh.write(json.dumps({"title": "With entity", "text": "Text about the port.", "entities": ["Lisbon"]}) + "\n")
         fh.write(json.dumps({"title": "without one", "text": "a short line of lower case text only."}) + "\n")
     build_index([folder], tmp_path / "ix", Options(), progress=False)
-    result = QueryService(tmp_path / "ix").search(SearchRequest())
+    result = WhooshBackend(tmp_path / "ix").search(SearchRequest())
     assert result.total == 2
     assert any(f["value"] == "Lisbon" and f["count"] == 1 for f in result.facets["entity"])
 
@@ -70,7 +72,7 @@ def test_porter_stemmer_splits_estimated_and_estimates_but_ours_joins_them():
 
 
 def test_big_runs_end_in_one_segment(tmp_path):
-    from search import indexer
+    from search.whoosh_backend import writer as indexer
 
     folder = tmp_path / "c"
     folder.mkdir()
@@ -107,7 +109,7 @@ def test_unsigned_numeric_range_needs_an_explicit_lower_bound():
         open_above = {s.stored_fields(d)["n"] for d in s.docs_for_query(query.NumericRange("n", 20231027, None))}
     assert explicit == {5, 20231026}
     assert sentinel == {0, 5, 20231026} and open_above == set()
-    from search.query import _range_bounds
+    from search.whoosh_backend.matching import _range_bounds
 
     assert _range_bounds(None, None) == (1, None)
 
@@ -120,7 +122,7 @@ def test_andnot_matcher_lets_negated_documents_through_so_queries_use_set_logic(
     rng = random.Random(314)  # a corpus on which Whoosh's AndNot matcher was seen to misfire
     write(tmp_path, {i: article(rng, i) for i in range(15)})
     build_index([tmp_path], tmp_path / "ix", Options(), progress=False, procs=1)
-    service = QueryService(tmp_path / "ix")
+    service = WhooshBackend(tmp_path / "ix")
     parsed, _ = service.parse("quay -budget")
     with open_index(tmp_path / "ix").searcher() as s:
         whoosh = set(s.docs_for_query(parsed))

@@ -1,8 +1,9 @@
 """The Flask front end: search pages, their JSON twins, article pages, saved searches.
 
 ``create_app`` is the application factory (``flask --app web run`` finds it).
-Configuration comes from defaults, then environment variables, then the
-mapping a caller passes:
+Configuration comes from :class:`search.api.Settings` (defaults, then
+environment variables, then command-line flags, read once), then the mapping
+a caller passes:
 
 ==========================  ==================================  ======================
 setting                     environment variable                default
@@ -32,52 +33,43 @@ site answers beyond this machine, saved searches can only be changed with
 
 from __future__ import annotations
 
-import os
+import dataclasses
 import secrets
 from pathlib import Path
 
 from flask import Flask
 
-ENV_SETTINGS = {
-    "INDEX_DIR": "NEWSFACET_INDEX",
-    "ALIASES": "NEWSFACET_ALIASES",
-    "SECRET_KEY": "NEWSFACET_SECRET_KEY",
-    "SAVED_DB": "NEWSFACET_SAVED_DB",
-    "PER_PAGE": "NEWSFACET_PER_PAGE",
-    "FACET_LIMIT": "NEWSFACET_FACET_LIMIT",
-    "BASE_URL": "NEWSFACET_BASE_URL",
-    "ALLOWED_HOSTS": "NEWSFACET_ALLOWED_HOSTS",
-    "ADMIN_TOKEN": "NEWSFACET_ADMIN_TOKEN",
-    "MAX_SAVED": "NEWSFACET_MAX_SAVED",
-}
-INT_SETTINGS = ("PER_PAGE", "FACET_LIMIT", "MAX_SAVED")
+from search.api import Settings
 
 
-def create_app(test_config: dict | None = None) -> Flask:
+def create_app(test_config: dict | None = None, settings: Settings | None = None) -> Flask:
     """Create the newsfacet web application.
 
-    :param test_config: settings that win over defaults and environment.
+    :param test_config: Flask config keys that win over *settings*.
+    :param settings: the process's settings (default: read from the
+        environment once, here), as ``newsfacet serve`` passes them.
     """
+    settings = settings or Settings.from_env()
     root = Path(__file__).resolve().parent
     app = Flask(
         __name__,
-        instance_path=os.environ.get("NEWSFACET_INSTANCE") or None,
+        instance_path=str(settings.instance.resolve()) if settings.instance else None,
         instance_relative_config=True,
         # a wheel carries the top-level templates/ as web/templates (setup.cfg maps it); a checkout has it beside web/
         template_folder=str(root / "templates" if (root / "templates").is_dir() else root.parent / "templates"),
         static_folder=str(root / "static"),
     )
     app.config.from_mapping(
-        INDEX_DIR=str(Path("index").resolve()),
-        ALIASES=None,
-        SECRET_KEY=None,
-        SAVED_DB=None,
-        PER_PAGE=10,
-        FACET_LIMIT=20,
-        BASE_URL=None,
-        ALLOWED_HOSTS="127.0.0.1,localhost",
-        ADMIN_TOKEN=None,
-        MAX_SAVED=500,
+        INDEX_DIR=str(settings.index_dir.resolve()),
+        ALIASES=str(settings.aliases) if settings.aliases else None,
+        SECRET_KEY=settings.secret_key,
+        SAVED_DB=str(settings.saved_db) if settings.saved_db else None,
+        PER_PAGE=settings.per_page,
+        FACET_LIMIT=settings.facet_limit,
+        BASE_URL=settings.base_url,
+        ALLOWED_HOSTS=settings.allowed_hosts,
+        ADMIN_TOKEN=settings.admin_token,
+        MAX_SAVED=settings.max_saved,
         LISTEN_HOST=None,  # the address `newsfacet serve` binds; None: unknown (flask run, tests)
         PUBLIC=None,  # answers beyond this machine? None: decided from the hosts above (web.security)
         # Flask's own default is None (no SameSite), which lets other sites' forms carry the cookie.
@@ -86,12 +78,12 @@ def create_app(test_config: dict | None = None) -> Flask:
         MAX_CONTENT_LENGTH=64 * 1024,  # forms here are a name and a query string
         JSON_SORT_KEYS=False,
     )
-    for key, env in ENV_SETTINGS.items():
-        if os.environ.get(env):
-            value = os.environ[env]
-            app.config[key] = int(value) if key in INT_SETTINGS else value
     if test_config:
         app.config.update(test_config)
+    # The settings as this app ended up with them: what its backend is opened with.
+    app.extensions["newsfacet"] = {"settings": dataclasses.replace(
+        settings, index_dir=Path(app.config["INDEX_DIR"]), per_page=app.config["PER_PAGE"],
+        facet_limit=app.config["FACET_LIMIT"])}
     app.json.sort_keys = False
 
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)

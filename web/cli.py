@@ -15,22 +15,18 @@ import logging
 import os
 import re
 import sys
-from pathlib import Path
 
-from search.errors import SearchError
-from search.settings import Options
+from search import api
+from search.api import SearchError, Settings
 
 DEFAULT_INDEX = "index"
 _BOLD, _RESET = "\033[1m", "\033[0m"
 
 
-def _index_dir(args) -> Path:
-    return Path(args.index or os.environ.get("NEWSFACET_INDEX") or DEFAULT_INDEX)
-
-
-def _options(args) -> Options:
-    aliases = getattr(args, "aliases", None) or os.environ.get("NEWSFACET_ALIASES")
-    return Options(aliases_path=Path(aliases) if aliases else None)
+def _settings(args) -> Settings:
+    """The settings of this run: defaults, then the environment, then this command's flags."""
+    return Settings.from_env(index_dir=args.index, aliases=getattr(args, "aliases", None),
+                             backend=getattr(args, "backend", None))
 
 
 # -- index ---------------------------------------------------------------------
@@ -39,14 +35,11 @@ def _options(args) -> Options:
 def _build(args, paths, **kwargs) -> None:
     """Index *paths* as ``index`` and ``serve --build`` do; skipped files go to stderr,
     a few lines per file and reason, and the summary to stdout."""
-    import dataclasses
-
-    from search.indexer import SkipPrinter, build_index
-
-    options = dataclasses.replace(_options(args), follow_symlinks=args.follow_symlinks)
-    skipped = SkipPrinter(lambda line: print(line, file=sys.stderr))
+    settings = _settings(args)
+    skipped = api.skip_printer(lambda line: print(line, file=sys.stderr))
     try:
-        report = build_index(paths, _index_dir(args), options, on_failure=skipped, **kwargs)
+        report = api.build_index(paths, settings, settings.options(follow_symlinks=args.follow_symlinks),
+                                 on_failure=skipped, **kwargs)
     finally:
         skipped.finish()  # what was counted is still said when the run stops on an error
     print(report.summary())
@@ -61,20 +54,13 @@ def cmd_index(args) -> int:
 # -- search --------------------------------------------------------------------
 
 
-def _request(args):
-    from search.query import SearchRequest, parse_day
-
-    return SearchRequest(
-        q=args.query or "",
-        entities=tuple(args.entity or ()),
-        date=args.date,
-        date_from=parse_day(args.date_from, "from") if args.date_from else None,
-        date_to=parse_day(args.date_to, "to") if args.date_to else None,
-        sort=args.sort,
-        page=args.page,
-        per_page=args.per_page,
-        facet_limit=args.facet_limit,
-    )
+def _request(args, settings: Settings) -> api.SearchRequest:
+    """The search the flags ask for, read by the same mapping as the web's URL parameters."""
+    params = {"q": " ".join(args.query), "entity": args.entity or [], "date": args.date, "from": args.date_from,
+              "to": args.date_to, "sort": args.sort, "page": args.page, "per_page": args.per_page,
+              "facet_limit": args.facet_limit}
+    return api.request_from_params({k: v for k, v in params.items() if v is not None}, settings.per_page,
+                                   settings.facet_limit)
 
 
 def _terminal_snippet(snippet: str, color: bool) -> str:
@@ -83,11 +69,13 @@ def _terminal_snippet(snippet: str, color: bool) -> str:
 
 
 def cmd_search(args) -> int:
-    from search.facets import date_label
-    from search.query import QueryService
-
-    with QueryService(_index_dir(args)) as service:
-        result = service.search(_request(args))
+    date_label = api.date_label
+    settings = _settings(args)
+    service = api.open_backend(settings)
+    try:
+        result = service.search(_request(args, settings))
+    finally:
+        service.close()
     if args.json:
         print(json.dumps(result.as_dict(), ensure_ascii=False, indent=2))
         return 0
@@ -103,7 +91,7 @@ def cmd_search(args) -> int:
     for hit in result.hits:
         print()
         print(f"{hit.title}")
-        meta = [date_label(hit.date, hit.date_precision), hit.source or "", hit.path]
+        meta = [date_label(hit.date), hit.source or "", hit.path]
         print("  " + " · ".join(m for m in meta if m))
         print("  " + _terminal_snippet(hit.snippet, color))
     facets = result.facets
@@ -123,53 +111,21 @@ def cmd_search(args) -> int:
 
 
 def cmd_clean(args) -> int:
-    from search.clean import RepeatedLines
-    from search.document import ReadFailure
-    from search.pipeline import ExtractionError, process
-    from search.readers import iter_sources
-
-    options = _options(args)
+    # The folder is the evidence a real run would have: lines repeated on
+    # sibling pages are boilerplate there, so they are here too (unless --no-context).
     status = 0
-    for name in args.files:
-        path = Path(name)
-        if not path.exists():
-            print(f"{name}: no such file", file=sys.stderr)
+    for path, *found in api.clean_files(args.files, _settings(args).options(), context=not args.no_context):
+        if len(found) == 1:
+            reason = found[0]
+            print(f"{path}: {reason}" if reason == "no such file" else f"{path}: skipped: {reason}", file=sys.stderr)
             status = 1
             continue
-        # The folder is the evidence a real run would have: lines repeated on
-        # sibling pages are boilerplate there, so they are here too.
-        folder = path.parent
-        siblings = [] if args.no_context else [s for s in iter_sources([folder], options)]
-        repeated = RepeatedLines.from_texts(
-            ((s.group, s.content) for s in siblings if not isinstance(s, ReadFailure) and s.kind == "text"), options
-        )
-        mine = [s for s in iter_sources([path], options)]
-        for source in mine:
-            if isinstance(source, ReadFailure):
-                print(f"{name}: skipped: {source.reason}", file=sys.stderr)
-                status = 1
-                continue
-            group = next(
-                (s.group for s in siblings if not isinstance(s, ReadFailure) and s.path.split("/")[-1] == path.name),
-                source.group,
-            )
-            try:
-                article, cleaned = process(source, options, repeated.for_group(group), repeated.headlines(group))
-            except ExtractionError as exc:
-                print(f"{source.path}: skipped: {exc}", file=sys.stderr)
-                status = 1
-                continue
-            _print_clean(source.path, article, cleaned, args.json)
+        _print_clean(path, *found, args.json)
     return status
 
 
 def _print_clean(path: str, article, cleaned, as_json: bool) -> None:
-    from search.aliases import load_aliases
-    from search.resolution import EntityResolver
-
-    resolver = EntityResolver(load_aliases(None))
-    resolver.observe(article.entities)
-    entities = resolver.resolve(article.entities)
+    entities = article.entities  # resolved with the alias file, as indexing would
     if as_json:
         print(
             json.dumps(
@@ -222,10 +178,11 @@ def _print_clean(path: str, article, cleaned, as_json: bool) -> None:
 
 
 def cmd_entities(args) -> int:
-    from search.query import QueryService
-
-    with QueryService(_index_dir(args)) as service:
+    service = api.open_backend(_settings(args))
+    try:
         rows = service.entities(args.type)
+    finally:
+        service.close()
     if args.min_count:
         rows = [r for r in rows if r.count >= args.min_count]
     if args.json:
@@ -241,9 +198,7 @@ def cmd_entities(args) -> int:
 
 
 def cmd_check(args) -> int:
-    from search.integrity import check_index
-
-    report = check_index(_index_dir(args), deep=not args.quick)
+    report = api.check_index(_settings(args), deep=not args.quick)
     for line in report.lines():
         print(line)
     return 0 if report.ok else 1
@@ -253,16 +208,15 @@ def cmd_check(args) -> int:
 
 
 def cmd_serve(args) -> int:
-    from search.indexer import index_exists
-
     for flag, value in (("--threads", args.threads), ("--connection-limit", args.connection_limit),
                         ("--channel-timeout", args.channel_timeout)):
         if value < 1:
             raise ValueError(f"{flag} must be at least 1, not {value}")
-    index_dir = _index_dir(args)
+    settings = _settings(args)
+    index_dir = settings.index_dir
     if args.build:
         _build(args, args.build)
-    if not index_exists(index_dir):
+    if not api.index_exists(settings):
         raise SearchError(f"no index in {index_dir}: run 'newsfacet index FOLDER' or pass --build FOLDER")
     from waitress import serve
 
@@ -271,7 +225,7 @@ def cmd_serve(args) -> int:
 
     # The app needs to know where it listens: a non-loopback address is trusted as a
     # Host name and makes saved searches read-only unless an admin token is set.
-    app = create_app({"INDEX_DIR": str(index_dir.resolve()), "LISTEN_HOST": args.host})
+    app = create_app({"LISTEN_HOST": args.host}, settings=settings)
     if args.host in WILDCARD_HOSTS:
         print("newsfacet: listening on every interface, but answering only requests for "
               f"{', '.join(allowed_hosts(app))}; set NEWSFACET_ALLOWED_HOSTS (or NEWSFACET_BASE_URL) "
@@ -332,7 +286,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_index)
 
     p = sub.add_parser("search", parents=[common], help="search the index")
-    p.add_argument("query", nargs="?", default="", help="query (empty: browse everything, newest first)")
+    p.add_argument("query", nargs="*", default=[], help="query words, joined into one query "
+                   "(none: browse everything, newest first)")
     p.add_argument("--entity", action="append", help="only articles with this entity (repeatable, ANDed)")
     p.add_argument("--date", help="YYYY, YYYY-MM, YYYY-MM-DD or undated")
     p.add_argument("--from", dest="date_from", help="earliest day, YYYY-MM-DD")

@@ -12,22 +12,22 @@ import threading
 
 from flask import Flask, current_app, g
 
-from search.query import QueryService
+from search.api import SearchBackend, open_backend
 
 _lock = threading.Lock()
 
 
-def get_service() -> QueryService:
+def get_service() -> SearchBackend:
     """The app's shared query service (opened lazily, so the app starts without an index)."""
     ext = current_app.extensions.setdefault("newsfacet", {})
     if "service" not in ext:
         with _lock:
             if "service" not in ext:
-                ext["service"] = QueryService(current_app.config["INDEX_DIR"])
+                ext["service"] = open_backend(ext["settings"])
     return ext["service"]
 
 
-def get_search() -> QueryService:
+def get_search() -> SearchBackend:
     """The query service pinned to this request's searcher."""
     if "search" not in g:
         g.search = get_service().open()

@@ -17,13 +17,22 @@ from flask import Blueprint, Response, abort, current_app, jsonify, render_templ
 from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
-from search.clean import is_headline_like
-from search.errors import IndexDamaged, IndexNotFound, InvalidParameter, QueryTimeout, SearchError
-from search.facets import MONTHS, date_label
-from search.query import MAX_QUERY_CHARS, SearchRequest
+from search.api import (
+    MAX_QUERY_CHARS,
+    DateFilter,
+    IndexDamaged,
+    IndexNotFound,
+    InvalidParameter,
+    QueryTimeout,
+    SearchError,
+    SearchRequest,
+    date_label,
+    is_heading,
+    request_from_params,
+)
 
 from .index import get_search
-from .urls import canonical_pairs, link, request_from_args, with_added, with_page, with_removed
+from .urls import link, query_string, with_added, with_page, with_removed
 
 bp = Blueprint("pages", __name__)
 
@@ -44,13 +53,13 @@ def _defaults() -> tuple[int, int]:
 
 def parse_request(args) -> SearchRequest:
     per_page, facet_limit = _defaults()
-    return request_from_args(args, per_page, facet_limit)
+    return request_from_params(args, per_page, facet_limit)
 
 
 def search_page_data(req: SearchRequest) -> dict:
     """The search page as plain data: the query service's answer plus canonical links."""
     result = get_search().search(req)
-    pairs = canonical_pairs(req, *_defaults())
+    pairs = req.to_params(*_defaults())
     feed_pairs = [(k, v) for k, v in pairs if k not in ("sort", "page", "per_page", "facet_limit")]
     data = result.as_dict()
     data["links"] = {
@@ -113,21 +122,20 @@ def facet_sections(data: dict, pairs) -> list[dict]:
     return sections
 
 
-def date_section(data: dict, pairs) -> dict:
-    """The date facet one level below the current date filter, with links to drill in and up."""
-    current = data["query"]["date"]
+def date_section(date: DateFilter | None, data: dict, pairs) -> dict:
+    """The date facet one level below the current *date* filter, with links to drill in and up."""
     items = []
     for f in data["facets"]["date"]:
         entry = dict(f, label=date_label(f["value"]))
         entry["href"] = _href(with_added(pairs, "date", f["value"]))
         items.append(entry)
     up = None
-    if current:
-        parent = current.rsplit("-", 1)[0] if "-" in current else None
+    if date:
         up_pairs = with_removed(pairs, "date")
-        up = {"label": date_label(parent) if parent else "all dates",
-              "href": _href(with_added(up_pairs, "date", parent) if parent else up_pairs)}
-    return {"entries": items, "current": current, "current_label": date_label(current) if current else None, "up": up}
+        up = {"label": date_label(date.parent) if date.parent else "all dates",
+              "href": _href(with_added(up_pairs, "date", date.parent) if date.parent else up_pairs)}
+    return {"entries": items, "current": date.value if date else None,
+            "current_label": date.label if date else None, "up": up}
 
 
 def chips(data: dict, pairs) -> list[dict]:
@@ -144,25 +152,25 @@ def chips(data: dict, pairs) -> list[dict]:
     return out
 
 
-def timeline(data: dict, pairs, width: int = 800, height: int = 110) -> dict | None:
-    """Bars of matches per year (or month, or day, below a date filter), gaps included."""
-    current = data["query"]["date"]
+def timeline(date: DateFilter | None, data: dict, pairs, width: int = 800, height: int = 110) -> dict | None:
+    """Bars of matches per year (or month, or day, below a *date* filter), gaps included."""
     counts = {f["value"]: f["count"] for f in data["facets"]["date"] if f["value"] != "undated"}
-    if not counts:
-        return None
-    if current and current.count("-") == 2:
-        return None  # a single day: nothing to chart
-    if not current or current == "undated":
+    if not counts or (date is not None and date.level == "day"):
+        return None  # nothing dated, or a single day: nothing to chart
+    if date is None or date.level == "undated":
+        unit = "year"
         years = sorted(int(v) for v in counts)
         keys = [f"{y:04d}" for y in range(years[0], years[-1] + 1)]
         labels = keys
-    elif current.count("-") == 0:
-        keys = [f"{current}-{m:02d}" for m in range(1, 13)]
-        labels = list(MONTHS)
+    elif date.level == "year":
+        unit = "month"
+        keys = [f"{date.value}-{m:02d}" for m in range(1, 13)]
+        labels = [date_label(k).split()[0] for k in keys]
     else:
-        year, month = (int(p) for p in current.split("-"))
+        unit = "day"
+        year, month = date.parts
         days = (dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)).day
-        keys = [f"{current}-{d:02d}" for d in range(1, days + 1)]
+        keys = [f"{date.value}-{d:02d}" for d in range(1, days + 1)]
         labels = [str(d) for d in range(1, days + 1)]
     peak = max(counts.values())
     slot = width / len(keys)
@@ -176,7 +184,7 @@ def timeline(data: dict, pairs, width: int = 800, height: int = 110) -> dict | N
             "href": _href(with_added(pairs, "date", key)) if count else None,
             "show_label": len(keys) <= 16 or i % max(1, len(keys) // 12) == 0,
         })
-    return {"width": width, "height": height, "bars": bars, "slot": round(slot, 1)}
+    return {"width": width, "height": height, "bars": bars, "slot": round(slot, 1), "unit": unit}
 
 
 def pagination(data: dict, pairs) -> dict:
@@ -203,7 +211,7 @@ def sort_links(data: dict, pairs) -> list[dict]:
 
 
 def search_context(req: SearchRequest, data: dict) -> dict:
-    pairs = canonical_pairs(req, *_defaults())
+    pairs = req.to_params(*_defaults())
     for hit in data["hits"]:
         hit["date_label"] = date_label(hit["date"]) if hit["date"] else "undated"
         hit["snippet_html"] = Markup(hit["snippet"])  # escaped by the query service; only <mark> added
@@ -217,15 +225,15 @@ def search_context(req: SearchRequest, data: dict) -> dict:
     return {
         "data": data,
         "facet_sections": facet_sections(data, pairs),
-        "date_section": date_section(data, pairs),
+        "date_section": date_section(req.date, data, pairs),
         "chips": chips(data, pairs),
         "clear_all": _href([(k, v) for k, v in pairs if k == "q"]) if any(k != "q" for k, _ in pairs) else None,
-        "timeline": timeline(data, pairs),
+        "timeline": timeline(req.date, data, pairs),
         "undated_count": next((f["count"] for f in data["facets"]["date"] if f["value"] == "undated"), 0),
         "pagination": pagination(data, pairs),
         "sort_links": sort_links(data, pairs),
         "suggestion": suggestion,
-        "canonical_query": "&".join(f"{k}={v}" for k, v in pairs),
+        "canonical_query": query_string(pairs),  # URL-encoded: an entity may hold "&"
         "pairs": pairs,
     }
 
@@ -264,8 +272,8 @@ def atom():
         root=root,
         updated=_atom_time(updated),
         feed_id=root + data["links"]["atom"],
-        page_url=root + link(url_for("pages.search"), [(k, v) for k, v in canonical_pairs(
-            parse_request(request.args), *_defaults()) if k != "page"]),
+        page_url=root + link(url_for("pages.search"), [
+            (k, v) for k, v in parse_request(request.args).to_params(*_defaults()) if k != "page"]),
         entry_time=_atom_time,
         title=_feed_title(data["query"]),
     )
@@ -302,11 +310,11 @@ def doc(doc_id: str):
     # A page shows the first VIEW_CHARS characters (at a paragraph) unless asked for all of it.
     length = len(data["body"])
     text = data["body"] if full or length <= VIEW_CHARS else _lead(data["body"], VIEW_CHARS)
-    body_html = search.highlight_body(text, q, VIEW_CHARS) if q else None
+    body_html = search.highlight(text, q, VIEW_CHARS) if q else None
     texts = text.split("\n\n")
     shown = [Markup(p) for p in body_html.split("\n\n")] if body_html else texts
     # Subheadings inside the article were kept as their own lines; show them as such.
-    paragraphs = [{"html": html_, "heading": is_headline_like(text)} for text, html_ in zip(texts, shown, strict=True)]
+    paragraphs = [{"html": html_, "heading": is_heading(text)} for text, html_ in zip(texts, shown, strict=True)]
     entity_groups = []
     for type_, heading in TYPE_SECTIONS:
         items = [dict(e, href=_href([("entity", e["value"])])) for e in data["entities"] if e["type"] == type_]

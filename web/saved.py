@@ -36,14 +36,11 @@ from urllib.parse import parse_qsl, quote
 from flask import Blueprint, Flask, abort, current_app, g, jsonify, redirect, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 
-from search.errors import IndexDamaged, IndexNotFound, InvalidParameter
-from search.facets import date_label
-from search.query import SearchRequest
-from search.store import open_index
+from search.api import IndexDamaged, IndexNotFound, InvalidParameter, SearchRequest, request_from_params
 
 from .index import get_service
 from .pages import error_response
-from .urls import canonical_pairs, link, request_from_args
+from .urls import link
 
 bp = Blueprint("saved", __name__)
 
@@ -186,14 +183,13 @@ _state_lock = threading.Lock()
 
 
 def _counting_state() -> tuple[CountCache, object]:
-    """The app's count cache and an index handle for reading the latest generation."""
+    """The app's count cache and the backend, whose ``generation()`` tells when it goes stale."""
     ext = current_app.extensions.setdefault("newsfacet", {})
     if "saved_counts" not in ext:
         with _state_lock:
             if "saved_counts" not in ext:
-                ext["saved_index"] = open_index(current_app.config["INDEX_DIR"])
                 ext["saved_counts"] = CountCache()
-    return ext["saved_counts"], ext["saved_index"]
+    return ext["saved_counts"], get_service()
 
 
 def _counts(rows: list[sqlite3.Row]) -> dict[str, tuple[int, int]]:
@@ -203,7 +199,7 @@ def _counts(rows: list[sqlite3.Row]) -> dict[str, tuple[int, int]]:
     cache, ix = _counting_state()
     # The generation is read before the searcher is pinned and again after counting:
     # when both agree, the searcher was on that generation and its counts may be kept.
-    before = ix.latest_generation()
+    before = ix.generation()
     fresh: dict[tuple, int] = {}
     out: dict[str, tuple[int, int]] = {}
     search = None
@@ -228,7 +224,7 @@ def _counts(rows: list[sqlite3.Row]) -> dict[str, tuple[int, int]]:
     finally:
         if search is not None:
             search.close()
-    if fresh and ix.latest_generation() == before:
+    if fresh and ix.generation() == before:
         cache.put(before, fresh)
     return out
 
@@ -255,7 +251,7 @@ def _clean_name(raw: str | None) -> str:
 
 def _request_of(query: str) -> SearchRequest:
     cfg = current_app.config
-    return request_from_args(MultiDict(parse_qsl(query, keep_blank_values=False)), cfg["PER_PAGE"],
+    return request_from_params(MultiDict(parse_qsl(query, keep_blank_values=False)), cfg["PER_PAGE"],
                              cfg["FACET_LIMIT"])
 
 
@@ -264,7 +260,7 @@ def _canonical(query: str) -> str:
     if len(query) > MAX_QUERY:
         raise InvalidParameter("query", "the search is too long to save")
     cfg = current_app.config
-    pairs = [(k, v) for k, v in canonical_pairs(_request_of(query), cfg["PER_PAGE"], cfg["FACET_LIMIT"])
+    pairs = [(k, v) for k, v in _request_of(query).to_params(cfg["PER_PAGE"], cfg["FACET_LIMIT"])
              if k != "page"]
     return link("", pairs).lstrip("?")
 
@@ -284,7 +280,7 @@ def _describe(req: SearchRequest) -> str:
         bits.append(f"“{req.q}”")
     bits += list(req.entities)
     if req.date:
-        bits.append(date_label(req.date))
+        bits.append(req.date.label)
     if req.date_from:
         bits.append(f"from {req.date_from}")
     if req.date_to:

@@ -1,87 +1,17 @@
-"""Every screen state is a URL: parsing search arguments and building canonical links.
+"""Every screen state is a URL: building the links between them.
 
 A canonical search URL has its parameters in one fixed order with defaults
-left out, so the address bar is the saved link and two routes to the same
-view give the same URL.  Facet links are the current arguments with one value
-added or removed (:func:`with_added`, :func:`with_removed`).
+left out (:meth:`search.api.SearchRequest.to_params`, the one mapping), so
+the address bar is the saved link and two routes to the same view give the
+same URL.  Facet links are the current parameters with one value added or
+removed (:func:`with_added`, :func:`with_removed`).
 """
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Mapping
 from urllib.parse import urlencode
 
-from search.errors import InvalidParameter
-from search.query import SearchRequest, parse_day
-
-# Public parameter names in canonical order.
-PARAMS = ("q", "entity", "date", "from", "to", "sort", "page", "per_page", "facet_limit")
-MAX_ENTITIES = 20
-
-
-def _int(args: Mapping, name: str, default: int) -> int:
-    raw = args.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return int(raw)
-    except (TypeError, ValueError):
-        raise InvalidParameter(name, f"{name} must be a whole number, not {raw!r}") from None
-
-
-def _day(args: Mapping, name: str) -> dt.date | None:
-    raw = args.get(name)
-    return parse_day(raw, name) if raw else None
-
-
-def request_from_args(args, per_page: int = 10, facet_limit: int = 20) -> SearchRequest:
-    """A :class:`SearchRequest` from query-string arguments (a werkzeug MultiDict).
-
-    Unknown parameters are ignored; a repeated single-valued parameter takes
-    its first value.
-
-    :raises InvalidParameter: naming the parameter that is wrong.
-    """
-    # Filters are ANDed, so their order means nothing: keep one order, the canonical one.
-    entities = tuple(sorted({v.strip() for v in args.getlist("entity") if v and v.strip()}, key=str.casefold))
-    if len(entities) > MAX_ENTITIES:
-        raise InvalidParameter("entity", f"at most {MAX_ENTITIES} entity filters at once")
-    return SearchRequest(
-        q=(args.get("q") or "").strip(),
-        entities=entities,
-        date=(args.get("date") or None),
-        date_from=_day(args, "from"),
-        date_to=_day(args, "to"),
-        sort=args.get("sort") or "relevance",
-        page=_int(args, "page", 1),
-        per_page=_int(args, "per_page", per_page),
-        facet_limit=_int(args, "facet_limit", facet_limit),
-    )
-
-
-def canonical_pairs(req: SearchRequest, per_page: int = 10, facet_limit: int = 20) -> list[tuple[str, str]]:
-    """The request's parameters in canonical order, defaults left out."""
-    pairs: list[tuple[str, str]] = []
-    if req.q:
-        pairs.append(("q", req.q))
-    for value in sorted(req.entities, key=str.casefold):
-        pairs.append(("entity", value))
-    if req.date:
-        pairs.append(("date", req.date))
-    if req.date_from:
-        pairs.append(("from", req.date_from.isoformat()))
-    if req.date_to:
-        pairs.append(("to", req.date_to.isoformat()))
-    if req.sort != "relevance":
-        pairs.append(("sort", req.sort))
-    if req.page != 1:
-        pairs.append(("page", str(req.page)))
-    if req.per_page != per_page:
-        pairs.append(("per_page", str(req.per_page)))
-    if req.facet_limit != facet_limit:
-        pairs.append(("facet_limit", str(req.facet_limit)))
-    return pairs
+from search.api import PARAMS
 
 
 def query_string(pairs: list[tuple[str, str]]) -> str:

@@ -36,9 +36,9 @@ from dataclasses import dataclass
 import numpy as np
 from whoosh import query as Q
 
-from .errors import InvalidParameter
+from ..errors import InvalidParameter
+from ..limits import NO_DEADLINE, Deadline, QueryLimits
 from .lexicon import Lexicon, PatternTooComplex
-from .limits import NO_DEADLINE, Deadline, QueryLimits
 
 # Posting blocks read between two deadline checks (a block holds up to 128 ids).
 BLOCKS_PER_CHECK = 256

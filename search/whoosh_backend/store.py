@@ -15,7 +15,7 @@ from whoosh import index as whoosh_index
 from whoosh.reading import EmptyReader, MultiReader, SegmentReader
 from whoosh.searching import Searcher
 
-from .errors import IndexNotFound
+from ..errors import IndexNotFound
 
 INDEX_NAME = "articles"
 ENTITY_STATE_FILE = "entities.json"
@@ -88,3 +88,9 @@ def open_searcher(ix) -> Searcher:
         raise
     reader = readers[0] if len(readers) == 1 else MultiReader(readers, generation=toc.generation)
     return Searcher(reader, fromindex=ix)
+
+
+def generation_of(reader) -> int:
+    """The commit a reader sees; an empty index's reader says None, which would not compare."""
+    gen = reader.generation()
+    return -1 if gen is None else gen

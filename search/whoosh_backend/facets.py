@@ -22,9 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..model import UNDATED, DateFilter, FacetValue
 from . import schema as S
-
-MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 @dataclass
@@ -131,7 +130,7 @@ class FacetTables:
         return np.bincount(self.post_term, minlength=len(self.terms))
 
 
-def entity_facet(tables: FacetTables, mask: np.ndarray, selected: tuple[str, ...], limit: int) -> list[dict]:
+def entity_facet(tables: FacetTables, mask: np.ndarray, selected: tuple[str, ...], limit: int) -> list[FacetValue]:
     """Entity values with counts over the matching documents, most frequent first.
 
     Up to *limit* values of each type are listed, so a sidebar can show its
@@ -141,7 +140,7 @@ def entity_facet(tables: FacetTables, mask: np.ndarray, selected: tuple[str, ...
     """
     counts = tables.entity_counts(mask)
     chosen = set(selected)
-    out: list[dict] = []
+    out: list[FacetValue] = []
     listed: set[int] = set()
     for tids in tables.by_type.values():
         c = counts[tids]
@@ -163,58 +162,30 @@ def entity_facet(tables: FacetTables, mask: np.ndarray, selected: tuple[str, ...
     return out
 
 
-def date_level(date_filter: str | None) -> str:
-    """The level the date facet lists below a filter: year, month or day."""
-    if not date_filter or date_filter == S.UNDATED:
-        return "year"
-    return {1: "month", 2: "day"}.get(date_filter.count("-") + 1, "day")
-
-
-def date_facet(tables: FacetTables, mask: np.ndarray, date_filter: str | None) -> list[dict]:
-    """Counts one level below *date_filter*: years, then months, then days.
+def date_facet(tables: FacetTables, mask: np.ndarray, date: DateFilter | None) -> list[FacetValue]:
+    """Counts one level below the *date* filter: years, then months, then days.
 
     At the top level the undated bucket is listed too.  Buckets are in date
     order, as a timeline reads.
     """
     nums = tables.date_num[mask]
-    out: list[dict] = []
-    level = date_level(date_filter)
-    if date_filter and date_filter.count("-") == 2:
+    if date is not None and date.level == "day":
         # A day is the finest level: list the day itself.
-        return [{"value": date_filter, "count": int(len(nums)), "selected": True}]
-    if level == "year":
+        return [{"value": date.value, "count": int(len(nums)), "selected": True}]
+    if date is None or date.level == UNDATED:
         dated = nums[nums > 0]
         keys, counts = np.unique(dated // 10000, return_counts=True)
-        out = [{"value": f"{k:04d}", "count": int(c), "selected": False} for k, c in zip(keys, counts, strict=True)]
+        out: list[FacetValue] = [
+            {"value": f"{k:04d}", "count": int(c), "selected": False} for k, c in zip(keys, counts, strict=True)]
         undated = int((nums == 0).sum())
         if undated:
-            out.append({"value": S.UNDATED, "count": undated, "selected": date_filter == S.UNDATED})
+            out.append({"value": UNDATED, "count": undated, "selected": date is not None})
         return out
-    if level == "month":
+    if date.level == "year":
         months = (nums // 100) % 100
-        known = nums[months > 0]
-        keys, counts = np.unique((known // 100) % 100, return_counts=True)
-        return [
-            {"value": f"{date_filter}-{k:02d}", "count": int(c), "selected": False}
-            for k, c in zip(keys, counts, strict=True)
-        ]
-    days = nums % 100
-    known = nums[days > 0]
-    keys, counts = np.unique(known % 100, return_counts=True)
-    return [
-        {"value": f"{date_filter}-{k:02d}", "count": int(c), "selected": False}
-        for k, c in zip(keys, counts, strict=True)
-    ]
-
-
-def date_label(value: str | None, precision: str | None = None) -> str:
-    """A human label for a date value: ``2023``, ``Oct 2023``, ``26 Oct 2023``, ``undated``."""
-    if not value or value == S.UNDATED:
-        return "undated"
-    parts = value.split("-")
-    if len(parts) == 1:
-        return parts[0]
-    month = MONTHS[int(parts[1]) - 1]
-    if len(parts) == 2:
-        return f"{month} {parts[0]}"
-    return f"{int(parts[2])} {month} {parts[0]}"
+        keys, counts = np.unique(months[months > 0], return_counts=True)
+    else:
+        days = nums % 100
+        keys, counts = np.unique(days[days > 0], return_counts=True)
+    return [{"value": f"{date.value}-{k:02d}", "count": int(c), "selected": False}
+            for k, c in zip(keys, counts, strict=True)]

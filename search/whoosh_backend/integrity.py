@@ -20,6 +20,7 @@ rebuild.
 
 from __future__ import annotations
 
+import functools
 import gc
 import struct
 import time
@@ -30,7 +31,7 @@ from pathlib import Path
 import numpy as np
 from whoosh.codec.whoosh3 import W3TermsReader
 
-from .errors import IndexDamaged
+from ..errors import IndexDamaged, SearchError
 from .store import INDEX_NAME, open_index, tables_path
 
 REBUILD_ADVICE = "run 'newsfacet index --rebuild' on the collection's folders to rebuild it"
@@ -226,4 +227,30 @@ def diagnose(index_dir: Path | str, error: BaseException) -> IndexDamaged | None
         f"the index in {index_dir} is damaged: {first.file} {first.reason}; {REBUILD_ADVICE}", first.file)
 
 
-__all__ = ["CheckReport", "Problem", "check_index", "diagnose", "release_leaked_files"]
+def guarded(method):
+    """Turn a read that fails on a damaged index file into :class:`IndexDamaged`.
+
+    Whoosh reports a truncated or corrupt file as whatever its decoder
+    tripped on.  On such an error the index is checked; if a file is
+    damaged, the error names it (logged with its traceback once per file),
+    otherwise the original error goes on, since it is not damage.
+    """
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except SearchError:
+            raise
+        except Exception as exc:
+            damage = self._diagnose(exc)
+            if damage is None:
+                raise
+        # Outside the except block, so nothing holds the failed reader's frames.
+        release_leaked_files()
+        raise damage
+
+    return wrapper
+
+
+__all__ = ["CheckReport", "Problem", "check_index", "diagnose", "guarded", "release_leaked_files"]

@@ -1,0 +1,255 @@
+"""The library's front door: the only module ``web`` and the CLI import from ``search``.
+
+It holds the two protocols every engine implements — :class:`SearchBackend`
+(answering searches) and :class:`IndexWriter` (what the incremental indexer
+writes through) — and :func:`open_backend`, which picks the engine named by
+the settings (``NEWSFACET_BACKEND``; ``whoosh``, the embedded default).
+Requests and results are the engine-free types of :mod:`search.model`;
+errors are those of :mod:`search.errors`.  Ingest (reading, cleaning,
+extraction, entity resolution) is engine-free too and is reached through
+:func:`build_index` and :func:`clean_files`.
+
+Importing this module imports no engine and no part of the ingest chain:
+those load when first used, so a server starts fast and ``newsfacet clean``
+never opens an index.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+from .errors import (
+    IndexDamaged,
+    IndexLocked,
+    IndexNotFound,
+    IndexWriteError,
+    InvalidParameter,
+    QuerySyntaxError,
+    QueryTimeout,
+    SearchError,
+)
+from .limits import QueryLimits
+from .model import (
+    DEFAULT_FACET_LIMIT,
+    DEFAULT_PER_PAGE,
+    MAX_QUERY_CHARS,
+    PARAMS,
+    SORTS,
+    UNDATED,
+    ArticleView,
+    DateFilter,
+    EntityRef,
+    EntitySummary,
+    FacetValue,
+    Hit,
+    SearchRequest,
+    SearchResult,
+    date_label,
+    parse_day,
+    request_from_params,
+)
+from .settings import BACKENDS, Options, Settings
+
+if TYPE_CHECKING:
+    from .document import Article, Entity, ReadFailure
+    from .ingest import IndexReport
+
+
+@runtime_checkable
+class SearchBackend(Protocol):
+    """An engine answering searches over one collection.
+
+    Every method may raise :class:`IndexDamaged` (a file of the index cannot
+    be read) and :class:`IndexNotFound`; :meth:`search` raises
+    :class:`InvalidParameter` for a query past the cost limits and
+    :class:`QueryTimeout` past the time budget.  Facet values, their types
+    and counts must not differ between engines: the contract tests in
+    ``tests/contract/`` state them and run against every backend.
+    """
+
+    def open(self) -> SearchBackend:
+        """A view pinned to the collection as it is now, for calls that must agree (one web request)."""
+
+    def close(self) -> None:
+        """End a view from :meth:`open`; on the backend itself, release everything."""
+
+    def search(self, req: SearchRequest) -> SearchResult:
+        """The total, one page of hits with snippets, the facets, a spelling suggestion."""
+
+    def document(self, doc_id: str) -> ArticleView | None:
+        """One article with its whole text, or None."""
+
+    def similar(self, doc_id: str, limit: int = 5) -> list[Hit]:
+        """The articles most like *doc_id* (more-like-this)."""
+
+    def highlight(self, body: str, q: str, limit: int = ...) -> str:
+        """*body* as safe HTML with the terms of query *q* in ``<mark>`` (in its first *limit* characters)."""
+
+    def entities(self, type_: str | None = None) -> list[EntitySummary]:
+        """Every entity value with its type, article count and merged spellings."""
+
+    def count(self) -> int:
+        """Articles in the collection."""
+
+    def generation(self) -> int:
+        """A number that changes with every commit of the index (for caches kept per commit)."""
+
+
+class StoredState(Protocol):
+    """What the incremental indexer needs to know of an article already written."""
+
+    content_hash: str  # the effective hash it was written with (see search.ingest.effective_hash)
+    raw_entities: str  # its entities as extracted, JSON
+    public_entities: str  # its entities as resolved and shown, JSON
+
+
+@runtime_checkable
+class IndexWriter(Protocol):
+    """Where :func:`build_index` writes: one run's session with an engine's index.
+
+    A run reads what is there (:meth:`existing`), adds or replaces articles
+    (:meth:`add`), deletes the ones whose files are gone (:meth:`delete`),
+    and makes it all visible at once (:meth:`commit`); :meth:`abort` leaves
+    the last commit as it was.  After the commit, articles whose resolved
+    entities moved are rewritten with :meth:`update_entities`.
+    """
+
+    def existing(self, roots: set[str]) -> tuple[dict[str, StoredState], dict[str, str]]:
+        """Articles indexed from *roots* by id, and every indexed article's root folder by id."""
+
+    def entity_state(self) -> dict | None:
+        """The collection-wide entity resolver's saved state, if any."""
+
+    def add(self, article: Article, raw: list[Entity], canonical: list[Entity], root: str,
+            content_hash: str) -> None:
+        """Write *article* (replacing one with its id), with its extracted and resolved entities."""
+
+    def delete(self, article_id: str) -> None:
+        """Remove an article."""
+
+    def commit(self, changes: int) -> None:
+        """Make this run's writes visible together (nothing happens for no *changes*)."""
+
+    def update_entities(self, moved: dict[str, list[Entity]]) -> int:
+        """Rewrite the resolved entities of already-written articles; returns how many."""
+
+    def save_entity_state(self, state: dict) -> None:
+        """Keep the resolver's state beside the index for the next run."""
+
+    def count(self) -> int:
+        """Articles in the index after the run."""
+
+    def abort(self) -> None:
+        """Give up the run: nothing of it becomes visible, partial files are removed."""
+
+
+def open_backend(settings: Settings) -> SearchBackend:
+    """The search backend *settings* name, on their index.
+
+    :raises ValueError: for an unknown backend (the settings check it too).
+    :raises IndexNotFound: when the index does not exist yet.
+    """
+    if settings.backend == "whoosh":
+        from .whoosh_backend.service import WhooshBackend
+
+        return WhooshBackend(settings.index_dir, limits=settings.limits)
+    raise ValueError(f"the backend must be one of {', '.join(BACKENDS)}, not {settings.backend!r}")
+
+
+def open_writer(settings: Settings, *, rebuild: bool = False, wait: float = 0.0) -> IndexWriter:
+    """An :class:`IndexWriter` on the index *settings* name (created if missing)."""
+    if settings.backend == "whoosh":
+        from .whoosh_backend.writer import WhooshWriter
+
+        return WhooshWriter(settings.index_dir, rebuild=rebuild, wait=wait)
+    raise ValueError(f"the backend must be one of {', '.join(BACKENDS)}, not {settings.backend!r}")
+
+
+def index_exists(settings: Settings) -> bool:
+    """Whether the index *settings* name has been created."""
+    from .whoosh_backend.store import index_exists as whoosh_exists
+
+    return whoosh_exists(settings.index_dir)
+
+
+def build_index(paths: Iterable[Path | str], settings: Settings, options: Options | None = None,
+                **kwargs) -> IndexReport:
+    """Index every article under *paths* (see :func:`search.ingest.build_index` for the keywords)."""
+    from .ingest import build_index as build
+
+    return build(paths, settings, options, **kwargs)
+
+
+def skip_printer(write):
+    """An ``on_failure`` for :func:`build_index` that prints a few skipped rows per file and reason."""
+    from .ingest import SkipPrinter
+
+    return SkipPrinter(write)
+
+
+def check_index(settings: Settings, deep: bool = True):
+    """Verify the index file by file (``newsfacet check``); see :mod:`search.whoosh_backend.integrity`."""
+    from .whoosh_backend.integrity import check_index as check
+
+    return check(settings.index_dir, deep=deep)
+
+
+def clean_files(paths: Iterable[Path], options: Options, context: bool = True) -> Iterator:
+    """What indexing would make of each file (``newsfacet clean``); see :func:`search.ingest.clean_files`."""
+    from .ingest import clean_files as clean
+
+    return clean(paths, options, context)
+
+
+def is_heading(text: str) -> bool:
+    """Whether a paragraph of a cleaned article reads as a subheading (shown as one)."""
+    from .clean import is_headline_like
+
+    return is_headline_like(text)
+
+
+__all__ = [
+    "BACKENDS",
+    "DEFAULT_FACET_LIMIT",
+    "DEFAULT_PER_PAGE",
+    "MAX_QUERY_CHARS",
+    "PARAMS",
+    "SORTS",
+    "UNDATED",
+    "ArticleView",
+    "DateFilter",
+    "EntityRef",
+    "EntitySummary",
+    "FacetValue",
+    "Hit",
+    "IndexDamaged",
+    "IndexLocked",
+    "IndexNotFound",
+    "IndexWriteError",
+    "IndexWriter",
+    "InvalidParameter",
+    "Options",
+    "QueryLimits",
+    "QuerySyntaxError",
+    "QueryTimeout",
+    "ReadFailure",
+    "SearchBackend",
+    "SearchError",
+    "SearchRequest",
+    "SearchResult",
+    "Settings",
+    "StoredState",
+    "build_index",
+    "check_index",
+    "clean_files",
+    "date_label",
+    "index_exists",
+    "is_heading",
+    "open_backend",
+    "open_writer",
+    "parse_day",
+    "request_from_params",
+    "skip_printer",
+]

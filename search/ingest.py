@@ -1,0 +1,417 @@
+"""The incremental indexer: folders of scraped articles into any backend's index.
+
+:func:`build_index` is incremental and idempotent: every article carries a
+hash of what produced it (file bytes, sidecar, the boilerplate evidence that
+applied to it, the alias table and the pipeline version), so a re-run over
+the same folder writes nothing, a changed file is re-indexed, and an article
+whose file is gone is removed.  A file that cannot be read or yields no text
+is reported in the summary and skipped; it never aborts the run.
+
+It streams: the files are read once for the repeated-line evidence and once
+more to work; batches are cleaned in a process pool while the previous batch
+is written, so memory does not grow with the collection.  Entities are
+resolved collection-wide (:mod:`search.resolution`) as articles arrive, and
+articles whose resolved entities moved are rewritten at the end.
+
+Everything here is engine-free: the writing goes through an
+:class:`search.api.IndexWriter` (:func:`search.api.open_writer`).  The
+Whoosh traps that shape the writing live in :mod:`search.whoosh_backend.writer`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import itertools
+import json
+import multiprocessing
+import os
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .aliases import load_aliases
+from .clean import RepeatedLines, line_key, split_lines
+from .document import Article, Entity, ReadFailure, Source
+from .errors import SearchError
+from .extract.entities import prepare as prepare_entities
+from .pipeline import PIPELINE_VERSION, ExtractionError, article_id, process
+from .readers import iter_sources
+from .resolution import EntityResolver
+from .settings import Options, Settings
+
+# Below this many articles to process, a process pool costs more than it saves.
+POOL_MIN_DOCS = 400
+
+
+@dataclass
+class IndexReport:
+    """What a run of :func:`build_index` did."""
+
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    failed: list[ReadFailure] = field(default_factory=list)
+    total: int = 0
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        rate = (self.added + self.updated) / self.seconds if self.seconds else 0.0
+        return (
+            f"{self.added} added, {self.updated} updated, {self.unchanged} unchanged, "
+            f"{self.removed} removed, {len(self.failed)} failed; {self.total} articles in the index "
+            f"({self.seconds:.1f} s, {rate:.0f} articles/s)"
+        )
+
+
+# A file with thousands of bad rows prints this many of them per reason; the rest are counted.
+SKIP_LINES_PER_REASON = 5
+
+
+class SkipPrinter:
+    """Writes a run's skipped files and rows as they are reported, a few per file and reason.
+
+    Use it as :func:`build_index`'s ``on_failure``.  Whole files are always
+    written; rows of one multi-article file (``file.jsonl#N``) are written for
+    the first :data:`SKIP_LINES_PER_REASON` of each kind of reason (the text
+    before its first ``": "``, so "bad JSON" rows group whatever the column),
+    then only counted, and :meth:`finish` writes one "... and N more" line per
+    file and reason.  :class:`IndexReport` keeps every failure either way.
+    """
+
+    def __init__(self, write: Callable[[str], None], per_reason: int = SKIP_LINES_PER_REASON):
+        self._write = write
+        self._per_reason = per_reason
+        self._seen: dict[tuple[str, str], int] = {}
+
+    def __call__(self, failure: ReadFailure) -> None:
+        """Write *failure*, or count it if its file already showed enough of its reason."""
+        head, sep, tail = failure.path.rpartition("#")
+        if not (sep and tail.isdigit()):  # a whole file, or a name that merely holds a '#'
+            self._write(f"skipped {failure.path}: {failure.reason}")
+            return
+        key = (head, failure.reason.split(": ", 1)[0])
+        count = self._seen[key] = self._seen.get(key, 0) + 1
+        if count <= self._per_reason:
+            self._write(f"skipped {failure.path}: {failure.reason}")
+
+    def finish(self) -> None:
+        """Write the "... and N more" line for each file and reason that had more rows than were shown."""
+        for (file, reason), count in self._seen.items():
+            if count > self._per_reason:
+                rows = "stories" if file.lower().endswith((".sgm", ".sgm.gz")) else "rows"
+                self._write(f"... and {count - self._per_reason:,} more {rows} of {file} skipped: {reason}")
+        self._seen.clear()
+
+
+def effective_hash(source: Source, repeated_keys: Iterable[str], aliases_hash: str) -> str:
+    """Hash of everything that decides what *source* becomes in the index."""
+    h = hashlib.blake2b(digest_size=16)
+    for part in (PIPELINE_VERSION, aliases_hash, source.content_hash, *sorted(repeated_keys)):
+        h.update(part.encode("utf-8"))
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+def _repeated_in(source: Source, repeated: dict[str, int]) -> dict[str, int]:
+    if not repeated:
+        return {}
+    keys = {line_key(line) for line in split_lines(source.content)} if source.kind == "text" else set(repeated)
+    return {k: v for k, v in repeated.items() if k in keys}
+
+
+def _work(task: tuple[Source, dict[str, int], frozenset[str], Options]) -> Article | ReadFailure:
+    source, repeated, headlines, options = task
+    try:
+        article, _ = process(source, options, repeated, headlines)
+    except ExtractionError as exc:
+        return ReadFailure(source.path, str(exc))
+    except RecursionError:
+        return ReadFailure(source.path, "markup nested too deeply to parse")
+    except Exception as exc:  # a bug on one page must not cost the rest of the run
+        return ReadFailure(source.path, f"could not process: {type(exc).__name__}: {exc}")
+    return article
+
+
+def entities_json(entities: list[Entity]) -> str:
+    """Entities as stored for re-resolution: value, type, every spelling, mention count."""
+    return json.dumps(
+        [{"value": e.value, "type": e.type, "spellings": sorted(e.spellings), "count": e.count} for e in entities],
+        ensure_ascii=False,
+    )
+
+
+def entities_from_json(text: str | None) -> list[Entity]:
+    if not text:
+        return []
+    return [Entity(d["value"], d["type"], set(d.get("spellings", ())), d.get("count", 1)) for d in json.loads(text)]
+
+
+def public_entities(entities: list[Entity]) -> list[dict]:
+    """Entities as a hit shows them: value and type, the most mentioned first."""
+    return [{"value": e.value, "type": e.type} for e in sorted(entities, key=lambda e: (-e.count, e.value))]
+
+
+def public_entities_json(entities: list[Entity]) -> str:
+    return json.dumps(public_entities(entities), ensure_ascii=False)
+
+
+def _progress(iterable, total: int, enabled: bool, desc: str):
+    if not enabled:
+        return iterable
+    from tqdm import tqdm
+
+    return tqdm(iterable, total=total, desc=desc, unit="doc", file=sys.stderr, leave=False)
+
+
+def build_index(
+    paths: Iterable[Path | str],
+    index: Settings | Path | str,
+    options: Options | None = None,
+    *,
+    rebuild: bool = False,
+    progress: bool | None = None,
+    procs: int | None = None,
+    wait: float = 0.0,
+    on_failure: Callable[[ReadFailure], None] | None = None,
+) -> IndexReport:
+    """Index every article under *paths* into the index *index* names.
+
+    :param paths: folders or files; paths stored are relative to the folder given.
+    :param index: the :class:`Settings` naming the backend and index (or just an
+        index folder, for the default backend).
+    :param rebuild: start over, re-reading every article; the old contents stay
+        searchable until the final commit replaces them all at once.
+    :param progress: show a progress bar (default: when stderr is a terminal).
+    :param procs: processes for cleaning and extraction (default: CPU count).
+    :param wait: seconds to wait for another indexer's lock before giving up.
+    :param on_failure: called with each file that is skipped, as it happens.
+    :return: an :class:`IndexReport`.
+    :raises IndexLocked: when another indexer holds the index.
+    :raises IndexWriteError: when the index cannot be written (full disk,
+        read-only, no permission); it keeps its last complete commit.
+    :raises SearchError: when a path does not exist.
+    """
+    from .api import open_writer
+
+    started = time.perf_counter()
+    settings = index if isinstance(index, Settings) else Settings(index_dir=Path(index))
+    options = options or Options()
+    roots = [Path(p) for p in paths]
+    for root in roots:
+        if not root.exists():
+            raise SearchError(f"no such file or folder: {root}")
+    if progress is None:
+        progress = sys.stderr.isatty()
+    report = IndexReport()
+
+    def fail(failure: ReadFailure) -> None:
+        report.failed.append(failure)
+        if on_failure:
+            on_failure(failure)
+
+    writer = open_writer(settings, rebuild=rebuild, wait=wait)
+    try:
+        _write(writer, roots, options, rebuild, procs, progress, report, fail)
+    except OSError as exc:
+        writer.abort()
+        raise writer.explain(exc) from exc
+    except BaseException:
+        writer.abort()
+        raise
+    report.total = writer.count()
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _write(writer, roots, options: Options, rebuild: bool, procs, progress: bool, report: IndexReport, fail) -> None:
+    root_keys = {str(root.resolve()) for root in roots}
+    # Pass 1: which short lines recur across each folder or site.
+    repeated = RepeatedLines.from_texts(
+        ((s.group, s.content) for s in _sources(roots, options, None) if s.kind == "text"), options
+    )
+    aliases = load_aliases(options.aliases_path)
+    existing, taken = ({}, {}) if rebuild else writer.existing(root_keys)
+    resolver = EntityResolver(aliases, state=None if rebuild else writer.entity_state())
+    seen_ids: set[str] = set()
+    # id -> (raw entities, public entities), as the JSON stored: a million
+    # articles' entity objects would take gigabytes, their JSON a fraction.
+    written: dict[str, tuple[str, str]] = {}
+    # Pass 2: read again, skip what is unchanged, clean and extract the rest in a
+    # process pool while this process resolves entities and writes each batch.
+    tasks = _tasks(roots, options, repeated, aliases.fingerprint(), existing, taken, seen_ids, report, fail)
+    for batch in _processed_batches(tasks, options, procs, progress, fail):
+        for article, _, _ in batch:
+            resolver.observe(article.entities)
+        resolver.prime(())  # settle the batch's new names in one pass
+        for article, root, ehash in batch:
+            canonical = resolver.resolve(article.entities)
+            if article.id in existing:
+                report.updated += 1
+            else:
+                report.added += 1
+            writer.add(article, article.entities, canonical, root, ehash)
+            written[article.id] = (entities_json(article.entities), public_entities_json(canonical))
+    for aid in existing:
+        if aid not in seen_ids:
+            writer.delete(aid)
+            report.removed += 1
+    writer.commit(report.added + report.updated + report.removed)
+    if written:  # new articles can move earlier ones to a full name they taught the resolver
+        moved = _moved(existing, seen_ids, written, resolver)
+        if moved:
+            writer.update_entities(moved)
+            report.updated += sum(1 for aid in moved if aid not in written)
+    writer.save_entity_state(resolver.state())
+
+
+def _moved(existing, seen: set[str], written, resolver) -> dict[str, list[Entity]]:
+    """Articles whose resolved entities change once every new name is known.
+
+    A new article can teach the resolver a full name ("Vladimir Putin") that
+    an older one, or one written earlier in this run, only had a surname for;
+    those join it.
+    """
+    raws: dict[str, tuple[str, str]] = {
+        aid: (state.raw_entities, state.public_entities)
+        for aid, state in existing.items() if aid in seen and aid not in written
+    }
+    raws.update(written)
+    resolver.prime(entities_from_json(raw) for raw, _ in raws.values())
+    moved = {}
+    for aid, (raw, public) in raws.items():
+        canonical = resolver.resolve(entities_from_json(raw))
+        if public_entities_json(canonical) != public:
+            moved[aid] = canonical
+    return moved
+
+
+# Articles cleaned per batch: large enough to keep both cores busy, small
+# enough that a million-article run never holds more than this in memory.
+BATCH_SIZE = 2000
+
+
+def _sources(roots: list[Path], options: Options, fail) -> Iterator[Source]:
+    """Every readable source under *roots*, with its root recorded; failures to *fail*."""
+    for root in roots:
+        key = str(root.resolve())
+        for item in iter_sources([root], options):
+            if isinstance(item, ReadFailure):
+                if fail is not None:
+                    fail(item)
+                continue
+            item.meta.setdefault("_root", key)
+            yield item
+
+
+def _tasks(roots, options, repeated: RepeatedLines, aliases_hash: str, existing, taken, seen_ids, report, fail):
+    """Work for the pool: every source whose effective hash changed, as it is read.
+
+    *taken* maps the ids of indexed articles to their folder; it grows as
+    this run's folders are read, so two folders holding the same
+    relative path (``2023/page-1.html`` and ``2024/page-1.html`` given as
+    separate folders) keep both articles.
+    """
+    group_cache: dict[str, tuple[dict[str, int], frozenset[str]]] = {}
+    for source in _sources(roots, options, fail):
+        if source.group not in group_cache:
+            group_cache[source.group] = (repeated.for_group(source.group), repeated.headlines(source.group))
+        group_rep, group_heads = group_cache[source.group]
+        rep = _repeated_in(source, group_rep)
+        heads = group_heads & rep.keys()
+        ehash = effective_hash(source, [*rep, *(f"headline:{k}" for k in heads)], aliases_hash)
+        aid = article_id(source.path)
+        root = source.meta["_root"]
+        if taken.setdefault(aid, root) != root:  # the folder indexed first keeps the plain id
+            aid = article_id(f"{root}\0{source.path}")
+            taken[aid] = root
+        source.meta["_id"] = aid
+        seen_ids.add(aid)
+        if aid in existing and existing[aid].content_hash == ehash:
+            report.unchanged += 1
+            continue
+        yield (source, rep, heads, options), ehash
+
+
+def _processed_batches(tasks, options: Options, procs: int | None, progress: bool, fail):
+    """Cleaned articles in batches; the pool works on the next batch while the caller writes one."""
+    procs = procs or os.cpu_count() or 1
+    bar = _progress(None, None, progress, "indexing")
+    first = list(itertools.islice(tasks, BATCH_SIZE))
+    if procs < 2 or len(first) < POOL_MIN_DOCS:
+        while first:
+            yield _collect(first, map(_work, (t for t, _ in first)), fail, bar)
+            first = list(itertools.islice(tasks, BATCH_SIZE))
+        return
+    prepare_entities(options)  # built once here, shared by the forked workers
+    ctx = multiprocessing.get_context("fork" if sys.platform != "win32" else "spawn")
+    with ctx.Pool(procs) as pool, contextlib.closing(bar) if bar is not None else contextlib.nullcontext():
+        batch = first
+        pending = pool.imap(_work, [t for t, _ in batch], chunksize=16)
+        while batch:
+            following = list(itertools.islice(tasks, BATCH_SIZE))
+            done = _collect(batch, pending, fail, bar)
+            if following:
+                pending = pool.imap(_work, [t for t, _ in following], chunksize=16)
+            yield done
+            batch = following
+
+
+def _collect(batch, outputs, fail, bar) -> list[tuple[Article, str, str]]:
+    results = []
+    for ((source, *_), ehash), out in zip(batch, outputs, strict=True):
+        if bar is not None:
+            bar.update(1)
+        if isinstance(out, ReadFailure):
+            fail(out)
+            continue
+        results.append((out, source.meta.get("_root", ""), ehash))
+        out.id = source.meta["_id"]
+        out.meta.pop("_root", None)
+        out.meta.pop("_id", None)
+    return results
+
+
+
+
+def clean_files(paths: Iterable[Path], options: Options, context: bool = True):
+    """What indexing makes of each file, for ``newsfacet clean``: yields
+    ``(path, article, cleaned)`` or ``(path, failure reason)``.
+
+    Lines repeated across a file's sibling files count as boilerplate, as
+    they do when its folder is indexed (unless *context* is false), and the
+    article's entities are resolved with the alias file of *options*.
+    """
+    from .resolution import EntityResolver
+
+    aliases = load_aliases(options.aliases_path)
+    for name in paths:
+        path = Path(name)
+        if not path.exists():
+            yield str(name), "no such file"
+            continue
+        folder = path.parent
+        siblings = [] if not context else [s for s in iter_sources([folder], options)]
+        repeated = RepeatedLines.from_texts(
+            ((s.group, s.content) for s in siblings if not isinstance(s, ReadFailure) and s.kind == "text"), options
+        )
+        for source in iter_sources([path], options):
+            if isinstance(source, ReadFailure):
+                yield str(name), source.reason
+                continue
+            group = next(
+                (s.group for s in siblings if not isinstance(s, ReadFailure) and s.path.split("/")[-1] == path.name),
+                source.group,
+            )
+            try:
+                article, cleaned = process(source, options, repeated.for_group(group), repeated.headlines(group))
+            except ExtractionError as exc:
+                yield source.path, str(exc)
+                continue
+            resolver = EntityResolver(aliases)
+            resolver.observe(article.entities)
+            article.entities = resolver.resolve(article.entities)
+            yield source.path, article, cleaned

@@ -1,0 +1,356 @@
+"""What a search is and what it answers, whatever engine stands behind it.
+
+:class:`SearchRequest` is validated once, where it is made: the date filter
+is parsed into a :class:`DateFilter` (its level, parent and label), entity
+filters are stripped, de-duplicated, put in one order and capped, day bounds
+are dates, and every number is in range.  The results are dataclasses and
+typed dicts of strings and numbers, never engine objects.
+
+:func:`request_from_params` and :meth:`SearchRequest.to_params` are the one
+mapping between a request and its URL parameters (in one fixed order, with
+defaults left out), used by the web pages, the CLI, saved searches and the
+benchmarks alike.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import NotRequired, TypedDict
+
+from .errors import InvalidParameter
+
+SORTS = ("relevance", "newest", "oldest")
+DEFAULT_PER_PAGE = 10
+DEFAULT_FACET_LIMIT = 20
+MAX_PER_PAGE = 100
+MAX_FACET_LIMIT = 1000
+MAX_PAGE = 100_000
+MAX_QUERY_CHARS = 2000
+MAX_ENTITIES = 20
+UNDATED = "undated"
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+# Public parameter names, in canonical order.
+PARAMS = ("q", "entity", "date", "from", "to", "sort", "page", "per_page", "facet_limit")
+_DATE_RE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
+
+
+def date_label(value: str | None) -> str:
+    """A human label for a date value: ``2023``, ``Oct 2023``, ``26 Oct 2023``, ``undated``."""
+    if not value or value == UNDATED:
+        return "undated"
+    parts = value.split("-")
+    if len(parts) == 1:
+        return parts[0]
+    month = MONTHS[int(parts[1]) - 1]
+    if len(parts) == 2:
+        return f"{month} {parts[0]}"
+    return f"{int(parts[2])} {month} {parts[0]}"
+
+
+@dataclass(frozen=True)
+class DateFilter:
+    """A parsed ``date`` filter: ``YYYY``, ``YYYY-MM``, ``YYYY-MM-DD`` or ``undated``.
+
+    :param level: what the filter selects — ``year``, ``month``, ``day`` or ``undated``.
+    :param parts: the numbers it names (``(2023, 10)`` for ``2023-10``).
+    """
+
+    value: str
+    level: str
+    parts: tuple[int, ...] = ()
+
+    @classmethod
+    def parse(cls, value: str) -> DateFilter:
+        """:raises InvalidParameter: when *value* is not one of the four shapes or not a real date."""
+        if value == UNDATED:
+            return cls(value, UNDATED)
+        m = _DATE_RE.match(value)
+        if not m:
+            raise InvalidParameter("date", f"date must be YYYY, YYYY-MM, YYYY-MM-DD or 'undated', not {value!r}")
+        parts = tuple(int(g) for g in m.groups() if g)
+        try:
+            dt.date(parts[0], parts[1] if len(parts) > 1 else 1, parts[2] if len(parts) > 2 else 1)
+        except ValueError:
+            raise InvalidParameter("date", f"{value!r} is not a real date") from None
+        return cls(value, ("year", "month", "day")[len(parts) - 1], parts)
+
+    @property
+    def parent(self) -> str | None:
+        """The filter one level up (``2023-10`` → ``2023``), None for a year or ``undated``."""
+        return self.value.rsplit("-", 1)[0] if len(self.parts) > 1 else None
+
+    @property
+    def label(self) -> str:
+        return date_label(self.value)
+
+    @property
+    def facet_level(self) -> str:
+        """What the date facet lists below this filter: months of a year, days of a month."""
+        return {"year": "month", "month": "day"}.get(self.level, "day" if self.level == "day" else "year")
+
+
+def parse_day(value: str, parameter: str) -> dt.date:
+    """Validate a ``YYYY-MM-DD`` range bound."""
+    try:
+        return dt.date.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise InvalidParameter(parameter, f"{parameter} must be a date as YYYY-MM-DD, not {value!r}") from None
+
+
+def normalize_entities(values) -> tuple[str, ...]:
+    """Entity filters as every front end passes them: stripped, without blanks or repeats,
+    in one order (they are ANDed, so order means nothing), at most :data:`MAX_ENTITIES`."""
+    cleaned = sorted({v.strip() for v in values if v and v.strip()}, key=str.casefold)
+    if len(cleaned) > MAX_ENTITIES:
+        raise InvalidParameter("entity", f"at most {MAX_ENTITIES} entity filters at once")
+    return tuple(cleaned)
+
+
+def _check_range(name: str, value: int, low: int, high: int) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise InvalidParameter(name, f"{name} must be a whole number from {low} to {high}")
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    """What the user asked for; every field has the default a blank form has.
+
+    :param q: query (AND by default, "phrases", OR, NOT, ``-term``,
+        ``title:``, wildcards); empty browses everything.
+    :param entities: entity values that must all be present (normalised by
+        :func:`normalize_entities`).
+    :param date: a :class:`DateFilter`, or its string form, parsed here.
+    :param date_from, date_to: inclusive day bounds.
+    :param sort: one of :data:`SORTS`; relevance with an empty query means newest.
+    :param indexed_after: only articles indexed after this moment (saved
+        searches' "new since last visit").
+    """
+
+    q: str = ""
+    entities: tuple[str, ...] = ()
+    date: DateFilter | None = None
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    sort: str = "relevance"
+    page: int = 1
+    per_page: int = DEFAULT_PER_PAGE
+    facet_limit: int = DEFAULT_FACET_LIMIT
+    indexed_after: dt.datetime | None = None
+
+    def __post_init__(self) -> None:
+        # Frozen: normalised values are set once, here, and never again.
+        if isinstance(self.date, str):
+            object.__setattr__(self, "date", DateFilter.parse(self.date))
+        object.__setattr__(self, "entities", normalize_entities(self.entities))
+        if self.sort not in SORTS:
+            raise InvalidParameter("sort", f"sort must be one of {', '.join(SORTS)}, not {self.sort!r}")
+        _check_range("page", self.page, 1, MAX_PAGE)
+        _check_range("per_page", self.per_page, 1, MAX_PER_PAGE)
+        _check_range("facet_limit", self.facet_limit, 1, MAX_FACET_LIMIT)
+        if self.date_from and self.date_to and self.date_from > self.date_to:
+            raise InvalidParameter("from", "from must not be later than to")
+        if len(self.q) > MAX_QUERY_CHARS:
+            raise InvalidParameter("q", f"the query is longer than {MAX_QUERY_CHARS} characters")
+
+    @property
+    def effective_sort(self) -> str:
+        """The order results come in: an empty query has no relevance, so it browses newest first."""
+        return "newest" if self.sort == "relevance" and not self.q.strip() else self.sort
+
+    def as_dict(self) -> dict:
+        """Normalised parameters under their public names."""
+        return {
+            "q": self.q,
+            "entity": list(self.entities),
+            "date": self.date.value if self.date else None,
+            "from": self.date_from.isoformat() if self.date_from else None,
+            "to": self.date_to.isoformat() if self.date_to else None,
+            "sort": self.sort,
+            "page": self.page,
+            "per_page": self.per_page,
+            "facet_limit": self.facet_limit,
+        }
+
+    def to_params(self, per_page: int = DEFAULT_PER_PAGE,
+                  facet_limit: int = DEFAULT_FACET_LIMIT) -> list[tuple[str, str]]:
+        """The request's URL parameters in canonical order, defaults left out."""
+        pairs: list[tuple[str, str]] = []
+        if self.q:
+            pairs.append(("q", self.q))
+        pairs.extend(("entity", value) for value in self.entities)
+        if self.date:
+            pairs.append(("date", self.date.value))
+        if self.date_from:
+            pairs.append(("from", self.date_from.isoformat()))
+        if self.date_to:
+            pairs.append(("to", self.date_to.isoformat()))
+        if self.sort != "relevance":
+            pairs.append(("sort", self.sort))
+        if self.page != 1:
+            pairs.append(("page", str(self.page)))
+        if self.per_page != per_page:
+            pairs.append(("per_page", str(self.per_page)))
+        if self.facet_limit != facet_limit:
+            pairs.append(("facet_limit", str(self.facet_limit)))
+        return pairs
+
+
+def _int(params: Mapping, name: str, default: int) -> int:
+    raw = params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except (TypeError, ValueError):
+        raise InvalidParameter(name, f"{name} must be a whole number, not {raw!r}") from None
+
+
+def _getlist(params, name: str) -> list[str]:
+    if hasattr(params, "getlist"):
+        return params.getlist(name)
+    value = params.get(name)
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list | tuple) else [value]
+
+
+def request_from_params(params, per_page: int = DEFAULT_PER_PAGE,
+                        facet_limit: int = DEFAULT_FACET_LIMIT) -> SearchRequest:
+    """A :class:`SearchRequest` from URL parameters: a werkzeug ``MultiDict``, or a plain
+    mapping whose ``entity`` may be a list.
+
+    Unknown parameters are ignored; a repeated single-valued parameter takes
+    its first value.
+
+    :raises InvalidParameter: naming the parameter that is wrong.
+    """
+    day_from, day_to = params.get("from"), params.get("to")
+    return SearchRequest(
+        q=(params.get("q") or "").strip(),
+        entities=tuple(_getlist(params, "entity")),
+        date=params.get("date") or None,
+        date_from=parse_day(day_from, "from") if day_from else None,
+        date_to=parse_day(day_to, "to") if day_to else None,
+        sort=params.get("sort") or "relevance",
+        page=_int(params, "page", 1),
+        per_page=_int(params, "per_page", per_page),
+        facet_limit=_int(params, "facet_limit", facet_limit),
+    )
+
+
+class EntityRef(TypedDict):
+    value: str
+    type: str
+
+
+class FacetValue(TypedDict):
+    """One facet bucket: an entity value (with its ``type``) or a date value."""
+
+    value: str
+    count: int
+    selected: bool
+    type: NotRequired[str]
+
+
+@dataclass
+class Hit:
+    id: str
+    path: str
+    title: str
+    date: str | None
+    date_precision: str
+    source: str | None
+    url: str | None
+    snippet: str  # HTML: matched terms in <mark>, all else escaped
+    entities: list[EntityRef]
+
+
+@dataclass
+class SearchResult:
+    """The answer to a :class:`SearchRequest`.
+
+    ``facets`` has ``entity`` (values of every type, most frequent first) and
+    ``date`` (the level below the request's date filter, with the undated
+    bucket at the top level).  ``notice`` explains a query that had to be
+    read leniently or was cut down.
+    """
+
+    request: SearchRequest
+    total: int
+    hits: list[Hit]
+    facets: dict[str, list[FacetValue]]
+    suggestion: str | None = None
+    notice: str | None = None
+    elapsed_ms: float = 0.0
+
+    def as_dict(self) -> dict:
+        return {
+            "query": self.request.as_dict(),
+            "total": self.total,
+            "page": self.request.page,
+            "per_page": self.request.per_page,
+            # Shallow copies: dataclasses.asdict deep-copies every entity dict and
+            # took ~3 ms of an API request on its own.
+            "hits": [dict(vars(h)) for h in self.hits],
+            "facets": self.facets,
+            "suggestion": self.suggestion,
+            "notice": self.notice,
+        }
+
+
+@dataclass
+class ArticleView:
+    """One stored article, for the article page and ``/api/doc``."""
+
+    id: str
+    path: str
+    title: str
+    body: str
+    date: str | None
+    date_precision: str
+    date_evidence: str
+    source: str | None
+    url: str | None
+    entities: list[EntityRef]
+    captions: list[str] = field(default_factory=list)
+    dateline: str | None = None
+    meta: dict = field(default_factory=dict)
+    indexed_at: str | None = None
+
+    def as_dict(self) -> dict:
+        return dict(vars(self))
+
+
+@dataclass
+class EntitySummary:
+    """An entity value across the collection: for ``newsfacet entities``."""
+
+    value: str
+    type: str
+    count: int
+    spellings: list[str]
+
+
+__all__ = [
+    "DEFAULT_FACET_LIMIT",
+    "DEFAULT_PER_PAGE",
+    "MAX_QUERY_CHARS",
+    "PARAMS",
+    "SORTS",
+    "UNDATED",
+    "ArticleView",
+    "DateFilter",
+    "EntityRef",
+    "EntitySummary",
+    "FacetValue",
+    "Hit",
+    "SearchRequest",
+    "SearchResult",
+    "date_label",
+    "normalize_entities",
+    "parse_day",
+    "request_from_params",
+]

@@ -1,0 +1,151 @@
+"""Single articles: the article view, more-like-this, highlighting, the entity listing."""
+
+from __future__ import annotations
+
+import html
+import json
+from collections import OrderedDict
+
+from whoosh import query as Q
+from whoosh.searching import Searcher
+
+from ..errors import IndexDamaged
+from ..model import ArticleView, EntitySummary, Hit
+from . import schema as S
+from .integrity import guarded, release_leaked_files
+from .snippets import body_terms, mark_terms
+from .store import ENTITY_STATE_FILE, generation_of, open_segment_reader
+
+# More-like-this reads this much of an article, and remembers the terms of this many.
+SIMILAR_CHARS = 20_000
+KEY_TERMS_CACHE_DOCS = 2000
+# Query terms are marked in this much of an article's page.
+HIGHLIGHT_CHARS = 200_000
+
+
+class Articles:
+    """The single-article part of :class:`~.service.WhooshBackend`."""
+
+    def highlight(self, body: str, q: str, limit: int = HIGHLIGHT_CHARS) -> str:
+        """*body* as safe HTML with the terms of query *q* marked in its first *limit* characters.
+
+        Past *limit* the text is only escaped: marking is linear, but a page
+        of a million characters has no use for marks past what anyone reads.
+        """
+        parsed, _ = self.parse(q)
+        terms = body_terms(parsed)
+        if not terms:
+            return html.escape(body, quote=False)
+        return mark_terms(body[:limit], terms) + html.escape(body[limit:], quote=False)
+
+    def document(self, doc_id: str) -> ArticleView | None:
+        """The article with id *doc_id*, or None.
+
+        On a damaged index the article is still found when its own segment
+        is readable (:class:`IndexDamaged` only when it is not there).
+        """
+        try:
+            f = self._stored_document(doc_id)
+        except IndexDamaged as damage:
+            f = self._document_from_healthy_segments(doc_id, damage)
+        if not f:
+            return None
+        return ArticleView(
+            id=f[S.ID],
+            path=f[S.PATH],
+            title=f[S.TITLE],
+            body=f[S.BODY],
+            date=f.get(S.DATE) or None,
+            date_precision=f.get(S.DATE_PRECISION) or "none",
+            date_evidence=f.get(S.DATE_EVIDENCE) or "",
+            source=f.get(S.SOURCE) or None,
+            url=f.get(S.URL) or None,
+            entities=json.loads(f.get(S.ENTITIES) or "[]"),
+            captions=json.loads(f.get(S.CAPTIONS) or "[]"),
+            dateline=f.get(S.DATELINE) or None,
+            meta=json.loads(f.get(S.META) or "{}"),
+            indexed_at=f.get(S.INDEXED_AT),
+        )
+
+    @guarded
+    def _stored_document(self, doc_id: str) -> dict | None:
+        with self._searcher() as searcher:
+            return searcher.document(**{S.ID: doc_id})
+
+    def _document_from_healthy_segments(self, doc_id: str, damage: IndexDamaged) -> dict | None:
+        """Look *doc_id* up segment by segment, skipping the ones that cannot be read."""
+        try:
+            toc = self._ix._read_toc()
+        except Exception:  # noqa: BLE001 - the table of contents itself is gone
+            raise damage from None
+        for segment in toc.segments:
+            try:
+                with Searcher(open_segment_reader(self._ix.storage, toc.schema, segment)) as searcher:
+                    found = searcher.document(**{S.ID: doc_id})
+            except Exception:  # noqa: BLE001 - this is (one of) the damaged segment(s)
+                found = None
+            if found is None:
+                continue
+            release_leaked_files()
+            return found
+        release_leaked_files()
+        raise damage
+
+    @guarded
+    def similar(self, doc_id: str, limit: int = 5) -> list[Hit]:
+        """Articles most like *doc_id* by their distinctive body terms."""
+        with self._searcher() as searcher:
+            docnum = searcher.document_number(**{S.ID: doc_id})
+            if docnum is None:
+                return []
+            keys = self._key_terms(searcher, docnum)
+            if not keys:
+                return []
+            q = Q.Or([Q.Term(S.BODY, word, boost=weight) for word, weight in keys])
+            results = searcher.search(q, limit=limit + 1)
+            return [self._hit(searcher, hit.docnum, None) for hit in results if hit.docnum != docnum][:limit]
+
+    def _key_terms(self, searcher, docnum: int) -> list[tuple[str, float]]:
+        """An article's most distinctive body terms, from its first :data:`SIMILAR_CHARS`
+        characters, kept per generation (the lead of a story says what it is about)."""
+        key = (generation_of(searcher.reader()), docnum)
+        lock = self._shared["lock"]
+        with lock:
+            cache = self._shared.setdefault("key_terms", OrderedDict())
+            keys = cache.get(key)
+        if keys is None:
+            body = self._stored(searcher, docnum)[S.BODY]
+            keys = searcher.key_terms_from_text(S.BODY, body[:SIMILAR_CHARS], numterms=12)
+            with lock:
+                cache[key] = keys
+                while len(cache) > KEY_TERMS_CACHE_DOCS:
+                    cache.popitem(last=False)
+        return keys
+
+    @guarded
+    def entities(self, type_: str | None = None) -> list[EntitySummary]:
+        """Every entity value with its type, document count and merged spellings."""
+        from ..aliases import load_aliases
+        from ..resolution import EntityResolver  # only the CLI listing needs it
+
+        spellings: dict[str, list[str]] = {}
+        state_path = self.index_dir / ENTITY_STATE_FILE
+        if state_path.exists():
+            state = json.loads(state_path.read_text(encoding="utf-8"))
+            spellings = EntityResolver(load_aliases(None), state=state).spellings()
+        with self._searcher() as searcher:
+            tables = self._facet_tables(searcher)
+            counts = tables.all_entity_counts()
+        out = []
+        for tid, (value, t) in enumerate(tables.terms):
+            if type_ and t != type_:
+                continue
+            out.append(EntitySummary(value, t, int(counts[tid]), sorted(set(spellings.get(value, [value])))))
+        out.sort(key=lambda e: (-e.count, e.value.casefold()))
+        return out
+
+    @guarded
+    def count(self) -> int:
+        """Articles in the collection."""
+        with self._searcher() as searcher:
+            return searcher.doc_count()

@@ -1,0 +1,326 @@
+"""The Whoosh search backend: plain requests in, plain results out.
+
+:class:`WhooshBackend` implements :class:`search.api.SearchBackend` over one
+index folder.  It takes a :class:`~search.model.SearchRequest` and returns
+a :class:`~search.model.SearchResult` of dataclasses, strings and numbers —
+no Whoosh objects — so another engine can stand behind the same interface.
+This module holds its plumbing (searchers per thread, per-generation
+caches) and :meth:`WhooshBackend.search`; matching, single articles and
+spelling are its mixins (:mod:`.matching`, :mod:`.articles`, :mod:`.spelling`).
+
+Counting: the total and every facet count come from the full set of
+matching document numbers, never from ``len()`` of a Whoosh results
+object, which undercounts for unscored or ``optimize=False`` searches.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import html
+import json
+import logging
+import threading
+import time
+import traceback
+import weakref
+from collections import OrderedDict
+from pathlib import Path
+
+from whoosh.qparser import MultifieldParser, PlusMinusPlugin
+
+from ..errors import IndexDamaged
+from ..limits import NO_DEADLINE, Deadline, QueryLimits
+from ..model import Hit, SearchRequest, SearchResult
+from . import schema as S
+from .articles import Articles
+from .evaluator import PostingCache, Unsupported
+from .facets import FacetTables, date_facet, entity_facet
+from .integrity import diagnose, guarded, release_leaked_files
+from .matching import Matching
+from .snippets import SNIPPET_CHARS, body_terms, make_snippet
+from .spelling import Spelling
+from .store import generation_of, open_index, open_searcher, tables_path
+
+# Stored articles kept in memory for rendering hits (a few KB each).
+STORED_CACHE_DOCS = 5000
+# Facet tables kept in memory: the newest commit's, and the one before for
+# requests still finishing on it while threads move over.
+KEPT_GENERATIONS = 2
+
+log = logging.getLogger("newsfacet")
+
+
+def _close_all(searchers: list, lock: threading.Lock) -> None:
+    with lock:
+        for searcher in searchers:
+            searcher.close()
+        searchers.clear()
+
+
+class WhooshBackend(Matching, Articles, Spelling):
+    """Searches one index folder.  Safe to share between threads.
+
+    Each call opens a searcher on the latest commit, so a running ``newsfacet
+    index`` becomes visible without a restart; the facet arrays are built once
+    per index generation and shared.  :meth:`open` pins one searcher for a
+    series of calls (a web request) until :meth:`close`.
+    """
+
+    def __init__(self, index_dir: Path | str, limits: QueryLimits | None = None):
+        self.index_dir = Path(index_dir)
+        self.limits = limits or QueryLimits.from_env()
+        self._ix = open_index(self.index_dir)
+        self._shared = {"lock": threading.Lock(), "tables": {}, "building": {}, "costly": threading.Semaphore(1),
+                        "local": threading.local(), "open": []}
+        self._parser = self._make_parser()
+        self._pinned = None
+        self._damaged: IndexDamaged | None = None
+        # Searchers hold open files; close them when the service goes away.
+        self._finalizer = weakref.finalize(self, _close_all, self._shared["open"], self._shared["lock"])
+
+    # -- plumbing --------------------------------------------------------
+
+    def _make_parser(self):
+        parser = MultifieldParser(list(S.DEFAULT_FIELDS), self._ix.schema, fieldboosts=S.FIELD_BOOSTS)
+        parser.add_plugin(PlusMinusPlugin())
+        return parser
+
+    def open(self) -> WhooshBackend:
+        """A view of this service bound to one searcher on the latest commit, for a
+        series of calls that must agree (one web request); :meth:`close` it."""
+        session = copy.copy(self)
+        try:
+            session._pinned = self._guarded_searcher()
+        except IndexDamaged as damage:
+            # Searches will say so; single articles may still come from healthy segments.
+            session._damaged = damage
+        return session
+
+    def _diagnose(self, error: BaseException) -> IndexDamaged | None:
+        """Check the index after *error*; log each damaged file's first sighting with its traceback."""
+        damage = diagnose(self.index_dir, error)
+        if damage is not None:
+            with self._shared["lock"]:
+                seen = self._shared.setdefault("damage_logged", set())
+                first = damage.path not in seen
+                seen.add(damage.path)
+            if first:
+                # As text: a record holding the traceback would keep the damaged files open.
+                details = getattr(error, "details", None) or "".join(traceback.format_exception(error))
+                log.error("%s\n%s", damage, details.rstrip())
+        return damage
+
+    @guarded
+    def _guarded_searcher(self):
+        return self._current_searcher()
+
+    def generation(self) -> int:
+        """A number that changes with every commit of the index (for caches kept per commit)."""
+        return self._ix.latest_generation()
+
+    def close(self) -> None:
+        """End a session from :meth:`open`; on the service itself, close every searcher."""
+        if self._pinned is not None:
+            # The pinned searcher is this thread's shared one; it stays open for reuse.
+            self._pinned = None
+        else:
+            self._finalizer()
+
+    def __enter__(self) -> WhooshBackend:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _searcher(self):
+        if self._damaged is not None:
+            raise self._damaged
+        if self._pinned is not None:
+            return contextlib.nullcontext(self._pinned)
+        return contextlib.nullcontext(self._current_searcher())
+
+    def _current_searcher(self):
+        """This thread's searcher on the latest commit, reused while the index is unchanged.
+
+        Opening a searcher reads every segment's table of contents (several ms);
+        Whoosh searchers are not safe to share between threads, so each
+        thread keeps its own and replaces it when a new commit appears.  The
+        old one is closed only once its successor has opened: if the index
+        cannot be opened for a moment (its table of contents being replaced,
+        or gone), the thread keeps answering from the commit it had.
+        """
+        local = self._shared["local"]
+        searcher = getattr(local, "searcher", None)
+        try:
+            if searcher is not None and searcher.up_to_date():
+                return searcher
+        except Exception:  # noqa: BLE001 - cannot tell: try to open the latest, below
+            pass
+        try:
+            fresh = open_searcher(self._ix)
+        except Exception as exc:
+            if searcher is None:
+                raise
+            log.warning("cannot open the latest commit of %s (%s: %s); answering from generation %s",
+                        self.index_dir, type(exc).__name__, exc, generation_of(searcher.reader()))
+            fresh = None
+        if fresh is None:
+            release_leaked_files()
+            return searcher
+        opened = self._shared["open"]
+        with self._shared["lock"]:
+            if searcher is not None:
+                searcher.close()
+                if searcher in opened:
+                    opened.remove(searcher)
+            local.searcher = fresh
+            opened.append(fresh)
+        return fresh
+
+    def _facet_tables(self, searcher) -> FacetTables:
+        """The facet tables of *searcher*'s generation, loaded or built once.
+
+        When a new commit appears, every request thread meets it at once:
+        one loads or builds its tables while the others wait for that, rather
+        than all building the same arrays side by side.  The previous
+        generation's tables stay too, for threads still finishing on it.
+        """
+        gen = generation_of(searcher.reader())
+        shared = self._shared
+        with shared["lock"]:
+            tables = shared["tables"].get(gen)
+            if tables is not None:
+                return tables
+            pending = shared["building"].get(gen)
+            if pending is None:
+                pending = shared["building"][gen] = threading.Event()
+                mine = True
+            else:
+                mine = False
+        if not mine:
+            pending.wait()
+            with shared["lock"]:
+                tables = shared["tables"].get(gen)
+            if tables is not None:
+                return tables
+            # the builder failed: try ourselves, so the error (if any) is this request's
+        try:
+            tables = FacetTables.load(tables_path(self.index_dir, gen))
+            if tables is None or tables.doc_count_all != searcher.reader().doc_count_all():
+                tables = FacetTables.from_reader(searcher.reader())
+            with shared["lock"]:
+                shared["tables"][gen] = tables
+                for old in sorted(shared["tables"])[:-KEPT_GENERATIONS]:
+                    del shared["tables"][old]
+        finally:
+            if mine:
+                with shared["lock"]:
+                    shared["building"].pop(gen, None)
+                pending.set()
+        return tables
+
+    # -- queries ---------------------------------------------------------
+
+    def _posting_cache(self, searcher, tables: FacetTables, deadline: Deadline = NO_DEADLINE):
+        gen = generation_of(searcher.reader())
+        lock = self._shared["lock"]
+        with lock:
+            cached = self._shared.get("postings")
+            if cached is None or cached.generation != gen:
+                cached = PostingCache(gen, tables.live, tables.lengths)
+                self._shared["postings"] = cached
+        return cached.bind(searcher, self.limits, deadline)
+
+    @guarded
+    def search(self, req: SearchRequest) -> SearchResult:
+        """Run *req*: total, one page of hits, facets, suggestion.
+
+        :raises InvalidParameter: for a query over the cost limits (:class:`QueryLimits`).
+        :raises QueryTimeout: when matching runs past the time budget.
+        """
+        started = time.perf_counter()
+        deadline = Deadline(self.limits.timeout)
+        parsed, notice = self.parse(req.q)
+        allowance, costly = self._check_cost(parsed)
+        with self._searcher() as searcher:
+            tables = self._facet_tables(searcher)
+            postings = self._posting_cache(searcher, tables, deadline)
+            postings.expansion_cap = allowance
+            postings.yield_gil = costly
+            with self._admitted(costly, deadline):
+                try:
+                    docnums, scores, capped = self._match_fast(req, parsed, tables, postings)
+                except Unsupported:
+                    docnums = self._match_whoosh(searcher, req, parsed, tables, deadline)
+                    scores, capped = None, False
+            if capped:
+                notice = f"A wildcard matched too many words; the {allowance} most frequent were searched."
+            total = int(len(docnums))
+            mask = tables.mask(docnums)
+            page_docs = self._page(searcher, req, parsed, docnums, scores, tables)
+            hits = [self._hit(searcher, d, parsed) for d in page_docs]
+            facets = {
+                "entity": entity_facet(tables, mask, req.entities, req.facet_limit),
+                "date": date_facet(tables, mask, req.date),
+            }
+            suggestion = self._suggest(searcher, req, parsed) if total == 0 and parsed is not None else None
+        return SearchResult(
+            request=req,
+            total=total,
+            hits=hits,
+            facets=facets,
+            suggestion=suggestion,
+            notice=notice,
+            elapsed_ms=(time.perf_counter() - started) * 1000,
+        )
+
+    def _stored(self, searcher, docnum: int) -> dict:
+        """Stored fields of a document, from a small per-generation cache.
+
+        Reading and unpickling a stored article is the largest cost of
+        rendering a page of hits; popular articles recur across queries.
+        """
+        key = (generation_of(searcher.reader()), docnum)
+        lock = self._shared["lock"]
+        with lock:
+            cache = self._shared.setdefault("stored", OrderedDict())
+            fields = cache.get(key)
+            if fields is not None:
+                cache.move_to_end(key)
+                return fields
+        fields = searcher.stored_fields(docnum)
+        with lock:
+            cache[key] = fields
+            while len(cache) > STORED_CACHE_DOCS:
+                cache.popitem(last=False)
+        return fields
+
+    def _hit(self, searcher, docnum: int, parsed) -> Hit:
+        f = self._stored(searcher, docnum)
+        return Hit(
+            id=f[S.ID],
+            path=f[S.PATH],
+            title=f[S.TITLE],
+            date=f.get(S.DATE) or None,
+            date_precision=f.get(S.DATE_PRECISION) or "none",
+            source=f.get(S.SOURCE) or None,
+            url=f.get(S.URL) or None,
+            snippet=self.snippet(f[S.BODY], parsed),
+            entities=json.loads(f.get(S.ENTITIES) or "[]"),
+        )
+
+    def snippet(self, body: str, parsed, chars: int = SNIPPET_CHARS) -> str:
+        """A passage of *body* around the query's terms, as safe HTML (terms in ``<mark>``)."""
+        terms = body_terms(parsed)
+        if terms:
+            out = make_snippet(body, terms, chars)
+            if out:
+                return out
+        lead = body[:chars]
+        if len(body) > chars:
+            lead = lead.rsplit(" ", 1)[0] + " …"
+        return html.escape(lead, quote=False)
+
+
+__all__ = ["WhooshBackend"]

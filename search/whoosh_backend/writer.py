@@ -1,0 +1,299 @@
+"""Writing the Whoosh index: :class:`WhooshWriter`, the :class:`search.api.IndexWriter` for Whoosh.
+
+Whoosh traps this module designs around (each has a test):
+
+* the multiprocessing writer with ``multisegment=False`` silently drops
+  documents, so cleaning runs in a process pool of the indexer's own and one
+  writer adds the results;
+* ``BufferedWriter`` scrambles sortable columns: not used;
+* an index left in many segments answers markedly slower, so a run that adds
+  many documents ends with a merge into one segment;
+* a compound segment file is read into memory for every searcher: segments
+  are written as separate files.
+
+A failed run (a full disk, a kill) leaves the last commit whole: the partial
+segment is removed and the lock released (:meth:`WhooshWriter.abort`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import errno
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from whoosh import index as whoosh_index
+from whoosh.filedb.filestore import FileStorage
+from whoosh.index import TOC, FileIndex, LockError, clean_files
+from whoosh.writing import CLEAR, SegmentWriter
+
+from ..document import Article, Entity
+from ..errors import IndexLocked, IndexWriteError
+from ..ingest import entities_json, public_entities_json
+from . import schema as S
+from .facets import FacetTables
+from .store import ENTITY_STATE_FILE, INDEX_NAME, index_exists, tables_path
+
+# A run adding more than this many articles ends with a merge to one segment.
+OPTIMIZE_MIN_CHANGES = 1000
+WRITER_LIMIT_MB = 256
+
+
+@dataclass(frozen=True)
+class Stored:
+    """An indexed article as the incremental indexer sees it (:class:`search.api.StoredState`)."""
+
+    content_hash: str
+    raw_entities: str
+    public_entities: str
+
+
+class WhooshWriter:
+    """One indexing run's writer on the Whoosh index in *index_dir* (created if missing).
+
+    :param rebuild: the run re-adds everything; its commit replaces every old
+        segment at once, so the old index answers until then.
+    :param wait: seconds to wait for another writer's lock.
+    :raises IndexLocked: when another indexer holds the index.
+    """
+
+    def __init__(self, index_dir: Path | str, rebuild: bool = False, wait: float = 0.0):
+        self.index_dir = Path(index_dir)
+        self.rebuild = rebuild
+        self.wait = wait
+        try:
+            self.ix = _create_or_open(self.index_dir, rebuild)
+            self._writer = _writer(self.ix, wait)
+        except OSError as exc:  # a read-only or full folder, before anything was written
+            raise self.explain(exc) from exc
+        # A rebuild's commit drops every old segment, so there is nothing to replace.
+        self._add = self._writer.add_document if rebuild else self._writer.update_document
+
+    def existing(self, roots: set[str]) -> tuple[dict[str, Stored], dict[str, str]]:
+        mine, owners = {}, {}
+        with self.ix.searcher() as s:
+            for fields_ in s.all_stored_fields():
+                root = fields_.get(S.ROOT)
+                owners[fields_[S.ID]] = root
+                if root in roots:
+                    mine[fields_[S.ID]] = Stored(fields_[S.CONTENT_HASH], fields_.get(S.RAW_ENTITIES) or "[]",
+                                                 fields_.get(S.ENTITIES) or "[]")
+        return mine, owners
+
+    def entity_state(self) -> dict | None:
+        return _load_entity_state(self.index_dir)
+
+    def add(self, article: Article, raw: list[Entity], canonical: list[Entity], root: str, content_hash: str) -> None:
+        self._add(**_fields(article, raw, canonical, root, content_hash))
+
+    def delete(self, article_id: str) -> None:
+        self._writer.delete_by_term(S.ID, article_id)
+
+    def commit(self, changes: int) -> None:
+        if self.rebuild:
+            self._writer.commit(mergetype=CLEAR)  # the new segment replaces all others at once
+        elif changes:
+            self._writer.commit(optimize=changes >= OPTIMIZE_MIN_CHANGES)
+        else:
+            self._writer.cancel()
+
+    def update_entities(self, moved: dict[str, list[Entity]]) -> int:
+        """Rewrite moved articles from their stored fields, in a second commit."""
+        self._writer = _writer(self.ix, self.wait)
+        count = 0
+        with self.ix.searcher() as s:
+            for aid, canonical in moved.items():
+                stored = s.document(**{S.ID: aid})
+                if stored is None:
+                    continue
+                fields_ = dict(stored)
+                fields_[S.ENTITIES] = public_entities_json(canonical)
+                fields_[S.ENTITY] = S.entity_field(canonical)
+                fields_[S.WORDS] = f"{stored[S.TITLE]}\n{stored[S.BODY]}"
+                fields_[S.DATE_NUM] = S.date_num(stored.get(S.DATE))
+                fields_[S.DATE_PATH] = " ".join(S.date_path_terms(stored.get(S.DATE) or None))
+                self._writer.update_document(**fields_)
+                count += 1
+        self._writer.commit()
+        return count
+
+    def save_entity_state(self, state: dict) -> None:
+        _save_json_atomic(self.index_dir / ENTITY_STATE_FILE, state)
+
+    def count(self) -> int:
+        with self.ix.searcher() as s:
+            _save_tables(self.index_dir, s.reader())
+            return s.doc_count()
+
+    def abort(self) -> None:
+        _abandon(self.ix, self._writer)
+
+    def explain(self, error: OSError) -> IndexWriteError:
+        return _write_error(self.index_dir, error)
+
+
+def _create_or_open(index_dir: Path, rebuild: bool):
+    index_dir.mkdir(parents=True, exist_ok=True)
+    if index_exists(index_dir):
+        ix = whoosh_index.open_dir(str(index_dir), indexname=INDEX_NAME)
+        # A rebuild keeps the old index until its commit replaces every
+        # segment at once, so a failed or killed rebuild loses nothing.
+        if set(ix.schema.names()) == set(S.schema().names()):
+            return ix
+        # Written by an older newsfacet: its fields differ, so start a new index.
+        _check_unlocked(index_dir)
+    (index_dir / ENTITY_STATE_FILE).unlink(missing_ok=True)
+    return whoosh_index.create_in(str(index_dir), S.schema(), indexname=INDEX_NAME)
+
+
+def _check_unlocked(index_dir: Path) -> None:
+    lock = FileStorage(str(index_dir)).lock(f"{INDEX_NAME}_WRITELOCK")
+    if not lock.acquire(blocking=False):
+        raise IndexLocked(f"another 'newsfacet index' is writing to {index_dir}; try again when it has finished")
+    lock.release()
+
+
+class _Writer(SegmentWriter):
+    """Whoosh's writer, storing the facet tables of the generation it commits
+    just before the commit becomes visible, so that a server switching to a
+    new commit loads them instead of every request thread rebuilding them
+    from the index at once (seconds of stall on a large index)."""
+
+    def _commit_toc(self, segments):
+        reader = FileIndex._reader(self.storage, self.schema, segments, self.generation)
+        try:
+            FacetTables.from_reader(reader).save(tables_path(Path(self.storage.folder), self.generation))
+        finally:
+            reader.close()
+        super()._commit_toc(segments)
+
+
+def _writer(ix, wait: float):
+    try:
+        # Separate segment files, not one compound file: Whoosh reads a compound
+        # segment into memory for every searcher (~180 MB per thread on Reuters).
+        return _Writer(ix, timeout=wait, limitmb=WRITER_LIMIT_MB, compound=False)
+    except LockError:
+        raise IndexLocked(
+            f"another 'newsfacet index' is writing to this index (waited {wait:.0f} s); "
+            "try again when it has finished"
+        ) from None
+
+
+def _abandon(ix, writer) -> None:
+    """Give up *writer* after a failure: unlock the index and delete the partial
+    segment it left, so a full disk gets its space back.  The last commit is untouched."""
+    if not writer.is_closed:
+        try:
+            writer.cancel()
+        except Exception:
+            # cancel() first flushes the partial segment, which fails again on a full
+            # disk; after a failed commit the segment is already closed.
+            with contextlib.suppress(OSError):
+                writer._tempstorage.destroy()
+            if writer.writelock:
+                writer.writelock.release()
+            writer.is_closed = True
+    lock = ix.storage.lock(f"{INDEX_NAME}_WRITELOCK")
+    with contextlib.suppress(OSError):
+        if lock.acquire(blocking=False):  # another indexer may have started meanwhile
+            try:
+                toc = TOC.read(ix.storage, INDEX_NAME)
+                clean_files(ix.storage, INDEX_NAME, toc.generation, toc.segments)
+                _remove_other_tables(Path(ix.storage.folder), toc.generation)
+            finally:
+                lock.release()
+
+
+_WRITE_TROUBLE = {
+    errno.ENOSPC: "the disk holding it is full",
+    errno.EDQUOT: "the disk quota is used up",
+    errno.EFBIG: "a file would exceed the size limit",
+    errno.EROFS: "it is on a read-only file system",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "permission denied",
+}
+
+
+def _write_error(index_dir: Path, error: OSError) -> IndexWriteError:
+    why = _WRITE_TROUBLE.get(error.errno) or error.strerror or str(error)
+    if error.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        advice = ("searching and serving a read-only index work; to update it, "
+                  "make the folder writable or index into another one with --index")
+    else:
+        advice = "free some space and run 'newsfacet index' again"
+    return IndexWriteError(
+        f"cannot write the index in {index_dir}: {why}. "
+        f"Nothing was lost: the index keeps its last complete commit; {advice}"
+    )
+
+
+def _fields(article: Article, raw: list[Entity], canonical: list[Entity], root: str, ehash: str) -> dict:
+    iso = article.date.iso()
+    now = dt.datetime.now(dt.UTC)
+    return {
+        S.ID: article.id,
+        S.PATH: article.path,
+        S.ROOT: root,
+        S.SOURCE: article.source or "",
+        S.URL: article.url or "",
+        S.TITLE: article.title,
+        S.BODY: article.body,
+        S.WORDS: f"{article.title}\n{article.body}",
+        S.DATE: iso or "",
+        S.DATE_NUM: S.date_num(iso),
+        S.DATE_PRECISION: article.date.precision,
+        S.DATE_EVIDENCE: article.date.evidence,
+        S.DATE_PATH: " ".join(S.date_path_terms(iso)),
+        S.ENTITY: S.entity_field(canonical),
+        S.ENTITIES: public_entities_json(canonical),
+        S.RAW_ENTITIES: entities_json(raw),
+        S.CAPTIONS: json.dumps(article.captions, ensure_ascii=False),
+        S.DATELINE: article.dateline or "",
+        S.META: json.dumps(article.meta, ensure_ascii=False, default=str),
+        S.DROPPED: json.dumps([[d.line, d.reason] for d in article.dropped], ensure_ascii=False),
+        S.CONTENT_HASH: ehash,
+        S.INDEXED_AT: now.isoformat(timespec="seconds"),
+        S.INDEXED_NUM: int(now.timestamp() * 1000),
+    }
+
+
+def _load_entity_state(index_dir: Path) -> dict | None:
+    path = index_dir / ENTITY_STATE_FILE
+    if not path.exists():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None  # rebuilt from the documents below; canonical values may shift once
+
+
+def _save_json_atomic(path: Path, data) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _save_tables(index_dir: Path, reader) -> None:
+    """Make sure the latest generation has its facet arrays (the writer stores
+    them as it commits), and remove older generations' arrays."""
+    from .facets import FacetTables
+
+    generation = reader.generation()
+    path = tables_path(index_dir, generation)
+    if not path.exists():
+        FacetTables.from_reader(reader).save(path)
+    _remove_other_tables(Path(index_dir), generation)
+
+
+def _remove_other_tables(index_dir: Path, generation: int) -> None:
+    """Delete the facet arrays of every generation but *generation*."""
+    keep = tables_path(index_dir, generation)
+    for old in index_dir.glob("facets-*.npz"):
+        if old != keep:
+            old.unlink(missing_ok=True)
+
+
