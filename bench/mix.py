@@ -209,17 +209,7 @@ def _drill(items: list[MixItem], word: str, k: int, articles: list[StoredArticle
 
 
 def http_path(req: Any) -> str:
-    """The ``/api/search`` URL path of a request (parameters as the web layer reads them)."""
+    """The ``/api/search`` URL path of a request, by the one mapping the web layer reads back."""
     from urllib.parse import urlencode
 
-    pairs: list[tuple[str, str]] = [("q", req.q)]
-    pairs += [("entity", e) for e in req.entities]
-    if req.date:
-        pairs.append(("date", req.date))
-    if req.date_from:
-        pairs.append(("from", req.date_from.isoformat()))
-    if req.date_to:
-        pairs.append(("to", req.date_to.isoformat()))
-    pairs += [("sort", req.sort), ("page", str(req.page)), ("per_page", str(req.per_page)),
-              ("facet_limit", str(req.facet_limit))]
-    return "/api/search?" + urlencode(pairs)
+    return "/api/search?" + urlencode(req.to_params())
