@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .limits import QueryLimits
+from .model import DEFAULT_FACET_LIMIT, DEFAULT_PER_PAGE
 
 
 @dataclass(frozen=True)
@@ -74,8 +75,8 @@ class Settings:
     index_dir: Path = Path("index")
     backend: str = "whoosh"
     aliases: Path | None = None
-    per_page: int = 10
-    facet_limit: int = 20
+    per_page: int = DEFAULT_PER_PAGE
+    facet_limit: int = DEFAULT_FACET_LIMIT
     limits: QueryLimits = field(default_factory=QueryLimits)
     secret_key: str | None = None
     saved_db: Path | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import xml.etree.ElementTree as ET
@@ -407,3 +408,10 @@ def test_planted_and_requested_payloads_come_back_escaped(hostile_client, payloa
         assert 'href="javascript:' not in body
     snippet_markup = re.sub(r"</?mark>", "", " ".join(h["snippet"] for h in hits))
     assert "<" not in snippet_markup
+
+
+def test_a_saved_search_keeps_an_entity_value_holding_an_ampersand(client):
+    """The save form's query is URL-encoded: "&" in a value must not split it."""
+    page = client.get("/search?q=hamas&entity=AT%26T").get_data(as_text=True)
+    query = re.search(r'name="query" value="([^"]+)"', page).group(1)
+    assert parse_qsl(html.unescape(query)) == [("q", "hamas"), ("entity", "AT&T")]

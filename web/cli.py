@@ -294,8 +294,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--to", dest="date_to", help="latest day, YYYY-MM-DD")
     p.add_argument("--sort", default="relevance", help="relevance, newest or oldest")
     p.add_argument("--page", type=int, default=1)
-    p.add_argument("--per-page", type=int, default=10)
-    p.add_argument("--facet-limit", type=int, default=20)
+    p.add_argument("--per-page", type=int, help="results per page (default: $NEWSFACET_PER_PAGE or 10)")
+    p.add_argument("--facet-limit", type=int, help="facet values per type (default: $NEWSFACET_FACET_LIMIT or 20)")
     p.add_argument("--json", action="store_true", help="print the query service's answer as JSON")
     p.set_defaults(func=cmd_search)
 

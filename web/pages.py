@@ -8,6 +8,7 @@ adds only presentation (toggle links, labels, the timeline's geometry).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from collections.abc import Mapping
@@ -18,7 +19,6 @@ from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
 from search.api import (
-    MAX_QUERY_CHARS,
     DateFilter,
     IndexDamaged,
     IndexNotFound,
@@ -258,12 +258,9 @@ def api_search():
 
 @bp.route("/search.atom")
 def atom():
-    args = request.args.to_dict(flat=False)
-    args.pop("page", None)
-    args.update({"sort": ["newest"], "per_page": [str(FEED_SIZE)]})
-    from werkzeug.datastructures import MultiDict
-
-    data = search_page_data(parse_request(MultiDict([(k, v) for k, vs in args.items() for v in vs])))
+    # The search the page shows; the feed is its newest articles.
+    req = parse_request(request.args)
+    data = search_page_data(dataclasses.replace(req, sort="newest", page=1, per_page=FEED_SIZE))
     root = request.url_root.rstrip("/")
     updated = max((h["date"] or "" for h in data["hits"]), default="") or dt.date.today().isoformat()
     body = render_template(
@@ -272,8 +269,7 @@ def atom():
         root=root,
         updated=_atom_time(updated),
         feed_id=root + data["links"]["atom"],
-        page_url=root + link(url_for("pages.search"), [
-            (k, v) for k, v in parse_request(request.args).to_params(*_defaults()) if k != "page"]),
+        page_url=root + link(url_for("pages.search"), [(k, v) for k, v in req.to_params(*_defaults()) if k != "page"]),
         entry_time=_atom_time,
         title=_feed_title(data["query"]),
     )
@@ -300,8 +296,7 @@ def _feed_title(query: Mapping) -> str:
 @bp.route("/doc/<doc_id>")
 def doc(doc_id: str):
     q = (request.args.get("q") or "").strip()
-    if len(q) > MAX_QUERY_CHARS:  # the search's own cap: parsing a longer q for highlighting takes seconds
-        raise InvalidParameter("q", f"the query is longer than {MAX_QUERY_CHARS} characters")
+    SearchRequest(q=q)  # the search's own checks (its length cap): highlighting parses q too
     full = request.args.get("full")
     if full not in (None, "1"):
         raise InvalidParameter("full", "full must be 1 (show the whole text) or left out")

@@ -69,7 +69,7 @@ class WhooshBackend(Matching, Articles, Spelling):
 
     def __init__(self, index_dir: Path | str, limits: QueryLimits | None = None):
         self.index_dir = Path(index_dir)
-        self.limits = limits or QueryLimits.from_env()
+        self.limits = limits or QueryLimits()  # the settings pass theirs (read from the environment)
         self._ix = open_index(self.index_dir)
         self._shared = {"lock": threading.Lock(), "tables": {}, "building": {}, "costly": threading.Semaphore(1),
                         "local": threading.local(), "open": []}
