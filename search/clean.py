@@ -136,8 +136,12 @@ def is_headline_like(line: str) -> bool:
     return 0 < n <= HEADLINE_MAX_WORDS and not _SENTENCE_END.search(line)
 
 
-def ui_reason(line: str) -> str | None:
-    """Why *line* is site furniture addressed to the reader, or None."""
+def ui_reason(line: str, *, shape: bool = True) -> str | None:
+    """Why *line* is site furniture addressed to the reader, or None.
+
+    :param shape: also apply the shape-only test (a navigation trail of short
+        items between separators); off for lines an HTML extractor chose.
+    """
     ws = words(line)
     if not ws:
         return "no words"
@@ -152,7 +156,7 @@ def ui_reason(line: str) -> str | None:
         ):
             return "addressed to the reader"
         return None
-    if _CRUMB_SEPARATORS.search(line) and not is_sentence(line):
+    if shape and _CRUMB_SEPARATORS.search(line) and not is_sentence(line):
         return "navigation trail"
     first = ws[0].lower()
     if _looks_quoted(line):
@@ -359,6 +363,7 @@ def clean_text(
     repeated: dict[str, int] | None = None,
     headlines: frozenset[str] = frozenset(),
     reference_date=None,
+    extracted: bool = False,
 ) -> CleanText:
     """Split a page's text into title, body, metadata and dropped lines.
 
@@ -371,13 +376,22 @@ def clean_text(
     :param headlines: those of them that may still be this page's title
         (:meth:`RepeatedLines.headlines`).
     :param reference_date: passed to the date-stamp parser for year-less stamps.
+    :param extracted: the lines come from an HTML main-text extractor, which
+        has already judged the page's layout.  Only evidence-based rules may
+        then drop a line (repetition across sibling pages, reader-directed UI
+        language, metadata such as bylines, date stamps and captions); rules
+        that go by shape or position alone (teaser "Label:" lines, navigation
+        trails, lines above the headline or after the last paragraph, link
+        lists, lone words) would second-guess the extractor on the very lines
+        it kept on purpose, so they are off.
     :return: a :class:`CleanText`.
     """
     lines = [_Line(t, block=b) for t, b in split_blocks(text)]
     repeated = repeated or {}
     title_key = line_key(title) if title else None
-    _mark_metadata_and_furniture(lines, repeated, headlines, title_key, reference_date)
-    _mark_link_lists(lines)
+    _mark_metadata_and_furniture(lines, repeated, headlines, title_key, reference_date, extracted)
+    if not extracted:
+        _mark_link_lists(lines)
     body_start, body_end = _body_span(lines)
     chosen, evidence = _choose_title(lines, body_start, title)
     for ln in lines:
@@ -386,8 +400,9 @@ def clean_text(
             ln.drop("repeats the title" if same_as_title else ln.reason)
     if chosen is not None:
         chosen.verdict = "keep"
-    _mark_head_and_tail(lines, body_start, body_end, chosen)
-    _mark_inner_fragments(lines, body_start, body_end)
+    if not extracted:
+        _mark_head_and_tail(lines, body_start, body_end, chosen)
+        _mark_inner_fragments(lines, body_start, body_end)
 
     kept = [ln for ln in lines if ln.verdict == "keep" and ln is not chosen]
     if chosen is not None:
@@ -416,7 +431,8 @@ def clean_text(
 
 
 def _mark_metadata_and_furniture(
-    lines: list[_Line], repeated: dict[str, int], headlines: frozenset[str], title_key, reference_date
+    lines: list[_Line], repeated: dict[str, int], headlines: frozenset[str], title_key, reference_date,
+    extracted: bool = False,
 ) -> None:
     keys = [line_key(ln.text) for ln in lines]
     in_page = Counter(keys)
@@ -440,16 +456,16 @@ def _mark_metadata_and_furniture(
         if reason:
             ln.verdict, ln.reason = "caption", "image caption (kept as metadata)"
             continue
-        reason = teaser_reason(ln.text) or ui_reason(ln.text)
+        reason = (None if extracted else teaser_reason(ln.text)) or ui_reason(ln.text, shape=not extracted)
         if reason:
             ln.drop(reason)
             # A copyright line below the article ends the page: the rest is footer.
-            footer = seen_prose and reason == "copyright notice"
+            footer = not extracted and seen_prose and reason == "copyright notice"
         elif key in repeated:
             ln.verdict, ln.reason = "repeat", f"repeated on {repeated[key]} pages of this site or folder"
             if key not in headlines:
                 ln.drop(ln.reason)
-        elif in_page[key] > 1 and not is_sentence(ln.text):
+        elif in_page[key] > 1 and not is_sentence(ln.text) and not extracted:
             ln.verdict, ln.reason = "repeat", "repeated within the page"
         seen_prose = seen_prose or (ln.verdict == "keep" and is_sentence(ln.text))
 

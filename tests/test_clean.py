@@ -14,7 +14,15 @@ from pathlib import Path
 
 import pytest
 
-from search.clean import RepeatedLines, caption_reason, clean_text, is_sentence, teaser_reason, ui_reason
+from search.clean import (
+    RepeatedLines,
+    caption_reason,
+    clean_text,
+    is_sentence,
+    line_key,
+    teaser_reason,
+    ui_reason,
+)
 from search.settings import Options
 
 from .conftest import SEEDS, SITES
@@ -178,3 +186,42 @@ def test_repetition_across_pages_is_boilerplate_but_syndicated_copies_are_not():
     result = clean_text(texts[0][1], OPTIONS, repeated=rep)
     assert result.title == "Lender cuts forecast"
     assert result.paragraphs == [story, "Analysts had expected a cut."]
+
+
+def test_extracted_lines_are_dropped_only_on_evidence():
+    """Lines from an HTML main-text extractor: shape and position rules are off."""
+    page = "\n".join(
+        [
+            "Harbour news",
+            "Bridge repairs to close Main Street",
+            "By Sam Hill, Transport Correspondent",
+            "Main Street will close to traffic from Monday while engineers repair the river bridge.",
+            "Timeline: six weeks of works",
+            "Town | County | Sport",
+            "Share this article",
+            "The county council said diversions would be signposted.",
+            "Route 12 diverted",
+            "Copyright 2024 Example Media",
+            "Mill Lane reopens in May",
+        ]
+    )
+    plain = clean_text(page, OPTIONS)
+    assert "Timeline: six weeks of works" not in plain.paragraphs
+    assert "Route 12 diverted" not in plain.paragraphs
+    result = clean_text(page, OPTIONS, extracted=True)
+    assert result.title == "Bridge repairs to close Main Street"
+    assert result.paragraphs == [
+        "Harbour news",  # above the headline: a position rule, off for extracted lines
+        "Main Street will close to traffic from Monday while engineers repair the river bridge.",
+        "Timeline: six weeks of works",
+        "Town | County | Sport",
+        "The county council said diversions would be signposted.",
+        "Route 12 diverted",
+        "Mill Lane reopens in May",
+    ]
+    assert result.bylines == ["By Sam Hill, Transport Correspondent"]
+    dropped = {d.line for d in result.dropped}
+    assert {"Share this article", "Copyright 2024 Example Media"} <= dropped
+    # Repetition across sibling pages is evidence and still applies.
+    rep = {line_key("Route 12 diverted"): 3}
+    assert "Route 12 diverted" not in clean_text(page, OPTIONS, repeated=rep, extracted=True).paragraphs
