@@ -14,6 +14,7 @@ from search.document import ReadFailure, Source
 from search.readers.decoding import BadInput, check_text, content_hash, declared_charset, decode_bytes
 from search.readers.fields import Fields, record_fields
 from search.readers.files import InputFile, fallback_reference, read_limited
+from search.readers.shapes import not_an_article
 from search.settings import Options
 
 
@@ -32,10 +33,15 @@ def read_article(item: InputFile, options: Options) -> Iterator[Source | ReadFai
         yield ReadFailure(item.rel, str(error))
         return
     declared = declared_charset(data) if item.kind == "html" else None
+    content = decode_bytes(data, declared)
+    shape = not_an_article(content) if item.kind == "text" else None
+    if shape:
+        yield ReadFailure(item.rel, f"not an article: {shape}")
+        return
     yield Source(
         path=item.rel,
         kind=item.kind,
-        content=decode_bytes(data, declared),
+        content=content,
         group=_group_of(item.rel),
         url=fields.url,
         title=fields.title,

@@ -62,9 +62,11 @@ def _jsonl_row(rel: str, number: int, line: bytes, fallback: dt.date | None) -> 
         return ReadFailure(path, "bad JSON: not an object")
     markup = as_text(first_of(record, HTML_KEYS))
     text = as_text(first_of(record, TEXT_KEYS))
-    if markup is None and text is None:
-        return ReadFailure(path, "no text or html")
     fields = record_fields(record)
+    if markup is None and text is None and not fields.title:
+        return ReadFailure(path, "no text, html or title")
+    # A row with only a title is a headline-only story (a wire "brief"), as the
+    # same story is in Reuters SGML: it is indexed under its title.
     site = fields.source or site_of(fields.url)
     return Source(
         path=path,
