@@ -79,11 +79,68 @@ UI_PHRASES = re.compile(
         |sponsored|advertisement|advertising|back\s+to\s+top|skip\s+to|trending\s+now|similar\s+posts
         |more\s+from|more\s+stories|load\s+more|previous\s+(article|post)|next\s+(article|post)
         |all\s+posts|about\s+the\s+author|min(ute)?s?\s+read|breaking\s+news|live\s+updates
-        |tags?|filed\s+under|categories|permalink
+        |^tags?(\s*:|$)|filed\s+under|categories|permalink
     )\b""",
     re.IGNORECASE | re.VERBOSE,
 )
 _SECOND_PERSON = re.compile(r"\b(you|your|yours)\b", re.IGNORECASE)
+
+
+# Multilingual vocabularies, in search/data/clean_*.txt, read on first use.
+_VOCAB_FILES = {
+    "furniture": "clean_furniture.txt",
+    "notices": "clean_notices.txt",
+    "comments": "clean_comments.txt",
+    "reader": "clean_reader_words.txt",
+}  # and clean_teaser_labels.txt, a set of whole labels
+_VOCAB: dict = {}
+
+
+def _phrase_pattern(phrases: list[str]) -> re.Pattern:
+    alts = sorted(
+        {re.escape(fold(p).rstrip("*")) + (r"\w*" if p.endswith("*") else "") for p in phrases}, key=len, reverse=True
+    )
+    return re.compile(r"(?<!\w)(?:" + "|".join(alts) + r")(?!\w)")
+
+
+def _vocab(name: str) -> tuple[re.Pattern, re.Pattern]:
+    """(multi-word phrases, one-word entries) of vocabulary *name* as patterns on folded text."""
+    if name not in _VOCAB:
+        from .extract.entity_words import read_data_lines
+
+        entries = read_data_lines(_VOCAB_FILES[name])
+        multi = [e for e in entries if " " in e or "-" in e]
+        single = [e for e in entries if e not in multi]
+        _VOCAB[name] = (_phrase_pattern(multi or ["\x00"]), _phrase_pattern(single or ["\x00"]))
+    return _VOCAB[name]
+
+
+# A one-word entry ("Impressum", "Kommentare", "Anzeige") marks a line only
+# when the line is hardly more than that word: "Kommentare (3)" is a link,
+# "Die Themen der Woche" may be a subheading.
+ONE_WORD_ENTRY_MAX_WORDS = 3
+
+
+def has_vocab(name: str, line: str, folded: str | None = None) -> bool:
+    """Whether *line* holds an entry of vocabulary *name* (see search/data/clean_*.txt)."""
+    folded = fold(line) if folded is None else folded
+    multi, single = _vocab(name)
+    if multi.search(folded):
+        return True
+    return len(words(line)) <= ONE_WORD_ENTRY_MAX_WORDS and bool(single.search(folded))
+
+
+def _reader_words(folded: str) -> bool:
+    multi, single = _vocab("reader")
+    return bool(single.search(folded) or multi.search(folded))
+
+
+# "Jane Doe says:", "Anonymous sagt:", "Juan dice:": the name line over a
+# reader's comment.
+_COMMENT_AUTHOR = re.compile(
+    r"^\S.{0,60}\s(says|said|sagt|schreibt|meint|dice|escribi[oó]|disse|a\s+[ée]crit|napisa[lł]a?|scrive|zegt)\s*:?$",
+    re.IGNORECASE,
+)
 _COPYRIGHT = re.compile(r"(©|\(c\)\s*\d{4}|\bcopyright\b)", re.IGNORECASE)
 # Breadcrumbs and menus: words separated by › » > | / • · bullets.
 _CRUMB_SEPARATORS = re.compile(r"\s[›»>|/•·]\s|^[›»>•·]|[›»>]$")
@@ -96,7 +153,8 @@ _LABEL_DASH = re.compile(r"^(?P<label>[A-Z][A-Z' ]{1,24})\s+[-–—]\s+(?P<rest
 _CAPTION = re.compile(
     r"""(\[[^\]]*/[^\]]*\]\s*$|\((photo|image|picture|credit|file)[^)]*\)\s*$|^(photo|image|picture|credit|file\s+photo)\s*[:|-]
         |(^|[.!?]\s+)(photo|photograph|picture|image|illustration|graphic|credit)s?(\s+by)?\s*[:|]\s*\S[^.!?]{0,80}$
-        |\b[A-Z]{3,}/[A-Z][\w .-]+$|getty\s+images|shutterstock|/\s*(afp|ap|reuters|epa|anadolu)\b)""",
+        |\b[A-Z]{3,}/[A-Z][\w .-]+$|getty\s+images|shutterstock|/\s*(afp|ap|reuters|epa|anadolu)\b
+        |^\w.{10,}\s(bild|foto|photo|image|imagen|picture)?\s*©\s*[^©.!?]{2,60}$)""",
     re.IGNORECASE | re.VERBOSE,
 )
 # "LISBON, March 3 (Harbour Wire) - ", "WASHINGTON (AP) — ", "PARIS — ": the
@@ -113,7 +171,13 @@ _DATELINE = re.compile(
 
 
 # "By Jane Doe", "By Jane Doe and John Roe, Political Reporter", "Words by …".
-_BYLINE = re.compile(r"^(?:(?:written|words|reporting|report|text|story)\s+)?by\s+[A-Z\u00c0-\u024f]", re.IGNORECASE)
+# Also "Von …" (German), "Por …" (Spanish), "Par …" (French), "Di …"
+# (Italian), "Door …" (Dutch), "Przez …" (Polish): a capital must follow, so
+# "Von der Leyen warnt" or "Por qué" is no byline.
+_BYLINE = re.compile(
+    r"^(?:(?:written|words|reporting|report|text|story|texto|text)\s+)?(?:by|von|por|par|di|door|przez)\s+(?-i:[A-Z\u00c0-\u024f])",
+    re.IGNORECASE,
+)
 BYLINE_MAX_WORDS = 14
 
 
@@ -148,14 +212,22 @@ def ui_reason(line: str, *, shape: bool = True) -> str | None:
     n = len(ws)
     if _COPYRIGHT.search(line) and n <= 25:
         return "copyright notice"
+    folded = fold(line)
+    if n <= UI_MAX_WORDS and not _looks_quoted(line) and has_vocab("notices", line, folded):
+        # Legal, cookie, comment-form and sign-up notices read as sentences
+        # but are the site's, in whatever language.
+        return "site notice (legal, cookies, comment form, sign-up)"
     if n > SHORT_LINE_WORDS:
         # A longer line is furniture only when it both speaks to the reader
         # and uses site vocabulary: "Sign up for our briefing … in your inbox".
-        if n <= UI_MAX_WORDS and not _looks_quoted(line) and _SECOND_PERSON.search(line) and (
-            UI_PHRASES.search(line) or ws[0].lower() in UI_VERBS
+        if n <= UI_MAX_WORDS and not _looks_quoted(line) and (
+            (_SECOND_PERSON.search(line) and (UI_PHRASES.search(line) or ws[0].lower() in UI_VERBS))
+            or (_reader_words(folded) and has_vocab("furniture", line, folded))
         ):
             return "addressed to the reader"
         return None
+    if _COMMENT_AUTHOR.match(line):
+        return "comment author line"
     if shape and _CRUMB_SEPARATORS.search(line) and not is_sentence(line):
         return "navigation trail"
     first = ws[0].lower()
@@ -165,7 +237,7 @@ def ui_reason(line: str, *, shape: bool = True) -> str | None:
         return "prompt to the reader"
     if _SECOND_PERSON.search(line):
         return "addressed to the reader"
-    if UI_PHRASES.search(line) and (not is_sentence(line) or n <= 8):
+    if (UI_PHRASES.search(line) or has_vocab("furniture", line, folded)) and (not is_sentence(line) or n <= 8):
         return "site furniture"
     return None
 
@@ -187,7 +259,20 @@ def teaser_reason(line: str) -> str | None:
     label, rest = m.group("label").strip(), m.group("rest")
     if len(words(label)) > 3 or is_sentence(rest):
         return None
+    # Only a link label makes a teaser; "Termin: 29.02.2020" or "Ort: Kasberg"
+    # states a fact of the article.  Shouted labels ("ALSO READ", "PUEDES
+    # VER") are link labels in any language.
+    if fold(label) not in _teaser_labels() and not (label.isupper() and len(label.replace(" ", "")) >= 4):
+        return None
     return f"link teaser ({label}:)"
+
+
+def _teaser_labels() -> frozenset[str]:
+    if "teaser_labels" not in _VOCAB:
+        from .extract.entity_words import read_data_lines
+
+        _VOCAB["teaser_labels"] = frozenset(fold(x) for x in read_data_lines("clean_teaser_labels.txt"))
+    return _VOCAB["teaser_labels"]
 
 
 def caption_reason(line: str) -> str | None:
@@ -392,7 +477,11 @@ def clean_text(
     _mark_metadata_and_furniture(lines, repeated, headlines, title_key, reference_date, extracted)
     if not extracted:
         _mark_link_lists(lines)
-    body_start, body_end = _body_span(lines)
+    spans = [_body_span(lines)] if extracted else _article_block(lines) or [(-1, -1)]
+    body_start, body_end = spans[0][0], spans[-1][1]
+    if not extracted and spans[0][0] >= 0:
+        body_start = _lead_in(lines, body_start)
+        spans[0] = (body_start, spans[0][1])
     chosen, evidence = _choose_title(lines, body_start, title)
     for ln in lines:
         if ln.verdict == "repeat" and ln is not chosen:
@@ -401,7 +490,7 @@ def clean_text(
     if chosen is not None:
         chosen.verdict = "keep"
     if not extracted:
-        _mark_head_and_tail(lines, body_start, body_end, chosen)
+        _mark_head_and_tail(lines, spans, chosen)
         _mark_inner_fragments(lines, body_start, body_end)
 
     kept = [ln for ln in lines if ln.verdict == "keep" and ln is not chosen]
@@ -436,12 +525,7 @@ def _mark_metadata_and_furniture(
 ) -> None:
     keys = [line_key(ln.text) for ln in lines]
     in_page = Counter(keys)
-    seen_prose = False
-    footer = False
     for ln, key in zip(lines, keys, strict=True):
-        if footer:
-            ln.drop("below the copyright notice (footer)")
-            continue
         if title_key and key == title_key:
             ln.drop("repeats the title")
             continue
@@ -459,15 +543,12 @@ def _mark_metadata_and_furniture(
         reason = (None if extracted else teaser_reason(ln.text)) or ui_reason(ln.text, shape=not extracted)
         if reason:
             ln.drop(reason)
-            # A copyright line below the article ends the page: the rest is footer.
-            footer = not extracted and seen_prose and reason == "copyright notice"
         elif key in repeated:
             ln.verdict, ln.reason = "repeat", f"repeated on {repeated[key]} pages of this site or folder"
             if key not in headlines:
                 ln.drop(ln.reason)
         elif in_page[key] > 1 and not is_sentence(ln.text) and not extracted:
             ln.verdict, ln.reason = "repeat", "repeated within the page"
-        seen_prose = seen_prose or (ln.verdict == "keep" and is_sentence(ln.text))
 
 
 def _body_span(lines: list[_Line]) -> tuple[int, int]:
@@ -476,6 +557,126 @@ def _body_span(lines: list[_Line]) -> tuple[int, int]:
     if not prose:
         return -1, -1
     return prose[0], prose[-1]
+
+
+# Weights of the article-block search, in characters of prose.  A paragraph
+# counts its length; whatever else sits between paragraphs costs something, so
+# that the block stretches over a subheading, a caption or an ad marker inside
+# the article (a few dozen characters) but not over a menu, a related-links
+# list or a comment form (many short lines and notices) towards a stray
+# sentence in the footer.
+SHORT_LINE_COST = 40
+FURNITURE_COST = 150
+METADATA_COST = 10
+# Prose below a comment-section header counts for this share of its length,
+# once this much prose came before the header.
+COMMENT_PROSE_SHARE = 0.25
+COMMENTS_AFTER_PROSE = 200
+# A further stretch of prose this rich next to the best one is article too.
+SECOND_BLOCK_SHARE = 0.15
+GAP_MAX_SHORT_LINES = 10**9  # tried 4: +4 body strings, -10 boilerplate ones
+
+
+def _line_weight(ln: _Line) -> int:
+    if ln.verdict == "keep":
+        return len(ln.text) if is_sentence(ln.text) else -SHORT_LINE_COST
+    if ln.verdict in ("date", "byline", "caption"):
+        return -METADATA_COST
+    if ln.verdict == "repeat":
+        return -SHORT_LINE_COST
+    return -FURNITURE_COST
+
+
+def _best_run(weights: list[int], lo: int, hi: int) -> tuple[int, int, int]:
+    """(score, first, last) of the maximum-sum run of weights[lo:hi] that ends on prose."""
+    best, first, last = 0, -1, -1
+    run, start = 0, lo
+    for i in range(lo, hi):
+        w = weights[i]
+        if run <= 0:
+            run, start = 0, i
+        run += w
+        if w > 0 and run > best:
+            best, first, last = run, start, i
+    if first >= 0:
+        first = next(i for i in range(first, last + 1) if weights[i] > 0)
+    return best, first, last
+
+
+def _article_block(lines: list[_Line]) -> list[tuple[int, int]]:
+    """(first, last) prose-line indices of the stretches that make the article, in order.
+
+    The article is the stretch of the page with the most prose net of the
+    furniture inside it (the maximum-sum run of line weights): a copyright
+    line, a cookie notice or a menu *above* the article only ends a stretch
+    that is not chosen, so it never removes the article, and the footer's
+    sentences (an "about us" blurb, comment-form notices) below a share bar
+    and a related-links list stay outside it.  A page whose text is broken
+    up (a product page, an article cut by a gallery) has other stretches
+    nearly as rich; those that score at least :data:`SECOND_BLOCK_SHARE` of
+    the best are article too.
+    """
+    weights = []
+    comments_at = len(lines)
+    prose_seen = 0
+    discount = 1.0
+    for ln in lines:
+        w = _line_weight(ln)
+        if w > 0:
+            w = int(w * discount)
+            prose_seen += len(ln.text)
+        elif (
+            discount == 1.0
+            and prose_seen >= COMMENTS_AFTER_PROSE
+            and len(words(ln.text)) <= SHORT_LINE_WORDS
+            and has_vocab("comments", ln.text)
+        ):
+            # Under a comment-section header the prose is readers', not the
+            # article's: it may still be chosen, but only when it dwarfs
+            # what came before (the header was a link in a toolbar).
+            discount = COMMENT_PROSE_SHARE
+            comments_at = len(weights)
+        weights.append(w)
+    score, first, last = _best_run(weights, 0, len(lines))
+    if first < 0:
+        return []
+    spans = [(first, last)]
+    todo = [(0, first), (last + 1, len(lines))]
+    while todo:
+        lo, hi = todo.pop()
+        sc, f, la = _best_run(weights, lo, hi)
+        # Readers' comments are never article "too"; only the best stretch
+        # may reach below the comment header.
+        if f >= 0 and sc >= SECOND_BLOCK_SHARE * score and f < comments_at:
+            spans.append((f, la))
+            todo += [(lo, f), (la + 1, hi)]
+    return sorted(spans)
+
+
+# A standfirst sits above the body, apart from it by at most this many lines
+# (byline, date stamp, photo, "exclusive" label).
+LEAD_IN_MAX_GAP = 4
+
+
+def _lead_in(lines: list[_Line], body_start: int) -> int:
+    """Move the body's start up over a standfirst the article-block search left out.
+
+    A paragraph just above the body, apart from it only by a few short lines
+    (byline, date, caption, a label), is the article's lead or deck: the
+    metadata between them cost more than the deck weighed on its own.
+    """
+    if body_start < 0:
+        return body_start
+    gap = 0
+    for i in range(body_start - 1, -1, -1):
+        ln = lines[i]
+        if ln.verdict == "keep" and is_sentence(ln.text) and len(words(ln.text)) >= DECK_MIN_WORDS:
+            body_start, gap = i, 0
+            continue
+        gap += 1
+        if gap > LEAD_IN_MAX_GAP or (ln.verdict == "drop" and ln.reason.startswith(("site", "copyright"))):
+            break
+    return body_start
 
 
 def _choose_title(lines: list[_Line], body_start: int, given: str | None) -> tuple[_Line | None, str]:
@@ -509,7 +710,8 @@ def _choose_title(lines: list[_Line], body_start: int, given: str | None) -> tup
     return lines[pick], "last headline-like line above the first paragraph"
 
 
-def _mark_head_and_tail(lines: list[_Line], body_start: int, body_end: int, chosen: _Line | None) -> None:
+def _mark_head_and_tail(lines: list[_Line], spans: list[tuple[int, int]], chosen: _Line | None) -> None:
+    body_start, body_end = spans[0][0], spans[-1][1]
     if body_start < 0:
         return
     title_at = lines.index(chosen) if chosen is not None else -1
@@ -521,9 +723,16 @@ def _mark_head_and_tail(lines: list[_Line], body_start: int, body_end: int, chos
             ln.drop("above the headline (site name, slogan, section or menu)")
         elif len(words(ln.text)) < DECK_MIN_WORDS:
             ln.drop("short line between headline and body (label or byline)")
+    for (_, gap_start), (gap_end, _) in zip(spans, spans[1:], strict=False):
+        # Between two stretches of the article, a few short lines are its
+        # subheadings and facts; a long run of them is a menu or link list.
+        gap = [ln for ln in lines[gap_start + 1 : gap_end] if ln.verdict == "keep" and not is_sentence(ln.text)]
+        if len(gap) > GAP_MAX_SHORT_LINES:
+            for ln in gap:
+                ln.drop("between the article's stretches of prose (menu, links, furniture)")
     for ln in lines[body_end + 1 :]:
         if ln.verdict == "keep":
-            ln.drop("after the last paragraph (related links, prompts, footer)")
+            ln.drop("after the article block (related links, prompts, footer)")
 
 
 # Labels that head a list of links to other articles.
