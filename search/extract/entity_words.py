@@ -39,6 +39,7 @@ WORD_FILES = {
     "place_suffixes": "place_suffixes.txt",
     "event_suffixes": "event_suffixes.txt",
     "caps_words": "caps_words.txt",
+    "edge_words": "edge_words.txt",
 }
 # Apposition words that mark a person besides those in person_words_before.txt.
 PERSON_APPOSITION_EXTRA = frozenset(
@@ -87,6 +88,7 @@ class EntityWords:
     event_suffixes: frozenset[str]
     of_heads: frozenset[str]
     caps_words: frozenset[str]
+    edge_words: frozenset[str]  # never start or end a name: units, foreign weekdays and months
     boilerplate_line: re.Pattern[str]  # matches the start of a page-furniture line
 
     def __getattr__(self, name: str) -> Any:

@@ -50,6 +50,13 @@ COMPASS = frozenset("north south east west northern southern eastern western cen
 LOCATIVES = frozenset("in at near outside across around toward towards into via".split())
 BY_VERBS = frozenset("led headed chaired founded coached managed run owned directed written".split())
 
+# Wire month codes ("MAY7", "JUL7") and bond ratings ("Aa-3", "Baa-2", "BBB+")
+# sit next to names in market copy; neither is ever part of one.
+_MONTH_CODE = re.compile(r"^(?:JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC)\d{1,2}$", re.IGNORECASE)
+_RATING = re.compile(r"^(?:Aaa|Aa|Baa|Ba|Caa|Ca|A|B|C)-?[1-3]$|^(?:AAA|AA|BBB|BB|CCC|A|B)[+-]$")
+# "I'm", "We've", "Don't": a pronoun or verb contraction, not a name ("O'Neill" is).
+_CONTRACTION = re.compile(r"^\w+(?:'m|'re|'ve|'ll|'d|n't)$", re.IGNORECASE)
+_DOTTED = re.compile(r"^(?:[A-Z]\.){2,}$")
 _AGE = re.compile(r"^,\s*\d{1,3}\s*,")
 _APPOS_END = re.compile(r"[,.;:()\"]")
 _ACRONYM = re.compile(r"^[A-Z]{2,6}[0-9]{0,2}$")
@@ -157,6 +164,70 @@ def is_stopword(ctx: Context, token: str) -> bool:
         or low.rstrip(".") in WORDS.titles
         or low in WORDS.title_modifiers
     )
+
+
+def is_edge_junk(ctx: Context, tokens: list[str] | tuple[str, ...], index: int) -> bool:
+    """Whether ``tokens[index]``, at an edge of a candidate name, must be trimmed.
+
+    A name never starts or ends on a function word, a lower-case word, a
+    weekday, a month or wire month code, a currency unit, a lone letter, a
+    bond rating or a contraction: wire copy capitalises all of them next to
+    names ("Saturday U.S. Officials", "York Dec", "Greenspan I'm", "and
+    Poor's Corp").  Month names that are given names ("May", "April") stay
+    when a name-like word follows or precedes them ("Theresa May").
+    """
+    token = tokens[index]
+    n = len(tokens)
+    first = index == 0
+    if not token[:1].isupper():
+        # "al-Assad", "d'Estaing" are name words; "de Gaulle" keeps its
+        # particle; "and Poor's" loses "and".
+        if ("-" in token or "'" in token) and any(c.isupper() for c in token):
+            return False
+        return not (first and n > 1 and fold_word(token) in PARTICLES)
+    low = fold_word(token).rstrip(".")
+    if len(low) == 1 and low.isalpha():
+        # A lone letter; an initial ("J. Hugh Liedtke") may start a name.
+        return not (first and n > 1 and token.endswith("."))
+    if low in WORDS.function_words and not token.isupper():  # "WHO" is an acronym
+        return True
+    if low in WEEKDAYS or low in WORDS.edge_words:
+        return True
+    if _MONTH_CODE.match(token) or _RATING.match(token) or _CONTRACTION.match(token):
+        return True
+    if low in MONTHS:
+        if low not in ctx.gaz.given or n == 1:
+            return True
+        if first:
+            # "April Smith" is a person; "May Illinois River", "April John
+            # Johnstone", "March Two" are a date before a name.
+            nxt = tokens[1]
+            low_next = fold_word(nxt)
+            return (
+                not nxt[:1].isupper()
+                or is_dotted_abbreviation(nxt)
+                or low_next in ctx.gaz.common
+                or low_next in ctx.gaz.given
+                or lookup(ctx, nxt) is not None
+            )
+        return fold_word(tokens[index - 1]) not in ctx.gaz.given  # "Theresa May"
+    return False
+
+
+def trim_edges(ctx: Context, tokens: list[str]) -> list[str]:
+    """*tokens* without the words no name starts or ends with (:func:`is_edge_junk`)."""
+    while tokens and is_edge_junk(ctx, tokens, len(tokens) - 1):
+        tokens = tokens[:-1]
+    while tokens and is_edge_junk(ctx, tokens, 0):
+        tokens = tokens[1:]
+        while tokens and is_edge_junk(ctx, tokens, len(tokens) - 1):
+            tokens = tokens[:-1]
+    return tokens
+
+
+def is_dotted_abbreviation(token: str) -> bool:
+    """"U.S.", "N.Z.", "H.K.": letters with dots."""
+    return _DOTTED.match(token) is not None
 
 
 def is_common(ctx: Context, token: str) -> bool:

@@ -27,9 +27,11 @@ from search.extract.mentions import (
     extract_person_shape,
     extract_shape,
     is_common,
+    is_dotted_abbreviation,
     is_stopword,
     looks_like_name,
     lookup,
+    trim_edges,
     word_class,
 )
 from search.namekeys import PARTICLES, fold_word
@@ -296,6 +298,10 @@ class _Analyzer:
         ctx = self.ctx
         tokens = [_clean_token(t, i == len(tokens) - 1) for i, t in enumerate(tokens)]
         tokens = [t for t in tokens if t]
+        trimmed = trim_edges(ctx, tokens)
+        if trimmed != tokens:
+            initial = initial and trimmed[:1] == tokens[:1]
+            tokens = trimmed
         if not tokens:
             return
         if tokens[0] in ("The", "the") and len(tokens) > 1:
@@ -343,7 +349,17 @@ class _Analyzer:
 
     def _add_name(self, tokens: list[str], initial: bool, headline: bool, context: str) -> None:
         ctx = self.ctx
+        tokens = trim_edges(ctx, tokens)
+        if not tokens:
+            return
         whole = lookup(ctx, " ".join(tokens))
+        if whole is None and len(tokens) > 1 and is_dotted_abbreviation(tokens[0]) and is_common(ctx, tokens[1]):
+            # "U.S. Officials", "U.S. Dlrs", "U.S. Has": wire copy capitalises
+            # the word after an abbreviated place; the place is one name and
+            # the rest is whatever it is alone ("U.S. Treasury" -> U.S. + Treasury).
+            self._record([tokens[0]], initial, headline, context.replace("a", ""))
+            self._add_name(tokens[1:], False, headline, context.replace("b", ""))
+            return
         if whole is None and len(tokens) > 1:
             left, right, titled = _strip_titles(ctx, tokens)
             if left:
@@ -367,7 +383,8 @@ class _Analyzer:
         titled: bool = False,
     ) -> None:
         ctx = self.ctx
-        if all(is_stopword(ctx, t) for t in tokens):
+        tokens = trim_edges(ctx, tokens)
+        if not tokens or all(is_stopword(ctx, t) for t in tokens):
             return
         surface = " ".join(tokens)
         mention = Mention(surface, tuple(tokens), initial=initial, headline=headline)
