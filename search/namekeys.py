@@ -22,6 +22,16 @@ PARTICLES = frozenset(
     y abu""".split()
 )
 
+# Legal-form words that end a company's name: "General Motors Corp" is the
+# company "General Motors" names too, so the resolver compares names without
+# them.  English, German, French, Dutch, Italian, Spanish, Nordic and Japanese
+# forms as wire copy writes them.
+LEGAL_SUFFIXES = frozenset(
+    """corp corporation inc incorporated co company cos ltd limited plc llc lp llp ag sa nv bv gmbh kg kgaa spa
+    srl sarl sas ab asa oyj as kk bhd pty group holdings holding""".split()
+)
+_LEGAL_TAIL = re.compile(r"[\s,&]+(?:the\s+)?$")
+
 _NON_KEY = re.compile(r"[^a-z0-9]")
 _DOUBLE = re.compile(r"(.)\1+")
 _VOWELS = re.compile(r"[aeiou]+")
@@ -71,6 +81,22 @@ def heavy_key(token: str) -> str:
 def person_key(tokens: Iterable[str]) -> tuple[str, ...]:
     """Return the transliteration-tolerant key of a person name's tokens."""
     return tuple(heavy_key(t) for t in tokens if fold_word(t) not in PARTICLES or t[:1].isupper())
+
+
+def without_legal_suffix(name: str) -> str:
+    """*name* without trailing legal-form words ("Nippon Steel Co Ltd" -> "Nippon Steel").
+
+    The name is returned whole when nothing, or only one letter, would be left.
+    """
+    words = name.split()
+    end = len(words)
+    while end > 1 and fold_word(words[end - 1]).strip(".,") in LEGAL_SUFFIXES:
+        end -= 1
+    while end > 1 and words[end - 1] in ("&", "and", "of", "the", ","):
+        end -= 1  # "Procter and Gamble Co" keeps "Procter and Gamble"
+    if end == len(words) or len("".join(words[:end]).strip(".,")) < 2:
+        return name
+    return " ".join(words[:end]).rstrip(",")
 
 
 def name_tokens(name: str) -> list[str]:

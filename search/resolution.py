@@ -2,17 +2,35 @@
 
 The per-article extractor (:func:`search.extract.entities.extract_entities`)
 merges the mentions of one document; :class:`EntityResolver` works across
-documents: it learns every full name and spelling of a batch, then maps each
-document's entities to a canonical value that it persists, so values stay
-stable from one run to the next.  Surname-only names join the one full
-person name ending with them (``Putin`` -> ``Vladimir Putin``), and the alias
-table (:mod:`search.aliases`) forces the merges no rule can guess.
+documents: it learns every name and spelling of a collection, then maps each
+document's entities to one canonical value per real-world entity.
 
-The state is ``{"version": 1, "clusters": {key: {"value", "type",
-"spellings": {spelling: documents}}}, "partials": {key: key}}``, where a
-person's key is made of transliteration-tolerant word keys
-(:func:`search.namekeys.heavy_key`) and any other entity's key is its
-folded name.  Nothing here imports an index backend or the extractor.
+Resolution is on names, not on each document's type guess: "Reagan" typed a
+person in one article and an organisation in another is one name, and its
+type is decided by the votes of every document naming it (a type beats
+"other", the most documents win).  So a value never appears under two types.
+On top of the name:
+
+* person names meet by transliteration-tolerant keys
+  (:func:`search.namekeys.person_key`: Mohamed = Muhammad in full names);
+* a surname-only name joins the full person name ending with it when that
+  full name is unambiguous in the collection (it holds most of the documents
+  of the full names ending so): "Reagan" -> "Ronald Reagan";
+* company names compare without their legal form (:func:`~search.namekeys.without_legal_suffix`):
+  "General Motors Corp" = "General Motors";
+* the alias table (:mod:`search.aliases`) forces the merges no rule can guess.
+
+The value shown is the most common well-attested spelling: a spelling seen in
+one document never wins over one seen in several, so a typo cannot become the
+canonical name.
+
+Values decided in an earlier run (the state handed back) are never renamed,
+so facet links stay valid; values decided in this run are decided again as
+more documents arrive (the indexer re-resolves the documents of the run at
+its end).  The state is ``{"version": 2, "clusters": {key: {"value", "type",
+"spellings": {spelling: documents}, "types": {type: documents}}}, "partials":
+{name key: cluster key}}``.  Nothing here imports an index backend or the
+extractor.
 """
 
 from __future__ import annotations
@@ -23,20 +41,26 @@ from dataclasses import dataclass, field
 
 from search.aliases import AliasTable
 from search.document import ENTITY_TYPES, Entity
-from search.namekeys import heavy_key, light_key, name_key, name_tokens, person_key
+from search.namekeys import heavy_key, light_key, name_key, name_tokens, person_key, without_legal_suffix
 
-STATE_VERSION = 1
+STATE_VERSION = 2
 # The resolver keeps at most this many spellings per entity in its state.
 MAX_SPELLINGS = 64
+# A surname joins the full name holding at least this share of the documents
+# of all full names ending with it ("Baker" -> "James Baker" when the other
+# Bakers of the collection are rare).
+SURNAME_DOMINANCE = 0.8
 
 
 @dataclass
 class _RawStats:
+    """What the collection says about one name (all spellings with one name key)."""
+
     spellings: Counter = field(default_factory=Counter)  # spelling -> documents
     values: Counter = field(default_factory=Counter)  # per-document value -> documents
-    types: Counter = field(default_factory=Counter)
-    mentions: int = 0
+    types: Counter = field(default_factory=Counter)  # type -> documents
     forced: str | None = None  # canonical name from the alias table
+    forced_type: str | None = None
 
 
 class EntityResolver:
@@ -44,248 +68,253 @@ class EntityResolver:
 
     Call :meth:`observe` with every document's entities of a batch, then
     :meth:`resolve` for each document.  :meth:`state` is a JSON-serialisable
-    dict to persist and hand back next run: values decided once are never
+    dict to persist and hand back next run: values decided then are never
     renamed, and new spellings map onto them.
     """
 
     def __init__(self, aliases: AliasTable, state: dict | None = None) -> None:
         self._aliases = aliases
-        self._clusters: dict[str, dict] = {}  # key -> {"value", "type", "spellings": {spelling: docs}}
-        self._partials: dict[str, str] = {}  # raw key -> cluster key
+        # Clusters decided in an earlier run: key -> {"value", "type", "spellings", "types"}.
+        self._frozen: dict[str, dict] = {}
+        self._frozen_partials: dict[str, str] = {}  # name key -> frozen cluster key
         if state:
-            if state.get("version") != STATE_VERSION:
+            if state.get("version") not in (1, STATE_VERSION):  # version 1: no type votes, read as is
                 raise ValueError(f"unsupported entity state version {state.get('version')!r}")
             for key, cluster in state.get("clusters", {}).items():
-                self._clusters[key] = {
+                self._frozen[key] = {
                     "value": cluster["value"],
                     "type": cluster["type"],
                     "spellings": dict(cluster.get("spellings", {})),
+                    "types": dict(cluster.get("types", {})),
+                    "alias": bool(cluster.get("alias")),
                 }
-                if cluster.get("alias"):
-                    self._clusters[key]["alias"] = True
-            self._partials.update(state.get("partials", {}))
+            self._frozen_partials.update(state.get("partials", {}))
+        self._raw: dict[str, _RawStats] = {}
+        self._key_cache: dict[str, tuple[str, str | None, str | None]] = {}
+        self._pending = False
+        self._targets: dict[str, str] = {}  # name key -> cluster key
+        self._clusters: dict[str, dict] = {}  # every cluster, frozen and new, as decided now
         self._words: Counter = Counter()  # word -> documents, for tie-breaks
-        for cluster in self._clusters.values():
+        for cluster in self._frozen.values():
             for spelling, docs in cluster["spellings"].items():
                 for word in set(name_tokens(spelling)):
                     self._words[word] += docs
-        self._raw: dict[str, _RawStats] = {}
-        self._key_cache: dict[tuple[str, str], tuple[str, str | None]] = {}
-        self._pending: set[str] = set()
-        self._targets: dict[str, str] = {}  # raw key -> cluster key, decided
-        self._ends: dict[str, set[str]] | None = None
+        self._rebuild()
 
     # -- keys --
-    def _raw_key(self, entity: Entity) -> tuple[str, str | None]:
-        cache_key = (entity.value, entity.type)
-        cached = self._key_cache.get(cache_key)
+    def _raw_key(self, entity: Entity) -> tuple[str, str | None, str | None]:
+        """(name key, alias canonical, alias type) of an entity's value; its type plays no part."""
+        cached = self._key_cache.get(entity.value)
         if cached is None:
             if len(self._key_cache) > 500_000:
                 self._key_cache.clear()
-            cached = self._key_cache[cache_key] = self._compute_raw_key(entity)
+            cached = self._key_cache[entity.value] = self._compute_raw_key(entity.value)
         return cached
 
-    def _compute_raw_key(self, entity: Entity) -> tuple[str, str | None]:
-        hit = self._aliases.lookup_key(name_key(entity.value))
+    def _compute_raw_key(self, value: str) -> tuple[str, str | None, str | None]:
+        hit = self._aliases.lookup_key(name_key(value))
         if hit is not None:
-            canonical, etype = hit
-            if (etype or entity.type) == "person":
-                return "p:" + " ".join(person_key(name_tokens(canonical))), canonical
-            return "n:" + name_key(canonical), canonical
-        if entity.type == "person":
-            return "p:" + " ".join(person_key(name_tokens(entity.value))), None
-        return "n:" + name_key(entity.value), None
+            return "n:" + name_key(hit[0]), hit[0], hit[1]
+        base = without_legal_suffix(value)
+        if base != value:
+            known = self._aliases.lookup_key(name_key(base))
+            if known is not None and known[1] not in (None, "org"):
+                base = value  # "Japan Ltd" is no Japan
+            elif known is not None:
+                return "n:" + name_key(known[0]), known[0], known[1]
+        return "n:" + name_key(base), None, None
 
     def observe(self, entities: list[Entity]) -> None:
-        """Learn the names and spellings of one document's entities."""
-        seen: set[str] = set()
+        """Learn the names, spellings and type votes of one document's entities."""
+        seen: dict[str, set[str]] = {}  # name key -> spellings counted for this document
+        voted: set[tuple[str, str]] = set()
         for entity in entities:
-            key, forced = self._raw_key(entity)
+            key, forced, forced_type = self._raw_key(entity)
             stats = self._raw.get(key)
             if stats is None:
                 stats = self._raw[key] = _RawStats()
             if forced:
-                stats.forced = forced
-            if key not in seen:
+                stats.forced, stats.forced_type = forced, forced_type
+            spellings = seen.setdefault(key, set())
+            if entity.value not in spellings:
                 stats.values[entity.value] += 1
-                words: set[str] = set()
-                for spelling in entity.spellings | {entity.value}:
-                    stats.spellings[spelling] += 1
-                    words.update(name_tokens(spelling))
-                for word in words:
+            new = (entity.spellings | {entity.value}) - spellings
+            for spelling in new:
+                stats.spellings[spelling] += 1
+                for word in name_tokens(spelling):
                     self._words[word] += 1
-            seen.add(key)
-            stats.types[entity.type] += entity.count
-            stats.mentions += entity.count
-            if key not in self._targets:
-                self._pending.add(key)
+            spellings |= new
+            if (key, entity.type) not in voted:  # one vote per document and type
+                voted.add((key, entity.type))
+                stats.types[entity.type] += 1
+            self._pending = True
 
+    # -- deciding --
     def _finalise(self) -> None:
-        if not self._pending:
-            return
-        pending = sorted(self._pending)
-        self._pending.clear()
-        # 1. Full names (and everything that is not a partial) first.
-        new_clusters: dict[str, dict] = {}
-        for key in pending:
+        if self._pending:
+            self._pending = False
+            self._rebuild()
+
+    def _rebuild(self) -> None:
+        """Decide every cluster from everything observed (frozen clusters keep their value)."""
+        frozen = self._frozen
+        # 1. Each name's own cluster key: a frozen cluster it already belongs
+        # to, its alias canonical, a person key, or the name itself.
+        base: dict[str, str] = {}
+        group_types: dict[str, Counter] = {}
+        frozen_pkeys = self._frozen_person_keys()
+        for key in sorted(self._raw):
             stats = self._raw[key]
-            if key in self._partials:
-                continue
-            if key in self._clusters:
-                continue
-            new_clusters[key] = {"value": None, "type": None, "spellings": {}}
-        # 2. Partial names: join the one full person name ending with them.
-        ends = self._end_index(set(self._clusters) | set(new_clusters))
-        for key in pending:
-            if key in self._partials or key in self._clusters:
-                self._targets[key] = self._partials.get(key, key)
-                continue
-            stats = self._raw[key]
-            target = None
-            if stats.forced is None:
-                etype = _majority(stats.types)
-                if etype in ("person", "other") or (key.startswith("p:")):
-                    target = self._partial_target(key, ends)
-            if target is not None and target != key and self._same_surname(key, target):
-                self._partials[key] = target
-                self._targets[key] = target
-                new_clusters.pop(key, None)
+            etype = stats.forced_type or _majority(stats.types)
+            if key in self._frozen_partials:
+                target = self._frozen_partials[key]
+            elif key in frozen:
+                target = key
+            elif stats.forced:
+                target = key
+            elif etype == "person" and stats.values:
+                pkey = "p:" + " ".join(person_key(name_tokens(_top(stats.values))))
+                target = frozen_pkeys.get(pkey, pkey)
             else:
-                self._targets[key] = key
-        # 3. Values and types of new clusters, from all their raw names.
+                target = key
+            base[key] = target
+            group_types.setdefault(target, Counter()).update(stats.types)
+        for key, cluster in frozen.items():
+            group_types.setdefault(key, Counter()).update(cluster["types"])
+        # 2. Surnames join the one dominant full person name ending with them.
+        group_docs: Counter = Counter()
+        for key, target in base.items():
+            group_docs[target] += sum(self._raw[key].values.values())
+        for key, cluster in frozen.items():
+            group_docs[key] += max(cluster["spellings"].values(), default=0)
+        group_names = self._group_names(base)
         members: dict[str, list[str]] = {}
-        for key in pending:
-            members.setdefault(self._targets[key], []).append(key)
-        for cluster_key, raw_keys in sorted(members.items()):
-            cluster = self._clusters.get(cluster_key) or new_clusters.get(cluster_key)
-            if cluster is None:  # a partial pointing at a cluster decided earlier in this run
-                cluster = self._clusters.setdefault(cluster_key, {"value": None, "type": None, "spellings": {}})
-            spell = cluster["spellings"]
-            types: Counter = Counter()
-            values: Counter = Counter()
-            forced = None
-            for raw_key in raw_keys:
-                stats = self._raw[raw_key]
-                for spelling, docs in stats.spellings.items():
-                    spell[spelling] = spell.get(spelling, 0) + docs
-                values.update(stats.values)
-                types.update(stats.types)
-                forced = forced or stats.forced
-                stats.spellings.clear()
-                stats.values.clear()
-            if cluster["value"] is None:
-                cluster["value"] = forced or _choose_value(values or Counter(spell), self._words)
-                cluster["type"] = _majority(types)
-                if forced:
-                    cluster["alias"] = True
+        for key, target in base.items():
+            members.setdefault(target, []).append(key)
+        forced_groups = {target for key, target in base.items() if self._raw[key].forced}
+        persons = {g for g, types in group_types.items() if _majority(types) == "person"}
+        ends = _end_index(persons, group_names)
+        joined: dict[str, str] = {}
+        for group in sorted(set(base.values()) | set(frozen)):
+            if group in forced_groups or group in frozen and frozen[group].get("alias"):
+                continue
+            tokens = group_names.get(group)
+            if not tokens or " ".join(tokens) not in ends:
+                continue
+            if _majority(group_types.get(group, Counter())) not in ("person", "other"):
+                continue
+            target = _dominant(ends[" ".join(tokens)] - {group}, group_docs)
+            if target is not None and self._same_surname(group, target, members):
+                joined[group] = target
+        # 3. Final targets, clusters with values, types and spellings.
+        self._targets = {key: joined.get(target, target) for key, target in base.items()}
+        clusters: dict[str, dict] = {}
+        for key, cluster in frozen.items():
+            if key in joined:
+                continue
+            clusters[key] = {"value": cluster["value"], "type": None, "spellings": dict(cluster["spellings"]),
+                             "types": Counter(cluster["types"]), "alias": cluster.get("alias", False),
+                             "frozen": True, "values": Counter()}
+        partials = dict(self._frozen_partials)
+        for group, target in joined.items():
+            if group in frozen:
+                partials[group] = joined.get(target, target)
+                for spelling, docs in frozen[group]["spellings"].items():
+                    cl = clusters.setdefault(target, _new_cluster())
+                    cl["spellings"][spelling] = cl["spellings"].get(spelling, 0) + docs
+        for key in sorted(self._raw):
+            stats = self._raw[key]
+            target = self._targets[key]
+            cluster = clusters.setdefault(target, _new_cluster())
+            for spelling, docs in stats.spellings.items():
+                cluster["spellings"][spelling] = cluster["spellings"].get(spelling, 0) + docs
+            cluster["types"].update(stats.types)
+            cluster["values"].update(stats.values)
+            if stats.forced and not cluster.get("frozen"):
+                cluster["forced"] = stats.forced
+                cluster["forced_type"] = stats.forced_type
+                cluster["alias"] = True
+            if key != target:
+                partials[key] = target
+        key_of = {id(cluster): key for key, cluster in clusters.items()}
+        for cluster in clusters.values():
+            if not cluster.get("frozen") or cluster["value"] is None:
+                cluster["value"] = cluster.get("forced") or _choose_value(
+                    cluster["values"] or Counter(cluster["spellings"]), self._words)
+            if cluster.get("frozen") and not cluster["types"]:
+                cluster["type"] = self._frozen[key_of[id(cluster)]]["type"]  # a state without votes
+            else:
+                cluster["type"] = cluster.get("forced_type") or _majority(cluster["types"])
             _cap_spellings(cluster)
-            self._clusters[cluster_key] = cluster
-        if new_clusters:
-            self._upgrade_partials(set(self._clusters) - set(new_clusters))
+        self._clusters = clusters
+        self._partials = {k: v for k, v in partials.items() if k != v}
 
-    def _upgrade_partials(self, old: set[str]) -> None:
-        """Join a surname decided in an earlier run to a full name learnt now.
+    def _frozen_person_keys(self) -> dict[str, str]:
+        """Person key of each frozen person cluster's value and full spellings -> its key."""
+        out: dict[str, str] = {}
+        for key, cluster in self._frozen.items():
+            if cluster["type"] != "person":
+                continue
+            if key.startswith("p:"):
+                out.setdefault(key, key)
+            for spelling in [cluster["value"], *cluster["spellings"]]:
+                tokens = name_tokens(spelling)
+                if len(tokens) >= 2:
+                    out.setdefault("p:" + " ".join(person_key(tokens)), key)
+        return out
 
-        Earlier documents only had "Putin"; this batch brought "Vladimir
-        Putin", the one full name ending with it.  The indexer re-resolves
-        unchanged documents, so they move to the full name.
-        """
-        ends = self._end_index(set(self._clusters))
-        for key in sorted(old):
-            cluster = self._clusters.get(key)
-            if cluster is None or cluster.get("alias") or cluster["type"] not in ("person", "other"):
+    def _group_names(self, base: dict[str, str]) -> dict[str, tuple[str, ...]]:
+        """Each cluster's name as heavy-key tokens (its person key, or its value's)."""
+        names: dict[str, tuple[str, ...]] = {}
+        for key, target in base.items():
+            if target in names:
                 continue
-            target = self._partial_target(key, ends)
-            if target is None or target == key or target not in self._clusters:
-                continue
-            if not self._same_surname(key, target):
-                continue
-            full = self._clusters[target]
-            for spelling, docs in cluster["spellings"].items():
-                full["spellings"][spelling] = full["spellings"].get(spelling, 0) + docs
-            _cap_spellings(full)
-            del self._clusters[key]
-            self._partials[key] = target
-            for raw, mapped in list(self._targets.items()):
-                if mapped == key:
-                    self._targets[raw] = target
-            for raw, mapped in list(self._partials.items()):
-                if mapped == key:
-                    self._partials[raw] = target
+            if target.startswith("p:"):
+                names[target] = tuple(target[2:].split(" "))
+            else:
+                names[target] = tuple(heavy_key(t) for t in person_key(name_tokens(_top(self._raw[key].values)
+                                                                                   or key[2:])))
+        for key, cluster in self._frozen.items():
+            if key not in names:
+                names[key] = tuple(key[2:].split(" ")) if key.startswith("p:") else tuple(
+                    heavy_key(t) for t in person_key(name_tokens(cluster["value"])))
+        return {k: v for k, v in names.items() if v and all(v)}
 
-    def _same_surname(self, key: str, target: str) -> bool:
+    def _same_surname(self, group: str, target: str, members: dict[str, list[str]]) -> bool:
         """A one-word name must match the full name's last word closely.
 
         Full-name keys tolerate vowel changes (Muhammad = Mohamed); a lone
         "Patten" must not become "Vladimir Putin".
         """
-        if " " in key[2:]:
+        words = self._spellings_of(group, members)
+        if any(len(name_tokens(w)) > 1 for w in words):
             return True
-        words = self._spellings_of(key)
-        lasts = {light_key(name_tokens(s)[-1]) for s in self._spellings_of(target) if name_tokens(s)}
-        return any(light_key(w) in lasts for w in words if " " not in w) or not words
+        lasts = {light_key(name_tokens(s)[-1]) for s in self._spellings_of(target, members) if name_tokens(s)}
+        return any(light_key(w) in lasts for w in words) or not words
 
-    def _spellings_of(self, key: str) -> list[str]:
-        cluster = self._clusters.get(key)
-        out = list(cluster["spellings"]) if cluster else []
-        stats = self._raw.get(key)
-        if stats is not None:
-            out.extend(stats.spellings)
-            out.extend(stats.values)
+    def _spellings_of(self, group: str, members: dict[str, list[str]]) -> list[str]:
+        out = list(self._frozen[group]["spellings"]) if group in self._frozen else []
+        for key in members.get(group, ()):
+            out.extend(self._raw[key].values)
         return out
 
-    def _end_index(self, keys: set[str]) -> dict[str, set[str]]:
-        ends: dict[str, set[str]] = {}
-        for key in keys:
-            if not key.startswith("p:"):
-                continue
-            tokens = key[2:].split(" ")
-            for n in range(1, len(tokens)):
-                ends.setdefault(" ".join(tokens[-n:]), set()).add(key)
-        return ends
-
-    def _partial_target(self, key: str, ends: dict[str, set[str]]) -> str | None:
-        tokens = key[2:].split(" ")
-        if key.startswith("n:"):
-            # An untyped single name: compare as a person name.
-            raw = key[2:]
-            tokens = [heavy_key(t) for t in raw.split(" ")]
-        candidates = ends.get(" ".join(tokens))
-        if not candidates:
-            return None
-        candidates = {c for c in candidates if c != key}
-        # Keep only the longest names: "Abu Marzouk" is itself a suffix of
-        # "Mousa Abu Marzouk" and must not make "Marzouk" ambiguous.
-        maximal = {c for c in candidates if not any(o != c and o.endswith(" " + c[2:]) for o in candidates)}
-        if len(maximal) == 1:
-            return maximal.pop()
-        return None
-
     def prime(self, documents: Iterable[list[Entity]]) -> None:
-        """Learn the not-yet-known names of many documents, then settle them in one pass.
-
-        :meth:`resolve` settles unknown names one document at a time, and
-        each settling pass looks at every cluster; priming a batch first keeps
-        re-resolving a large index linear.
-        """
+        """Learn the not-yet-known names of many documents, then settle them in one pass."""
         for entities in documents:
-            unseen = [e for e in entities if self._raw_key(e)[0] not in self._targets
-                      and self._raw_key(e)[0] not in self._raw]
+            unseen = [e for e in entities if self._raw_key(e)[0] not in self._raw]
             if unseen:
                 self.observe(unseen)
         self._finalise()
 
     def resolve(self, entities: list[Entity]) -> list[Entity]:
         """Return *entities* with canonical values, duplicates merged."""
-        unseen = [e for e in entities if self._raw_key(e)[0] not in self._targets]
+        unseen = [e for e in entities if self._raw_key(e)[0] not in self._raw]
         if unseen:
-            if any(self._raw_key(e)[0] not in self._raw for e in unseen):
-                self.observe(unseen)
-            self._finalise()
+            self.observe(unseen)
         self._finalise()
         out: dict[str, Entity] = {}
         for entity in entities:
-            raw, _ = self._raw_key(entity)
+            raw = self._raw_key(entity)[0]
             key = self._targets.get(raw, raw)
             cluster = self._clusters.get(key)
             if cluster is None:
@@ -320,9 +349,64 @@ class EntityResolver:
             out.setdefault(cluster["value"], set()).update(cluster["spellings"])
         return {value: sorted(spellings) for value, spellings in sorted(out.items())}
 
+    def canonical(self, name: str) -> str | None:
+        """The canonical value a spelling (or any name of the same key) was merged into, or None."""
+        self._finalise()
+        key = self._compute_raw_key(name)[0]
+        target = self._targets.get(key) or self._partials.get(key) or key
+        cluster = self._clusters.get(target)
+        if cluster is not None:
+            return cluster["value"]
+        for cluster in self._clusters.values():
+            if name in cluster["spellings"]:
+                return cluster["value"]
+        return None
+
+
+def _new_cluster() -> dict:
+    return {"value": None, "type": None, "spellings": {}, "types": Counter(), "values": Counter()}
+
+
+def _top(values: Counter) -> str:
+    return min(values, key=lambda v: (-values[v], v)) if values else ""
+
+
+def _end_index(persons: set[str], names: dict[str, tuple[str, ...]]) -> dict[str, set[str]]:
+    """Trailing words of every full person name -> the names ending with them."""
+    ends: dict[str, set[str]] = {}
+    for key in persons:
+        tokens = names.get(key)
+        if not tokens or len(tokens) < 2:
+            continue
+        for n in range(1, len(tokens)):
+            ends.setdefault(" ".join(tokens[-n:]), set()).add(key)
+    return ends
+
+
+def _dominant(candidates: set[str], docs: Counter) -> str | None:
+    """The full name a partial one stands for, or None when it is ambiguous.
+
+    "Abu Marzouk" is itself a suffix of "Mousa Abu Marzouk" and must not make
+    "Marzouk" ambiguous: only the longest names count.  Of those, one must
+    hold most of the documents.
+    """
+    if not candidates:
+        return None
+    maximal = sorted(c for c in candidates if not any(o != c and o.endswith(" " + c[2:]) for o in candidates))
+    if len(maximal) == 1:
+        return maximal[0]
+    total = sum(docs[c] for c in maximal)
+    best = max(maximal, key=lambda c: (docs[c], c))
+    return best if total and docs[best] >= SURNAME_DOMINANCE * total and docs[best] >= 3 else None
+
 
 def _cluster_state(cluster: dict) -> dict:
-    out = {"value": cluster["value"], "type": cluster["type"], "spellings": dict(sorted(cluster["spellings"].items()))}
+    out = {
+        "value": cluster["value"],
+        "type": cluster["type"],
+        "spellings": dict(sorted(cluster["spellings"].items())),
+        "types": dict(sorted(cluster["types"].items())),
+    }
     if cluster.get("alias"):
         out["alias"] = True
     return out
@@ -336,22 +420,29 @@ def _cap_spellings(cluster: dict) -> None:
 
 
 def _majority(types: Counter) -> str:
+    """The type most documents give; any type beats "other" (no evidence)."""
     if not types:
         return "other"
-    typed = {t: n for t, n in types.items() if t != "other"}
-    pool = typed or dict(types)
+    typed = {t: n for t, n in types.items() if t != "other" and n > 0}
+    pool = typed or {t: n for t, n in types.items() if n > 0} or {"other": 1}
     return max(pool, key=lambda t: (pool[t], -ENTITY_TYPES.index(t) if t in ENTITY_TYPES else -99))
 
 
 def _choose_value(values: Counter, words: Counter) -> str:
-    """Most frequent fullest value; ties by how common its words are, then A-Z.
+    """The fullest well-attested value; ties by frequency, how common its words are, then A-Z.
 
-    *words* counts documents per word over the whole collection, so
-    "Gaddafi" beats "Qaddafi" when more articles spell it that way.
+    A value is well attested when it is seen in at least two documents and in
+    a twentieth of the top value's, so a typo seen once or twice ("Secertary
+    James Baker") never wins over the spelling most documents use.  *words*
+    counts documents per word over the whole collection, so "Gaddafi" beats
+    "Qaddafi" when more articles spell it that way.
     """
-    sizes = {s: len(name_tokens(s)) for s in values}
+    top = max(values.values())
+    floor = max(2, top / 20) if top >= 2 else 1
+    pool = [s for s in values if values[s] >= floor] or list(values)
+    sizes = {s: len(name_tokens(s)) for s in pool}
     longest = max(sizes.values())
-    candidates = [s for s in values if sizes[s] == longest]
+    candidates = [s for s in pool if sizes[s] == longest]
     return min(
         candidates,
         key=lambda s: (-values[s], -sum(words[w] for w in name_tokens(s)), not s[:1].isupper(), s),
