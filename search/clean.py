@@ -127,7 +127,10 @@ def has_vocab(name: str, line: str, folded: str | None = None) -> bool:
     multi, single = _vocab(name)
     if multi.search(folded):
         return True
-    return len(words(line)) <= ONE_WORD_ENTRY_MAX_WORDS and bool(single.search(folded))
+    # Notices' single words (Akismet, Netiquette, Datenschutzerklärung) are
+    # site vocabulary in a sentence of any length.
+    short = name == "notices" or len(words(line)) <= ONE_WORD_ENTRY_MAX_WORDS
+    return short and bool(single.search(folded))
 
 
 def _reader_words(folded: str) -> bool:
@@ -179,6 +182,8 @@ _BYLINE = re.compile(
     re.IGNORECASE,
 )
 BYLINE_MAX_WORDS = 14
+# A linked headline after a link label is at most this long.
+TEASER_MAX_WORDS = 16
 
 
 def words(line: str) -> list[str]:
@@ -257,12 +262,18 @@ def teaser_reason(line: str) -> str | None:
     if not m:
         return None
     label, rest = m.group("label").strip(), m.group("rest")
-    if len(words(label)) > 3 or is_sentence(rest):
+    known = fold(label) in _teaser_labels()
+    if len(words(label)) > 3:
+        return None
+    # After a link label ("Czytaj też:", "Lesen Sie auch:") the linked
+    # headline may end in punctuation ("Czy Rosja go użyje?"); after any
+    # other label a sentence is the article's.
+    if is_sentence(rest) and not (known and len(words(rest)) <= TEASER_MAX_WORDS):
         return None
     # Only a link label makes a teaser; "Termin: 29.02.2020" or "Ort: Kasberg"
     # states a fact of the article.  Shouted labels ("ALSO READ", "PUEDES
     # VER") are link labels in any language.
-    if fold(label) not in _teaser_labels() and not (label.isupper() and len(label.replace(" ", "")) >= 4):
+    if not known and not (label.isupper() and len(label.replace(" ", "")) >= 4):
         return None
     return f"link teaser ({label}:)"
 
@@ -572,6 +583,7 @@ METADATA_COST = 10
 # once this much prose came before the header.
 COMMENT_PROSE_SHARE = 0.25
 COMMENTS_AFTER_PROSE = 200
+COMMENT_LOOKAHEAD = 4
 # A further stretch of prose this rich next to the best one is article too.
 SECOND_BLOCK_SHARE = 0.15
 GAP_MAX_SHORT_LINES = 10**9  # tried 4: +4 body strings, -10 boilerplate ones
@@ -603,6 +615,18 @@ def _best_run(weights: list[int], lo: int, hi: int) -> tuple[int, int, int]:
     return best, first, last
 
 
+def _opens_comments(lines: list[_Line], i: int) -> bool:
+    """Whether the comment header at *i* opens a comment section or form.
+
+    "[5] Comments" in the toolbar under a headline is a link; a section
+    header is followed at once by comment furniture: an author line, a date
+    stamp, the form's notices and fields.
+    """
+    after = lines[i + 1 : i + 1 + COMMENT_LOOKAHEAD]
+    furniture = ("comment", "site", "prompt", "addressed")
+    return any(ln.verdict == "date" or (ln.verdict == "drop" and ln.reason.startswith(furniture)) for ln in after)
+
+
 def _article_block(lines: list[_Line]) -> list[tuple[int, int]]:
     """(first, last) prose-line indices of the stretches that make the article, in order.
 
@@ -630,6 +654,7 @@ def _article_block(lines: list[_Line]) -> list[tuple[int, int]]:
             and prose_seen >= COMMENTS_AFTER_PROSE
             and len(words(ln.text)) <= SHORT_LINE_WORDS
             and has_vocab("comments", ln.text)
+            and _opens_comments(lines, len(weights))
         ):
             # Under a comment-section header the prose is readers', not the
             # article's: it may still be chosen, but only when it dwarfs

@@ -196,7 +196,7 @@ def test_extracted_lines_are_dropped_only_on_evidence():
             "Bridge repairs to close Main Street",
             "By Sam Hill, Transport Correspondent",
             "Main Street will close to traffic from Monday while engineers repair the river bridge.",
-            "Timeline: six weeks of works",
+            "Video: six weeks of works",
             "Town | County | Sport",
             "Share this article",
             "The county council said diversions would be signposted.",
@@ -206,14 +206,14 @@ def test_extracted_lines_are_dropped_only_on_evidence():
         ]
     )
     plain = clean_text(page, OPTIONS)
-    assert "Timeline: six weeks of works" not in plain.paragraphs
+    assert "Video: six weeks of works" not in plain.paragraphs
     assert "Route 12 diverted" not in plain.paragraphs
     result = clean_text(page, OPTIONS, extracted=True)
     assert result.title == "Bridge repairs to close Main Street"
     assert result.paragraphs == [
         "Harbour news",  # above the headline: a position rule, off for extracted lines
         "Main Street will close to traffic from Monday while engineers repair the river bridge.",
-        "Timeline: six weeks of works",
+        "Video: six weeks of works",
         "Town | County | Sport",
         "The county council said diversions would be signposted.",
         "Route 12 diverted",
