@@ -245,6 +245,35 @@ def _clean_token(token: str, last: bool = True) -> str:
     return token
 
 
+def _given_name_start(ctx: Context, tokens: list[str]) -> int | None:
+    """Where a person's name starts inside a longer run, or None.
+
+    Only a given name (no everyday word, no nationality) followed by one or
+    two capitalised surname-like words counts, and only after a known name
+    ("Hong Kong") or words that do not start a person's name themselves
+    ("Mary Ann Smith" stays whole).
+    """
+    n = len(tokens)
+    if n < 3 or any(not t[:1].isupper() for t in tokens):
+        return None
+    if any(fold_word(t).rstrip(".") in WORDS.org_suffixes for t in tokens):
+        return None
+    for i in range(max(1, n - 3), n - 1):
+        low = fold_word(tokens[i])
+        if low not in ctx.gaz.given or low in ctx.gaz.common or low in ctx.gaz.demonyms:
+            continue
+        rest = tokens[i + 1 :]
+        if any(t.isupper() or fold_word(t) in ctx.gaz.common or word_class(ctx, t) != "name" for t in rest):
+            continue
+        left = tokens[:i]
+        if fold_word(left[0]) in ctx.gaz.given and lookup(ctx, " ".join(left)) is None:
+            return None
+        if word_class(ctx, left[-1]) != "name":
+            return None  # titles and nationalities are stripped elsewhere
+        return i
+    return None
+
+
 def _strip_titles(ctx: Context, tokens: list[str]) -> tuple[list[str], list[str], bool]:
     """Split a title block off: (left part, name part, titled)."""
     classes = [word_class(ctx, t) for t in tokens]
@@ -338,6 +367,7 @@ class _Analyzer:
             )
             if (
                 commonish
+                and tokens[1][:1].isupper()  # "Standard and Poor's" keeps "Standard"
                 and lookup(ctx, " ".join(tokens)) is None
                 and lookup(ctx, tokens[0]) is None
                 and word_class(ctx, tokens[0]) == "name"
@@ -359,6 +389,14 @@ class _Analyzer:
             # the rest is whatever it is alone ("U.S. Treasury" -> U.S. + Treasury).
             self._record([tokens[0]], initial, headline, context.replace("a", ""))
             self._add_name(tokens[1:], False, headline, context.replace("b", ""))
+            return
+        cut = _given_name_start(ctx, tokens) if whole is None else None
+        if cut is not None:
+            # "AC Milan George Weah", "Hong Kong Ronald Li": a name runs into
+            # the club or place before it; a given name followed by a surname
+            # starts a person.
+            self._add_name(tokens[:cut], initial, headline, context.replace("a", ""))
+            self._add_name(tokens[cut:], False, headline, context.replace("b", ""))
             return
         if whole is None and len(tokens) > 1:
             left, right, titled = _strip_titles(ctx, tokens)
