@@ -142,11 +142,46 @@ def word_class(ctx: Context, token: str) -> str:
     low = fold_word(token).rstrip(".")
     if low in WORDS.titles or low + "." in WORDS.titles:
         return "title"
+    if len(low) >= 6 and token[:1].isupper() and _near_title(low, ctx):
+        return "title"
     if low in WORDS.title_modifiers:
         return "modifier"
     if low in ctx.gaz.demonyms:
         return "demonym"
     return "name"
+
+
+_NEAR_TITLE_CACHE: dict[str, bool] = {}
+
+
+def _near_title(low: str, ctx: Context) -> bool:
+    """A title's plural or a one-keystroke typo of a long title ("Minsiter",
+    "Secertary", "Prersident", "Ministers"), which wire copy leaves in front
+    of names; no everyday word or given name counts."""
+    cached = _NEAR_TITLE_CACHE.get(low)
+    if cached is None:
+        if low in ctx.gaz.common or low in ctx.gaz.given:
+            cached = False
+        elif low.endswith("s") and low[:-1] in WORDS.titles:
+            cached = True
+        else:
+            cached = any(len(t) >= 6 and abs(len(t) - len(low)) <= 1 and _one_edit(low, t) for t in WORDS.titles)
+        if len(_NEAR_TITLE_CACHE) > 100_000:
+            _NEAR_TITLE_CACHE.clear()
+        _NEAR_TITLE_CACHE[low] = cached
+    return cached
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """One substitution, insertion, deletion or swap of neighbours apart."""
+    if len(a) == len(b):
+        diff = [i for i in range(len(a)) if a[i] != b[i]]
+        if len(diff) == 1:
+            return True
+        return len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]
+    if len(a) > len(b):
+        a, b = b, a
+    return any(b[:i] + b[i + 1 :] == a for i in range(len(b)))
 
 
 def is_stopword(ctx: Context, token: str) -> bool:
