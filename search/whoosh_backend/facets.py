@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..aliases import alias_key
 from ..model import UNDATED, DateFilter, FacetValue
 from . import schema as S
 
@@ -42,6 +43,16 @@ class FacetTables:
     by_type: dict[str, np.ndarray]  # type -> its term ids
     # Field lengths as Whoosh's BM25F sees them (quantised), for array scoring.
     lengths: dict[str, np.ndarray] = field(default_factory=dict)
+    # Spelling key -> canonical value, from the resolver state beside the index
+    # (filled on first use by the query service): a filter on a merged
+    # spelling ("Abu Marzouk") means the value it was merged into.
+    spelling_values: dict[str, str] | None = None
+
+    def canonical(self, value: str) -> str:
+        """The facet value *value* names: itself, or the value its spelling was merged into."""
+        if value in self.by_value or not self.spelling_values:
+            return value
+        return self.spelling_values.get(alias_key(value), value)
 
     @classmethod
     def from_reader(cls, reader) -> FacetTables:
@@ -130,6 +141,25 @@ class FacetTables:
         return np.bincount(self.post_term, minlength=len(self.terms))
 
 
+def load_spelling_values(state_path: Path) -> dict[str, str]:
+    """Spelling key -> canonical value of every merged spelling in a resolver state file."""
+    try:
+        state = json.loads(state_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    out: dict[str, str] = {}
+    for cluster in (state.get("clusters") or {}).values():
+        value = cluster.get("value")
+        if not isinstance(value, str):
+            continue
+        for spelling in cluster.get("spellings") or {}:
+            out.setdefault(alias_key(spelling), value)
+    for cluster in (state.get("clusters") or {}).values():
+        if isinstance(cluster.get("value"), str):
+            out[alias_key(cluster["value"])] = cluster["value"]  # a value always names itself
+    return out
+
+
 def entity_facet(tables: FacetTables, mask: np.ndarray, selected: tuple[str, ...], limit: int) -> list[FacetValue]:
     """Entity values with counts over the matching documents, most frequent first.
 
@@ -139,6 +169,7 @@ def entity_facet(tables: FacetTables, mask: np.ndarray, selected: tuple[str, ...
     and remove them.  Equal counts are listed alphabetically.
     """
     counts = tables.entity_counts(mask)
+    selected = tuple(tables.canonical(v) for v in selected)
     chosen = set(selected)
     out: list[FacetValue] = []
     listed: set[int] = set()

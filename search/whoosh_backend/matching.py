@@ -21,7 +21,8 @@ from ..model import SearchRequest
 from ..textnorm import normalize_text
 from . import schema as S
 from .evaluator import checked, evaluate, term_ids
-from .facets import FacetTables
+from .facets import FacetTables, load_spelling_values
+from .store import ENTITY_STATE_FILE
 
 # A query of more words than this is "costly" and waits for the costly-query slot.
 COSTLY_TERMS = 16
@@ -115,9 +116,15 @@ class Matching:
         finally:
             slot.release()
 
+    def _entity_filters(self, req: SearchRequest, tables: FacetTables) -> list[str]:
+        """The facet values the entity filters name: a merged spelling means its canonical value."""
+        if tables.spelling_values is None and any(v not in tables.by_value for v in req.entities):
+            tables.spelling_values = load_spelling_values(self.index_dir / ENTITY_STATE_FILE)
+        return [tables.canonical(v) for v in req.entities]
+
     def _filter_query(self, req: SearchRequest, tables: FacetTables) -> Q.Query | None:
         parts: list[Q.Query] = []
-        for value in req.entities:
+        for value in self._entity_filters(req, tables):
             tids = tables.by_value.get(value, [])
             terms = [Q.Term(S.ENTITY, S.entity_term(value, tables.terms[t][1])) for t in tids]
             parts.append(Q.Or(terms) if len(terms) > 1 else (terms[0] if terms else Q.NullQuery))
@@ -141,7 +148,7 @@ class Matching:
             nonlocal mask
             mask = m if mask is None else (mask & m)
 
-        for value in req.entities:
+        for value in self._entity_filters(req, tables):
             m = np.zeros(tables.doc_count_all, dtype=bool)
             for tid in tables.by_value.get(value, []):
                 m[term_ids(postings, S.ENTITY, S.entity_term(value, tables.terms[tid][1]))] = True

@@ -1,0 +1,170 @@
+"""Entity facets a user can trust on a collection (issue 12), through the CLI and HTTP.
+
+Made-up wire stories in the style of Reuters-21578 carry the junk the issue
+found there ("U.S. Dlrs", "MAY7", "Saturday U.S. Officials", "Greenspan I'm",
+typo'd titles, one entity under several types); the tests index them with
+``newsfacet index`` and read ``newsfacet entities --json``, ``newsfacet clean
+--json`` and ``newsfacet search --entity``, and the HTTP API.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+from web.cli import main
+
+from .conftest import make_app
+
+# Each story is a made-up wire item; names recur across stories as they do in
+# a real collection.
+STORIES = {
+    "w01.txt": (
+        "Baker says dollar is stable",
+        "Treasury Secertary James Baker said on Saturday U.S. Officials would meet. "
+        "The bank raised 15 mln U.S. Dlrs and 20 mln N.Z. Dlrs. "
+        "Standard and Poor's Corp rated the notes Provisional Aa-3 on MAY7.",
+    ),
+    "w02.txt": (
+        "Treasury plans talks",
+        "Treasury Secretary James Baker told reporters the talks were useful. "
+        "Baker said the Reagan Administration would not intervene. "
+        "General Motors Corp said its sales rose.",
+    ),
+    "w03.txt": (
+        "Reagan signs bill",
+        "President Ronald Reagan signed the bill. Reagan said it would help farmers. "
+        "Secretary James Baker attended. General Motors said it welcomed the bill.",
+    ),
+    "w04.txt": (
+        "Reagan meets Nakasone",
+        "Reagan met Prime Minsiter Yasuhiro Nakasone in Washington. "
+        "Nakasone said the talks were frank. Federal Reserve chairman Alan Greenspan I'm told agreed.",
+    ),
+    "w05.txt": (
+        "Japan premier sees trade progress",
+        "Prime Minister Yasuhiro Nakasone said Japan would open its markets. "
+        "The USSR and the Soviet Union's allies objected, the USDA said.",
+    ),
+    "w06.txt": (
+        "Reagan vetoes plan",
+        "On Tuesday, Reagan said the plan cost too much. "
+        "The U.S. Agriculture Department said on Friday exports rose.",
+    ),
+    "w07.txt": (
+        "Grain exports rise",
+        "Nakasone and Reagan will meet in May. Baker said on Monday the dollar was stable.",
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def wire(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("wire")
+    corpus = root / "corpus"
+    corpus.mkdir()
+    for name, (title, body) in STORIES.items():
+        (corpus / name).write_text(f"{title}\n\n{body}\n", encoding="utf-8")
+    index = root / "index"
+    assert main(["--index", str(index), "index", str(corpus), "--quiet"]) == 0
+    return index
+
+
+def run_json(capsys, *argv):
+    capsys.readouterr()
+    assert main(list(argv)) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+@pytest.fixture(scope="module")
+def listing(wire) -> list[dict]:
+    import contextlib
+    import io
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["--index", str(wire), "entities", "--json"]) == 0
+    data = json.loads(out.getvalue())
+    return data if isinstance(data, list) else data["entities"]
+
+
+def test_no_junk_values(listing):
+    values = {e["value"] for e in listing}
+    for junk in ("U.S. Dlrs", "N.Z. Dlrs", "U.S. Officials", "Saturday U.S. Officials", "and Poor's Corp",
+                 "MAY7", "Provisional Aa-3", "Aa-3", "Greenspan I'm", "I'm", "S", "B"):
+        assert junk not in values, junk
+    for value in values:
+        words = value.split()
+        assert value[:1].isupper() or value[:1].isdigit(), value
+        assert words[0].lower() not in {"saturday", "monday", "friday", "may", "and", "of", "the"}, value
+        assert words[-1].lower() not in {"dlrs", "dlr", "monday", "friday", "and", "to", "has"}, value
+
+
+def test_a_value_is_never_under_two_types(listing):
+    types = defaultdict(set)
+    for e in listing:
+        types[e["value"]].add(e["type"])
+    assert {v: t for v, t in types.items() if len(t) > 1} == {}
+
+
+def test_people_are_named_as_best_known_without_titles_or_typos(listing):
+    people = {e["value"]: e for e in listing if e["type"] == "person"}
+    assert "James Baker" in people and "Yasuhiro Nakasone" in people and "Alan Greenspan" in people
+    assert not any("Secertary" in v or "Minsiter" in v or "Secretary" in v for v in people)
+    # surname-only mentions join the full name collection-wide
+    assert "Baker" not in people and "Nakasone" not in people
+    assert "Baker" in people["James Baker"]["spellings"]
+    # Reagan, titled or not, is one person: no other value carries his name but the administration
+    assert sorted(e["value"] for e in listing if "Reagan" in e["value"]) == ["Reagan Administration", "Ronald Reagan"]
+    assert people["Ronald Reagan"]["count"] >= 2
+
+
+def test_org_suffix_forms_and_known_aliases_merge(listing):
+    values = {e["value"]: e for e in listing}
+    gm = [v for v in values if v.startswith("General Motors")]
+    assert len(gm) == 1 and values[gm[0]]["type"] == "org" and values[gm[0]]["count"] == 2
+    assert values["Soviet Union"]["type"] == "place" and "USSR" not in values
+    usda = [v for v in values if "Agriculture" in v or v == "USDA"]
+    assert len(usda) == 1 and values[usda[0]]["count"] == 2
+    assert "United States" in values and values["United States"]["type"] == "place"
+
+
+def test_an_administration_is_not_a_person(listing):
+    assert all(e["type"] != "person" for e in listing if e["value"].endswith(("Administration", "government")))
+
+
+def test_clean_shows_trimmed_spans(tmp_path, capsys):
+    page = tmp_path / "story.txt"
+    page.write_text(
+        "Englishman joins club\n\nEnglishman Mark Cairns beat AC Milan George Weah on Sunday. "
+        "Chancellor of the Exchequer Nigel Lawson said on Tuesday U.S. Officials had agreed.\n",
+        encoding="utf-8",
+    )
+    data = run_json(capsys, "clean", str(page), "--json", "--no-context")
+    got = {(e["value"], e["type"]) for e in data["entities"]}
+    assert ("Mark Cairns", "person") in got and ("George Weah", "person") in got
+    assert ("Nigel Lawson", "person") in got and ("United States", "place") in got
+    assert not any(v.startswith(("Englishman", "Exchequer", "Tuesday")) for v, _ in got)
+
+
+def test_filter_by_a_merged_spelling_finds_the_canonical_value(wire, listing, capsys):
+    baker = next(e for e in listing if e["value"] == "James Baker")
+    data = run_json(capsys, "--index", str(wire), "search", "--entity", "Baker", "--json")
+    assert data["total"] == baker["count"] >= 3
+    selected = [f for f in data["facets"]["entity"] if f.get("selected")]
+    assert [(f["value"], f["type"]) for f in selected] == [("James Baker", "person")]
+    again = run_json(capsys, "--index", str(wire), "search", "--entity", "James Baker", "--json")
+    assert again["total"] == data["total"]
+
+
+def test_filter_by_a_merged_spelling_over_http(wire, listing, tmp_path):
+    baker = next(e for e in listing if e["value"] == "James Baker")
+    client = make_app(wire, tmp_path).test_client()
+    response = client.get("/api/search", query_string={"entity": "Baker"})
+    assert response.status_code == 200
+    data = response.get_json()
+    assert data["total"] == baker["count"]
+    assert [f["value"] for f in data["facets"]["entity"] if f.get("selected")] == ["James Baker"]
