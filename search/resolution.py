@@ -203,8 +203,11 @@ class EntityResolver:
                 continue
             if _majority(group_types.get(group, Counter())) not in ("person", "other"):
                 continue
-            target = _dominant(ends[" ".join(tokens)] - {group}, group_docs)
-            if target is not None and self._same_surname(group, target, members):
+            # Heavy keys let "Reagan" end "Donald Regan" too: only full names
+            # whose last word is spelt alike compete.
+            candidates = {c for c in ends[" ".join(tokens)] - {group} if self._same_surname(group, c, members)}
+            target = _dominant(candidates, group_docs)
+            if target is not None:
                 joined[group] = target
         # 3. Final targets, clusters with values, types and spellings.
         self._targets = {key: joined.get(target, target) for key, target in base.items()}
@@ -238,6 +241,7 @@ class EntityResolver:
                 partials[key] = target
         key_of = {id(cluster): key for key, cluster in clusters.items()}
         for cluster in clusters.values():
+            _legal_form_votes(cluster)
             if not cluster.get("frozen") or cluster["value"] is None:
                 cluster["value"] = cluster.get("forced") or _choose_value(
                     cluster["values"] or Counter(cluster["spellings"]), self._words)
@@ -361,6 +365,19 @@ class EntityResolver:
             if name in cluster["spellings"]:
                 return cluster["value"]
         return None
+
+
+def _legal_form_votes(cluster: dict) -> None:
+    """A name written with a legal form ("Merrill Lynch and Co") is a company.
+
+    Articles that only say "Merrill Lynch said" guess a person from the given
+    name; the documents spelling the legal form outvote them as organisation.
+    """
+    values = cluster["values"]
+    legal = sum(n for v, n in values.items() if without_legal_suffix(v) != v)
+    if legal and legal * 5 >= sum(values.values()):
+        types = cluster["types"]
+        types["org"] = max(types.get("org", 0), sum(n for t, n in types.items() if t != "org") + 1)
 
 
 def _new_cluster() -> dict:

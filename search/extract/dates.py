@@ -342,6 +342,28 @@ def parse_date_string(text: str, reference_date: dt.date | None = None) -> DateI
     return None
 
 
+MAX_SHOWN_DATE_CHARS = 80
+
+
+def shown_full_date(text: str, reference_date: dt.date | None = None) -> dt.date | None:
+    """The one complete date (day, month, year) a short visible text shows, in any known language; else None.
+
+    For the text of an HTML ``<time>``: ``Publié le 29 juin 2019``,
+    ``March 14, 2023``, ``26.01.2022 - 14:30``.  None when the text shows no
+    full date, an ambiguous numeric one (``05/06/2023``), or two different dates.
+    """
+    if not text or len(text) > MAX_SHOWN_DATE_CHARS or not DIGIT.search(text):
+        return None
+    folded = fold(normalize_text(text))
+    found: set[dt.date] = set()
+    for hit in _find_hits(folded, ALL_SHAPES, ("iso", "mdy", "dmy", "num"), MONTHS_ALL):
+        info = _info_from_hit(hit, reference_date, None, "shown")
+        if info is None or info.precision != "day":
+            return None
+        found.add(info.value)
+    return found.pop() if len(found) == 1 else None
+
+
 def parse_date_line(line: str, reference_date: dt.date | None = None) -> DateInfo | None:
     """The date of a line that is a byline/date stamp as a whole, else None.
 
@@ -435,7 +457,7 @@ def extract_dateline_date(lines: Sequence[str], reference: dt.date | None) -> Da
             continue
         m = DATELINE.match(line)
         if m and (m.group("place") or m.group("agency")):
-            info = _dateline_info(m.group("date"), reference, line[: m.end("date")])
+            info = _dateline_info(m.group("date"), reference, line[: m.end("date")], lines)
             if info is not None:
                 return info
         if _is_paragraph(line):
@@ -445,7 +467,8 @@ def extract_dateline_date(lines: Sequence[str], reference: dt.date | None) -> Da
     return None
 
 
-def _dateline_info(phrase: str, reference: dt.date | None, shown: str) -> DateInfo | None:
+def _dateline_info(phrase: str, reference: dt.date | None, shown: str,
+                   lines: Sequence[str] = ()) -> DateInfo | None:
     phrase = phrase.strip().rstrip(",.")
     for kind in DATELINE_KINDS:
         m = EN_SHAPES[kind].fullmatch(phrase)
@@ -456,6 +479,9 @@ def _dateline_info(phrase: str, reference: dt.date | None, shown: str) -> DateIn
             return None
         evidence = f"dateline: {_clip(shown, 60)}"
         if hit.year is None and hit.weekday is None:
+            stated = _stated_year(lines, hit.month, hit.day, reference)
+            if stated is not None:
+                return DateInfo(stated[0], "day", f"{evidence} (year from the text's {_clip(stated[1], 40)!r})")
             if not RESOLVE_YEARLESS_DATELINE or reference is None or hit.day is None:
                 return None
             value = _latest_month_day(hit.month, hit.day, reference)
@@ -463,6 +489,26 @@ def _dateline_info(phrase: str, reference: dt.date | None, shown: str) -> DateIn
                 return None
             return DateInfo(value, "day", f"{evidence} (year taken from reference date {reference.isoformat()})")
         return _info_from_hit(hit, reference, reference or _today(), evidence)
+    return None
+
+
+def _stated_year(lines: Sequence[str], month: int | None, day: int | None,
+                 reference: dt.date | None) -> tuple[dt.date, str] | None:
+    """The day *month*/*day* in the year the text itself states for that day ("Oct 26, 2023" in a stamp).
+
+    A wire dateline omits the year; the crawl date or the file's mtime only
+    bounds it, while the same day written in full elsewhere in the text names it.
+    """
+    if month is None or day is None:
+        return None
+    for raw in lines:
+        text = normalize_text(raw)
+        for hit in _find_hits(text, EN_SHAPES, ("iso", "num", "mdy", "dmy"), MONTHS_EN):
+            if hit.year is None or hit.month != month or hit.day != day or hit.ambiguous:
+                continue
+            value = _valid_date(hit.year, month, day)
+            if value is not None and _plausible_year(hit.year, reference):
+                return value, hit.text
     return None
 
 

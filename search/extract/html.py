@@ -9,7 +9,6 @@ returns ``None`` for a page with no main text; the caller reports that.
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 import warnings
@@ -18,37 +17,20 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-import htmldate
 import lxml.html
 import trafilatura
 from bs4 import BeautifulSoup, Tag
 from lxml import etree
 
+from search.extract import html_dates
 from search.settings import Options
 from search.textnorm import fold, normalize_text, site_of
 
-# Meta tags that carry the publication date, most specific first.
-DATE_META_NAMES = (
-    "article:published_time", "og:article:published_time", "og:published_time", "datepublished",
-    "article.published", "published_time", "publish-date", "publish_date", "publishdate", "pubdate",
-    "publication_date", "sailthru.date", "parsely-pub-date", "dc.date.issued", "dcterms.issued",
-    "dc.date", "dcterms.created", "date",
-)
 JSONLD_ARTICLE_TYPES = frozenset(
     {"article", "newsarticle", "blogposting", "reportagenewsarticle", "analysisnewsarticle", "opinionnewsarticle",
      "backgroundnewsarticle", "reviewnewsarticle", "report", "liveblogposting", "webpage"}
 )
-# A date attribute without a four-digit year is a template placeholder, not a date.
-_HAS_YEAR = re.compile(r"\d{4}")
-# Where a <time> is someone else's date: teasers, navigation, comments.
-_FOREIGN_DATE_TAGS = frozenset({"aside", "nav", "footer"})
-_FOREIGN_DATE_MARKERS = re.compile(r"comment|related|sidebar|teaser|recommend|most-read|popular", re.IGNORECASE)
-
-# Byline and date-stamp elements, by class/id/itemprop words.
-_STAMP_MARKERS = re.compile(r"date|time|byline|meta|publish|posted|dateline|stamp", re.IGNORECASE)
-_HAS_DIGIT = re.compile(r"\d")
-MAX_STAMP_CHARS = 160
-MAX_STAMPS = 5
+# The date rules (meta, JSON-LD, <time>, htmldate, stamps) are in search.extract.html_dates.
 
 # Title separators need spaces around them, so "Israel-Hamas" is never cut.
 _TITLE_SEPARATOR = re.compile(r"\s+(?:\||-|–|—|::|·|•|»|«|~|/)\s+")
@@ -249,25 +231,8 @@ def _page_url(tree: lxml.html.HtmlElement, metas: dict[str, str], url: str | Non
 
 
 def _stamps(tree: lxml.html.HtmlElement) -> list[str]:
-    """Short texts of byline/date elements in the article, not in teasers or comments."""
-    scopes = tree.xpath("//article") or tree.xpath("//main") or tree.xpath("//body")
-    stamps: list[str] = []
-    for scope in scopes[:1]:
-        for element in scope.iter():
-            if not isinstance(element.tag, str) or not _is_stamp_element(element):
-                continue
-            # Spaces between text nodes: "<time>April 18</time><time>April 19</time>" is two stamps.
-            text = " ".join(normalize_text(" ".join(element.itertext())).split())
-            if text and len(text) <= MAX_STAMP_CHARS and _HAS_DIGIT.search(text) and not _in_foreign_block(element):
-                stamps.append(text)
-    return list(dict.fromkeys(stamps))[:MAX_STAMPS]
-
-
-def _is_stamp_element(element: Any) -> bool:
-    if element.tag == "time":
-        return True
-    marker = f"{element.get('class') or ''} {element.get('id') or ''} {element.get('itemprop') or ''}"
-    return bool(_STAMP_MARKERS.search(marker))
+    """Short texts of byline/date elements in the article (see :func:`html_dates.page_stamps`)."""
+    return html_dates.page_stamps(tree)
 
 
 def _captions(tree: lxml.html.HtmlElement) -> list[str]:
@@ -377,62 +342,8 @@ def _rejoin(parts: list[str], separators: list[str]) -> str:
 def _date(
     tree: lxml.html.HtmlElement, metas: dict[str, str], jsonld: list[dict[str, Any]], url: str | None
 ) -> tuple[str | None, str | None]:
-    for name in DATE_META_NAMES:
-        value = metas.get(name, "").strip()
-        if _HAS_YEAR.search(value):
-            return value, f"HTML meta {name}"
-    for item in _jsonld_articles(jsonld):
-        value = item.get("datePublished")
-        if isinstance(value, str) and _HAS_YEAR.search(value):
-            return value.strip(), "HTML JSON-LD datePublished"
-    time_value = _time_datetime(tree)
-    if time_value:
-        return time_value, "HTML <time datetime>"
-    return _htmldate(tree, url)
-
-
-def _time_datetime(tree: lxml.html.HtmlElement) -> str | None:
-    """A ``<time datetime>`` that dates this article, not a teaser or a comment."""
-    marked = tree.xpath("//*[@itemprop='datePublished'][@datetime or @content] | //time[@pubdate][@datetime]")
-    in_article = tree.xpath("//article//time[@datetime] | //main//time[@datetime]")
-    anywhere = tree.xpath("//time[@datetime]")
-    for element in marked + in_article + anywhere:
-        if _in_foreign_block(element):
-            continue
-        value = (element.get("datetime") or element.get("content") or "").strip()
-        if _HAS_YEAR.search(value):
-            return value
-    return None
-
-
-def _in_foreign_block(element: Any) -> bool:
-    return any(_is_foreign(ancestor) for ancestor in element.iterancestors())
-
-
-def _is_foreign(element: Any) -> bool:
-    if element.tag in _FOREIGN_DATE_TAGS:
-        return True
-    marker = f"{element.get('class') or ''} {element.get('id') or ''}"
-    return bool(_FOREIGN_DATE_MARKERS.search(marker))
-
-
-def _htmldate(tree: lxml.html.HtmlElement, url: str | None) -> tuple[str | None, str | None]:
-    # htmldate looking for the *original* date takes the oldest it sees, so
-    # teasers and comments must go first: their dates are other articles'.
-    pruned = copy.deepcopy(tree)
-    for element in [el for el in pruned.iter() if isinstance(el.tag, str) and _is_foreign(el)]:
-        parent = element.getparent()
-        if parent is not None:
-            parent.remove(element)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            found = htmldate.find_date(pruned, url=url, original_date=True, extensive_search=False)
-    except (ValueError, TypeError, etree.LxmlError):
-        return None, None
-    if not found:
-        return None, None
-    return found, "htmldate (page markup or URL)"
+    """The publication date as written and its evidence (see :func:`html_dates.page_date`)."""
+    return html_dates.page_date(tree, _jsonld_articles(jsonld), url)
 
 
 # --------------------------------------------------------------------------- main text
@@ -506,7 +417,12 @@ def _soup_container(soup: BeautifulSoup) -> Tag:
 def _drop_leading_title(lines: list[str], title: str | None) -> list[str]:
     if not title:
         return lines
-    title_key = _key(title)
-    while lines and _key(lines[0]) == title_key:
+    # Letters of any script: _key keeps only [0-9a-z], so a Cyrillic or Arabic
+    # title and every line of its text share the key "" and all were dropped.
+    def line_key(text: str) -> str:
+        return re.sub(r"[\W_]", "", fold(text))
+
+    title_key = line_key(title)
+    while lines and title_key and line_key(lines[0]) == title_key:
         lines = lines[1:]
     return lines

@@ -56,6 +56,8 @@ _MONTH_CODE = re.compile(r"^(?:JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC)\
 _RATING = re.compile(r"^(?:Aaa|Aa|Baa|Ba|Caa|Ca|A|B|C)-?[1-3]$|^(?:AAA|AA|BBB|BB|CCC|A|B)[+-]$")
 # "I'm", "We've", "Don't": a pronoun or verb contraction, not a name ("O'Neill" is).
 _CONTRACTION = re.compile(r"^\w+(?:'m|'re|'ve|'ll|'d|n't)$", re.IGNORECASE)
+# Company names written as one word end in these ("Citibank", "Gencorp").
+_ORG_ENDINGS = ("corp", "bancorp", "bank", "banc")
 _DOTTED = re.compile(r"^(?:[A-Z]\.){2,}$")
 _AGE = re.compile(r"^,\s*\d{1,3}\s*,")
 _APPOS_END = re.compile(r"[,.;:()\"]")
@@ -300,6 +302,9 @@ def extract_shape(ctx: Context, tokens: tuple[str, ...]) -> tuple[str, int] | No
         return "org", EV_SHAPE
     if n == 1:
         word = tokens[0]
+        low = fold_word(word)
+        if word[:1].isupper() and low.endswith(_ORG_ENDINGS) and not any(low == e for e in _ORG_ENDINGS):
+            return "org", EV_SHAPE  # "Citibank", "Gencorp", "Norwest Bancorp"
         letters = word.replace(".", "")
         if _ACRONYM.match(letters) and letters.lower() not in WORDS.caps_words:
             return "org", EV_CONTEXT
