@@ -73,9 +73,10 @@ def process(
         headlines=headlines,
         reference_date=source.reference_date,
     )
-    if not cleaned.paragraphs and not source.title:
+    if not cleaned.paragraphs and not source.title and not (page is not None and page.title and page.date):
         # A headline-only item (a wire "brief") is an article when the input
-        # names its title; a page that is all furniture is not.
+        # names its title, or when an HTML page states its headline and its
+        # publication date; a page that is all furniture is not.
         raise ExtractionError("no article text left after removing boilerplate")
     title = extract_title(cleaned)
     date = extract_date_info(source, page, cleaned, options)

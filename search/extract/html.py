@@ -121,7 +121,9 @@ def _extract(markup: str, url: str | None, options: Options) -> HtmlPage | None:
     if sum(len(line) for line in lines) < SHORT_TEXT_CHARS:
         lines = _soup_lines(markup)
     lines = _drop_leading_title(lines, title)
-    if not lines:
+    # A page that states its headline and its publication date is a dated item
+    # even when its text is not in the markup (rendered by a script): a brief.
+    if not lines and not (title and date):
         return None
     return HtmlPage(
         title=title,
