@@ -383,7 +383,12 @@ class _Analyzer:
         if not tokens:
             return
         whole = lookup(ctx, " ".join(tokens))
-        if whole is None and len(tokens) > 1 and is_dotted_abbreviation(tokens[0]) and is_common(ctx, tokens[1]):
+        if (
+            whole is None
+            and len(tokens) > 1
+            and is_dotted_abbreviation(tokens[0])
+            and (is_common(ctx, tokens[1]) or fold_word(tokens[1]) in WORDS.edge_words)
+        ):
             # "U.S. Officials", "U.S. Dlrs", "U.S. Has": wire copy capitalises
             # the word after an abbreviated place; the place is one name and
             # the rest is whatever it is alone ("U.S. Treasury" -> U.S. + Treasury).
