@@ -243,6 +243,8 @@ def is_edge_junk(ctx: Context, tokens: list[str] | tuple[str, ...], index: int) 
             return (
                 not nxt[:1].isupper()
                 or is_dotted_abbreviation(nxt)
+                or nxt.isupper()
+                or any(c.isdigit() or c == "-" for c in nxt)  # "June T-bonds", "June M-1"
                 or low_next in ctx.gaz.common
                 or low_next in ctx.gaz.given
                 or lookup(ctx, nxt) is not None
