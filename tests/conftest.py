@@ -95,3 +95,33 @@ def make_app(index_dir: Path, instance: Path):
 @pytest.fixture(scope="module")
 def seed_app(seed_index, tmp_path_factory):
     return make_app(seed_index, tmp_path_factory.mktemp("instance"))
+
+
+def wait_for_server(proc, log_path: Path, ready, timeout: float) -> None:
+    """Poll *ready()* until it is true; fail with the server's log if it exits or takes over *timeout* s."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if ready():
+                return
+        except OSError:
+            pass
+        if proc.poll() is not None:
+            pytest.fail(f"server exited with {proc.returncode}:\n{log_path.read_text(errors='replace')}")
+        if time.monotonic() > deadline:
+            pytest.fail(f"server did not answer within {timeout} s:\n{log_path.read_text(errors='replace')}")
+        time.sleep(0.2)
+
+
+def stop_server(proc) -> None:
+    """Stop a server we started, by its PID: politely, then for good."""
+    import subprocess
+
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)

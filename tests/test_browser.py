@@ -16,14 +16,13 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-from .conftest import ROOT, SEEDS, SEEDS_CRAWLED, copy_corpus
+from .conftest import ROOT, SEEDS, SEEDS_CRAWLED, copy_corpus, stop_server, wait_for_server
 
 try:
     from playwright.sync_api import expect, sync_playwright
@@ -84,23 +83,11 @@ def base_url(tmp_path_factory):
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(cmd, cwd=tmp, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
-            deadline = time.monotonic() + START_TIMEOUT
-            while not _answers(url + "/"):
-                if proc.poll() is not None:
-                    pytest.fail(f"server exited with {proc.returncode}:\n{log_path.read_text(errors='replace')}")
-                if time.monotonic() > deadline:
-                    pytest.fail(f"server did not answer within {START_TIMEOUT} s:\n"
-                                f"{log_path.read_text(errors='replace')}")
-                time.sleep(0.2)
+            wait_for_server(proc, log_path, lambda: _answers(url + "/"), START_TIMEOUT)
             assert "serving" in log_path.read_text(errors="replace")
             yield url
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
+            stop_server(proc)
 
 
 @pytest.fixture(scope="module")

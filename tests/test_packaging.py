@@ -26,7 +26,6 @@ import socket
 import subprocess
 import sys
 import sysconfig
-import time
 import urllib.error
 import urllib.request
 import zipfile
@@ -34,7 +33,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import SEEDS, SEEDS_CRAWLED, copy_corpus
+from .conftest import SEEDS, SEEDS_CRAWLED, copy_corpus, stop_server, wait_for_server
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("search", "web")
@@ -159,20 +158,8 @@ def test_installed_wheel_indexes_and_serves_every_kind_of_page(venv, tmp_path):
         proc = subprocess.Popen([newsfacet, "--index", str(ix), "serve", "--host", "127.0.0.1", "--port", str(port)],
                                 cwd=tmp_path, env=_env(tmp_path), stdout=log, stderr=subprocess.STDOUT)
         try:
-            deadline = time.monotonic() + START_TIMEOUT
-            while True:
-                try:
-                    status, _, body = _get(url + "/api/search?q=hamas")
-                    if status == 200:
-                        break
-                except OSError:
-                    pass
-                if proc.poll() is not None:
-                    pytest.fail(f"server exited with {proc.returncode}:\n{log_path.read_text(errors='replace')}")
-                if time.monotonic() > deadline:
-                    pytest.fail(f"server did not answer within {START_TIMEOUT} s")
-                time.sleep(0.2)
-            hits = json.loads(body)["hits"]
+            wait_for_server(proc, log_path, lambda: _get(url + "/api/search?q=hamas")[0] == 200, START_TIMEOUT)
+            hits = json.loads(_get(url + "/api/search?q=hamas")[2])["hits"]
             assert hits, "no article matches hamas in the seeds"
 
             status, ctype, page = _get(url + "/search?q=hamas")
@@ -192,9 +179,4 @@ def test_installed_wheel_indexes_and_serves_every_kind_of_page(venv, tmp_path):
             assert (status, ctype.split(";")[0]) == (200, "text/css")
             assert css == (ROOT / "web" / "static" / "newsfacet.css").read_text(encoding="utf-8")
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
+            stop_server(proc)

@@ -27,7 +27,7 @@ import pytest
 
 from web.cli import main
 
-from .conftest import SEEDS, SEEDS_CRAWLED, copy_corpus
+from .conftest import SEEDS, SEEDS_CRAWLED, copy_corpus, stop_server, wait_for_server
 
 ROOT = Path(__file__).resolve().parent.parent
 SLOW_CLIENTS = 200
@@ -82,26 +82,10 @@ def server(index_dir: Path, *flags: str, host: str = "127.0.0.1") -> Iterator[st
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(cmd, cwd=tmp, env=_env(tmp), stdout=log, stderr=subprocess.STDOUT)
         try:
-            deadline = time.monotonic() + START_TIMEOUT
-            while True:
-                try:
-                    if get(url + "/api/search", timeout=2)[0] == 200:
-                        break
-                except OSError:
-                    pass
-                if proc.poll() is not None:
-                    pytest.fail(f"server exited with {proc.returncode}:\n{log_path.read_text(errors='replace')}")
-                if time.monotonic() > deadline:
-                    pytest.fail(f"server did not answer within {START_TIMEOUT} s")
-                time.sleep(0.2)
+            wait_for_server(proc, log_path, lambda: get(url + "/api/search", timeout=2)[0] == 200, START_TIMEOUT)
             yield url
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
+            stop_server(proc)
 
 
 @contextlib.contextmanager
