@@ -586,6 +586,7 @@ COMMENTS_AFTER_PROSE = 200
 COMMENT_LOOKAHEAD = 4
 # A further stretch of prose this rich next to the best one is article too.
 SECOND_BLOCK_SHARE = 0.15
+ADJACENT_GAP = 2
 GAP_MAX_SHORT_LINES = 10**9  # tried 4: +4 body strings, -10 boilerplate ones
 
 
@@ -672,7 +673,12 @@ def _article_block(lines: list[_Line]) -> list[tuple[int, int]]:
         sc, f, la = _best_run(weights, lo, hi)
         # Readers' comments are never article "too"; only the best stretch
         # may reach below the comment header.
-        if f >= 0 and sc >= SECOND_BLOCK_SHARE * score and f < comments_at:
+        # A stretch right next to the best one (at most ADJACENT_GAP lines
+        # away: a share button, an ad marker) is article too whatever its
+        # size: a boilerplate line or two never cut the article short.
+        main_first, main_last = spans[0]
+        adjacent = f >= 0 and (0 <= f - main_last - 1 <= ADJACENT_GAP or 0 <= main_first - la - 1 <= ADJACENT_GAP)
+        if f >= 0 and (sc >= SECOND_BLOCK_SHARE * score or adjacent) and f < comments_at:
             spans.append((f, la))
             todo += [(lo, f), (la + 1, hi)]
     return sorted(spans)
