@@ -27,7 +27,7 @@ from .textnorm import site_of
 
 # Bumped whenever cleaning or extraction changes what an unchanged file yields,
 # so the next ``newsfacet index`` re-processes everything once.
-PIPELINE_VERSION = "4"
+PIPELINE_VERSION = "5"
 # The most text one article keeps (stored, indexed and shown): 1,000,000 characters.
 MAX_BODY_CHARS = 1_000_000
 
@@ -72,6 +72,9 @@ def process(
         repeated=repeated,
         headlines=headlines,
         reference_date=source.reference_date,
+        # trafilatura (or the soup reading) already chose these lines by the
+        # page's structure: the cleaner drops them only on evidence, not shape.
+        extracted=page is not None,
     )
     if not cleaned.paragraphs and not source.title and not (page is not None and page.title and page.date):
         # A headline-only item (a wire "brief") is an article when the input
