@@ -11,18 +11,15 @@ from __future__ import annotations
 
 import json
 import re
-import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import lxml.html
-import trafilatura
-from bs4 import BeautifulSoup, Tag
 from lxml import etree
 
-from search.extract import html_dates
+from search.extract import html_dates, html_text
 from search.settings import Options
 from search.textnorm import fold, normalize_text, site_of
 
@@ -40,25 +37,8 @@ MAX_UNKNOWN_SUFFIX_WORDS = 4
 # Parts of a host name that say nothing about the site.
 _HOST_NOISE = frozenset({"www", "m", "amp", "mobile", "news", "com", "co", "org", "net", "gov", "ac", "edu"})
 
-# Below this many characters trafilatura's text is checked against the soup reading.
-SHORT_TEXT_CHARS = 100
-# BeautifulSoup fallback: tags that are never article text …
-SOUP_DROP_TAGS = ("script", "style", "nav", "header", "footer", "aside", "form", "noscript", "iframe", "svg",
-                  "button", "template", "select")
-# … class/id words of page furniture (matched per token, on word boundaries) …
-SOUP_BOILERPLATE = re.compile(
-    r"(?:^|[-_])(?:share|sharing|sharedaddy|social|comments?|respond|related|relatedposts|newsletter|subscribe|"
-    r"signup|ads?|advert\w*|sponsor\w*|cookies?|consent|gdpr|promo\w*|sidebar|widget|breadcrumbs?|menu|"
-    r"navbar|nav|popup|modal|banner|outbrain|taboola|byline|author|meta|timestamp)(?:$|[-_])",
-    re.IGNORECASE,
-)
-# … never removed by that rule, since a theme may put "has-sidebar" on them …
-SOUP_PROTECTED = frozenset({"html", "body", "article", "main"})
-# … and the blocks that make paragraphs.
-SOUP_BLOCKS = ("p", "h2", "h3", "h4", "li", "blockquote")
-
+# The main text (trafilatura, the soup reading, the lead) is in search.extract.html_text.
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>", re.IGNORECASE)
-_LIST_MARKER = re.compile(r"^[-*•]\s+")
 
 
 @dataclass
@@ -112,15 +92,9 @@ def _extract(markup: str, url: str | None, options: Options) -> HtmlPage | None:
     stamps = _stamps(tree)
     description = _first_meta(metas, ("og:description", "description", "twitter:description"))
     site_name = _first_meta(metas, ("og:site_name",)) or _jsonld_publisher(jsonld) or site_of(page_url or url)
-    # trafilatura prunes the tree it is given, so it runs last.
-    lines: list[str] = []
-    if options.html_extractor == "trafilatura":
-        lines = _trafilatura_lines(tree, url)
-    # On a near-empty page trafilatura's baseline returns whatever text is
-    # left (a menu, a footer); the stricter soup reading decides there.
-    if sum(len(line) for line in lines) < SHORT_TEXT_CHARS:
-        lines = _soup_lines(markup)
-    lines = _drop_leading_title(lines, title)
+    lines = html_text.main_text_lines(markup, url, options.html_extractor)
+    lines = html_text.drop_above_headline(lines, title)
+    lines = html_text.with_lead(_drop_leading_title(lines, title), tree, description)
     # A page that states its headline and its publication date is a dated item
     # even when its text is not in the markup (rendered by a script): a brief.
     if not lines and not (title and date):
@@ -349,71 +323,6 @@ def _date(
 
 
 # --------------------------------------------------------------------------- main text
-
-
-def _trafilatura_lines(tree: lxml.html.HtmlElement, url: str | None) -> list[str]:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        document = trafilatura.bare_extraction(
-            tree,
-            url=url,
-            include_comments=False,
-            include_tables=True,
-            favor_precision=True,
-            with_metadata=False,
-        )
-    text = getattr(document, "text", None) if document is not None else None
-    return _clean_lines(text.split("\n")) if text else []
-
-
-def _clean_lines(raw_lines: list[str]) -> list[str]:
-    lines = []
-    for raw in raw_lines:
-        line = _LIST_MARKER.sub("", " ".join(normalize_text(raw).split()))
-        if line:
-            lines.append(line)
-    return lines
-
-
-def _soup_lines(markup: str) -> list[str]:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # bs4 warns about markup that looks like a URL or XML
-        soup = BeautifulSoup(markup, "lxml")
-    if soup.body is None:
-        return []
-    for element in soup.find_all(SOUP_DROP_TAGS):
-        element.decompose()
-    _drop_boilerplate(soup)
-    container = _soup_container(soup)
-    blocks = [el for el in container.find_all(SOUP_BLOCKS) if not el.find(SOUP_BLOCKS)]
-    lines = _clean_lines([block.get_text() for block in blocks])
-    if not lines:
-        lines = _clean_lines(container.get_text("\n").split("\n"))
-    return list(dict.fromkeys(lines))
-
-
-def _drop_boilerplate(soup: BeautifulSoup) -> None:
-    # A layout wrapper ("container has-sidebar") holding the article is not
-    # furniture; its ancestors are collected once so the check stays linear.
-    holders = {id(parent) for tag in soup.find_all(SOUP_PROTECTED) for parent in tag.parents}
-    for element in soup.find_all(_is_boilerplate):
-        if id(element) not in holders and not element.decomposed:
-            element.decompose()
-
-
-def _is_boilerplate(tag: Tag) -> bool:
-    if tag.name in SOUP_PROTECTED or tag.attrs is None:
-        return False
-    classes = tag.get("class") or []
-    tokens = [*classes, tag.get("id") or ""] if isinstance(classes, list) else [classes, tag.get("id") or ""]
-    return any(SOUP_BOILERPLATE.search(token) for token in tokens if token)
-
-
-def _soup_container(soup: BeautifulSoup) -> Tag:
-    articles = soup.find_all("article")
-    if articles:
-        return max(articles, key=lambda article: len(article.get_text()))
-    return soup.find("main") or soup.body
 
 
 def _drop_leading_title(lines: list[str], title: str | None) -> list[str]:
