@@ -258,12 +258,15 @@ def _checked_extensive(found: str, tree: lxml.html.HtmlElement, evidence: str) -
 
     The extensive search reads free text and fills what it lacks with 1:
     "(c) Alpine Review 2019-2024" comes back as 2019-01-01.  A day the page
-    never writes is not a date it states.
+    never writes is not a date it states.  Only a 1st can be such a fill; any
+    other day htmldate read as a day (in any of its languages).
     """
     try:
         day = dt.date.fromisoformat(found[:10])
     except ValueError:
         return None, None
+    if day.day != 1:
+        return found, evidence
     markup = fold(lxml.html.tostring(tree, encoding="unicode"))
     if _day_pattern(day).search(markup):
         return found, evidence
