@@ -160,26 +160,32 @@ def with_lead(lines: list[str], tree: lxml.html.HtmlElement, description: str | 
     if len(key) < 20 or key in _match_key(" ".join(lines)):
         return lines
     body = tree.find("body")
-    element = _smallest_holding(body, key) if body is not None else None
-    if element is None or element is body or _in_furniture(element):
+    element = _lead_element(body, key, len(core)) if body is not None else None
+    if element is None:
         return lines
-    text = " ".join(normalize_text("".join(element.itertext())).split())
-    if len(_match_key(text)) > max(LEAD_MAX_FACTOR * len(key), len(key) + LEAD_MAX_EXTRA_CHARS):
-        return lines
-    return [text, *lines]
+    return [" ".join(normalize_text("".join(element.itertext())).split()), *lines]
 
 
-def _smallest_holding(element: Any, key: str) -> Any | None:
-    """The deepest element whose text holds *key*, or None."""
-    if key not in _match_key("".join(element.itertext())):
-        return None
-    while True:
-        child = next(
-            (c for c in element if isinstance(c.tag, str) and key in _match_key("".join(c.itertext()))), None
-        )
-        if child is None:
+def _lead_element(body: Any, key: str, chars: int) -> Any | None:
+    """The smallest element of *body* printing *key*, outside the site's furniture; None if none.
+
+    Element text sizes are summed bottom-up in one pass, so only elements
+    about the description's size have their text read: linear in the page,
+    however deep its nesting.
+    """
+    limit = max(LEAD_MAX_FACTOR * chars, chars + LEAD_MAX_EXTRA_CHARS)
+    elements = [el for el in body.iter() if isinstance(el.tag, str)]
+    sizes: dict[Any, int] = {}
+    candidates = []
+    for element in reversed(elements):  # descendants before their ancestors
+        size = len(element.text or "") + sum(sizes.get(c, 0) + len(c.tail or "") for c in element)
+        sizes[element] = size
+        if len(key) <= size <= limit and element.tag not in _NOT_LEAD_TAGS:
+            candidates.append((size, element))
+    for _, element in sorted(candidates, key=lambda pair: pair[0]):
+        if key in _match_key("".join(element.itertext())) and not _in_furniture(element):
             return element
-        element = child
+    return None
 
 
 def _in_furniture(element: Any) -> bool:
