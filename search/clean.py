@@ -152,11 +152,13 @@ _CRUMB_SEPARATORS = re.compile(r"\s[›»>|/•·]\s|^[›»>•·]|[›»>]$")
 _LABEL = re.compile(r"^(?P<label>[^\W\d_][\w'’ ]{0,24}?)\s*[:|]\s+(?P<rest>\S.*)$")
 _LABEL_DASH = re.compile(r"^(?P<label>[A-Z][A-Z' ]{1,24})\s+[-–—]\s+(?P<rest>\S.*)$")
 # Photo credits mark image captions: "[Reuters/Name]", "(Photo: AFP)",
+# "Agency/First Last" at the end (case-sensitive: "Teilnehmern/innen" or a
+# URL path is no credit),
 # "Photo: Name/Agency", "REUTERS/Name", "Getty Images", "File photo".
 _CAPTION = re.compile(
     r"""(\[[^\]]*/[^\]]*\]\s*$|\((photo|image|picture|credit|file)[^)]*\)\s*$|^(photo|image|picture|credit|file\s+photo)\s*[:|-]
         |(^|[.!?]\s+)(photo|photograph|picture|image|illustration|graphic|credit)s?(\s+by)?\s*[:|]\s*\S[^.!?]{0,80}$
-        |\b[A-Z]{3,}/[A-Z][\w .-]+$|getty\s+images|shutterstock|/\s*(afp|ap|reuters|epa|anadolu)\b
+        |\b(?-i:[A-Z][A-Za-z]+/[A-Z][\w-]+(?:\s[A-Z][\w-]+){0,3})$|getty\s+images|shutterstock|/\s*(afp|ap|reuters|epa|anadolu)\b
         |^\w.{10,}\s(bild|foto|photo|image|imagen|picture)?\s*©\s*[^©.!?]{2,60}$)""",
     re.IGNORECASE | re.VERBOSE,
 )
@@ -208,8 +210,9 @@ def is_headline_like(line: str) -> bool:
 def ui_reason(line: str, *, shape: bool = True) -> str | None:
     """Why *line* is site furniture addressed to the reader, or None.
 
-    :param shape: also apply the shape-only test (a navigation trail of short
-        items between separators); off for lines an HTML extractor chose.
+    :param shape: also apply the rules that need no vocabulary (a navigation
+        trail of short items between separators, second person alone in a
+        short line); off for lines an HTML extractor chose.
     """
     ws = words(line)
     if not ws:
@@ -240,7 +243,11 @@ def ui_reason(line: str, *, shape: bool = True) -> str | None:
         return None  # somebody said it: a quotation, not the page talking
     if first in UI_VERBS and (not is_sentence(line) or _SECOND_PERSON.search(line) or n <= 6):
         return "prompt to the reader"
-    if _SECOND_PERSON.search(line):
+    if _SECOND_PERSON.search(line) and (shape or UI_PHRASES.search(line) or has_vocab("furniture", line, folded)):
+        # Second person alone marks a short line of a scrape as the page
+        # talking ("Give us your feedback"); in an extractor's main text it
+        # is as likely a tutorial's or interview's prose, so there the line
+        # must also use site vocabulary.
         return "addressed to the reader"
     if (UI_PHRASES.search(line) or has_vocab("furniture", line, folded)) and (not is_sentence(line) or n <= 8):
         return "site furniture"

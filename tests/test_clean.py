@@ -225,3 +225,12 @@ def test_extracted_lines_are_dropped_only_on_evidence():
     # Repetition across sibling pages is evidence and still applies.
     rep = {line_key("Route 12 diverted"): 3}
     assert "Route 12 diverted" not in clean_text(page, OPTIONS, repeated=rep, extracted=True).paragraphs
+
+
+def test_extracted_prose_in_the_second_person_and_slashed_words_are_kept():
+    """Seen on the HTML path: tutorial prose and German gender forms are article text."""
+    lines = ["Before you start, you will need Python on your computer.",
+             "Anmeldungen von Teilnehmern/innen nehmen wir im Anschluss entgegen, Infos unter Termine/Kurse."]
+    result = clean_text("\n".join(["Setting up", *lines, "Share this article"]), OPTIONS, extracted=True)
+    assert result.paragraphs == lines
+    assert caption_reason("Firefighters at the scene. REUTERS/Jane Roe") is not None
