@@ -108,7 +108,7 @@ def test_every_kind_of_bad_file_is_reported_and_the_rest_indexed(tmp_path):
         "head-only.html": "no main text found in the HTML",
         "rows.jsonl#2": "bad JSON: Expecting value: line 1 column 11 (char 10)",
         "rows.jsonl#3": "bad JSON: not an object",
-        "rows.jsonl#5": "no text or html",
+        "rows.jsonl#5": "no text, html or title",
     }
     assert done.stdout.startswith("10 added, 0 updated, 0 unchanged, 0 removed, 8 failed; 10 articles in the index")
     service = WhooshBackend(index_dir)

@@ -221,10 +221,11 @@ def jsonl_lines() -> bytes:
         {"url": "https://www.example.com/a", "title": "A", "date": "2024-01-02", "text": "Alpha text.", "lang": "en"},
         "{broken",
         "",
-        {"title": "no content"},
+        {"title": "Headline only"},
         {"html": "<p>Beta</p>", "source": "Beta Wire", "entities": {"person": ["Ann"], "GPE": ["Oslo"]}},
         [1, 2],
         {"maintext": "Gamma text.", "date_publish": 1700000000, "date_download": "2024-03-04 10:00:00"},
+        {"url": "https://www.example.com/nothing"},
     ]
     return "\n".join(row if isinstance(row, str) else json.dumps(row) for row in rows).encode() + b"\n"
 
@@ -234,7 +235,7 @@ def test_jsonl_rows_and_broken_lines(tmp_path: Path, name: str) -> None:
     data = jsonl_lines()
     write(tmp_path / name, gzip.compress(data) if name.endswith(".gz") else data)
     items = by_path(read_all(tmp_path))
-    assert sorted(items) == sorted(f"{name}#{n}" for n in (1, 2, 4, 5, 6, 7))
+    assert sorted(items) == sorted(f"{name}#{n}" for n in (1, 2, 4, 5, 6, 7, 8))
     first, fifth, seventh = items[f"{name}#1"], items[f"{name}#5"], items[f"{name}#7"]
     assert (first.kind, first.content, first.title, first.date, first.meta) == (
         "text", "Alpha text.", "A", "2024-01-02", {"lang": "en"},
@@ -249,7 +250,9 @@ def test_jsonl_rows_and_broken_lines(tmp_path: Path, name: str) -> None:
     )
     reasons = failures(list(items.values()))
     assert reasons[f"{name}#2"].startswith("bad JSON")
-    assert reasons[f"{name}#4"] == "no text or html"
+    # A headline-only row is a story (a wire brief); a row with nothing is not.
+    assert (items[f"{name}#4"].title, items[f"{name}#4"].content) == ("Headline only", "")
+    assert reasons[f"{name}#8"] == "no text, html or title"
     assert reasons[f"{name}#6"] == "bad JSON: not an object"
     assert first.content_hash != fifth.content_hash
 

@@ -232,17 +232,17 @@ def test_a_socket_is_reported(tmp_path, index):
 
 def test_a_flood_of_bad_rows_prints_a_few_lines_and_counts_the_rest(tmp_path, index, collection):
     good = json.dumps({"title": "Ferry service resumes", "text": article("Ferry", "ferry")})
-    rows = [good] + ['{"title": broken'] * 100_000 + ['{"title": "No body"}'] * 7 + [good.replace("Ferry", "Barge")]
+    rows = [good] + ['{"title": broken'] * 100_000 + ['{"url": "https://example.com/no-body"}'] * 7 + [good.replace("Ferry", "Barge")]
     (collection / "export.jsonl").write_text("\n".join(rows) + "\n")
     (collection / "other.jsonl").write_text('{"text": ""}\n' * 3)
     done, _, index_dir = index(str(collection))
     lines = done.stderr.splitlines()
     assert lines == [
         *(f"skipped export.jsonl#{n}: bad JSON: Expecting value: line 1 column 11 (char 10)" for n in range(2, 7)),
-        *(f"skipped export.jsonl#{n}: no text or html" for n in range(100_002, 100_007)),
-        *(f"skipped other.jsonl#{n}: no text or html" for n in (1, 2, 3)),
+        *(f"skipped export.jsonl#{n}: no text, html or title" for n in range(100_002, 100_007)),
+        *(f"skipped other.jsonl#{n}: no text, html or title" for n in (1, 2, 3)),
         "... and 99,995 more rows of export.jsonl skipped: bad JSON",
-        "... and 2 more rows of export.jsonl skipped: no text or html",
+        "... and 2 more rows of export.jsonl skipped: no text, html or title",
     ]
     # The summary's counts stay exact.
     assert done.stdout.startswith("3 added, 0 updated, 0 unchanged, 0 removed, 100010 failed; 3 articles")
