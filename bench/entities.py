@@ -41,9 +41,10 @@ _STORY = re.compile(rb"<REUTERS\b[^>]*NEWID=\"(\d+)\"[^>]*>(.*?)</REUTERS>", re.
 _D = re.compile(r"<D>(.*?)</D>")
 
 # --- junk classes (the list); each is a test on a value's words -------
+# Words that end or start junk values ("U.S. And", "of Japan"); "The Hague"
+# and "Will Buttrose" are names, so "the" and "will" are not here.
 _FUNCTION = frozenset(
-    "a an and as at by for from has have had in is it its of on or the to was were will with would "
-    "but not that this said says".split()
+    "and at by for from has have had in is of on or to was were with would but not that this said says".split()
 )
 _WEEKDAYS = frozenset("monday tuesday wednesday thursday friday saturday sunday".split())
 _MONTH_ABBR = frozenset("jan feb mar apr jun jul aug sep sept oct nov dec".split())
@@ -101,13 +102,17 @@ def junk_classes(value: str, etype: str) -> list[str]:
         out.append("month code")
     if value[0].islower() and lows[0] in _FUNCTION:
         out.append("lower-case start")
-    if len(words) >= 2 and (lows[0] in _FUNCTION and not _ABBR_INITIAL.match(words[0]) or lows[-1] in _FUNCTION):
+    if len(words) >= 2 and any(lows[i] in _FUNCTION and not words[i].isupper() and not _ABBR_INITIAL.match(words[i])
+                               for i in (0, -1)):
         out.append("function-word edge")
     if len(words) >= 2 and (lows[0] in _WEEKDAYS or lows[-1] in _WEEKDAYS):
         out.append("weekday edge")
     if len(words) >= 2 and (lows[0] in _MONTHS | _MONTH_ABBR or lows[-1] in _MONTH_ABBR):
         out.append("month edge")
-    if any(w in _CURRENCY for w in lows) and not (len(lows) == 1 and lows[0] == "yen"):
+    # A unit at an edge ("U.S. Dlrs"), after an abbreviated place ("U.S. Dlr Kansai") or alone ("STG").
+    at_edge = lows[0] in _CURRENCY or lows[-1] in _CURRENCY
+    after_place = len(words) >= 2 and _ABBR.match(words[0]) and lows[1] in _CURRENCY
+    if (len(words) >= 2 and at_edge) or after_place or (len(words) == 1 and lows[0] in _CURRENCY - {"yen"}):
         out.append("currency word")
     if any(_RATING.match(w) for w in words):
         out.append("rating")
@@ -117,6 +122,9 @@ def junk_classes(value: str, etype: str) -> list[str]:
         out.append("title in person")
     return out
 
+
+# Words a junk value adds to a name ("U.S. And", "Friday Iran", "Mr. Baker").
+_NOISE_WORDS = frozenset(_FUNCTION | _WEEKDAYS | _MONTHS | _MONTH_ABBR | _CURRENCY | {"mr", "mrs", "the"})
 
 # Capitalised common words that follow "U.S." in the junk values ("U.S. Officials").
 _COMMONISH = frozenset(
@@ -184,7 +192,13 @@ def measure(tags: dict, stories: dict, spellings: dict, top: int = TOP) -> dict:
     report: dict = {"stories": len(stories), "tagged_stories_matched": len(keys), "values": len(value_stories)}
     single = sum(1 for v in value_stories.values() if len(v) == 1)
     report["values_in_one_story"] = single
-    value_words = {v: _words(" ".join(spellings.get(v, ()) | {v})) for v in value_stories}
+    def main_words(name: str) -> set[str]:
+        # The words of every spelling merged into the value named like the tag.
+        key = name.lower()
+        hit = next((v for v in spellings if v.lower() == key), None)
+        return _words(" ".join(spellings.get(hit, set()))) if hit else set()
+
+    value_words = {v: _words(" ".join(spellings.get(v, set()) | {v})) for v in value_stories}
     per_kind = {}
     for tag, kind in KINDS:
         tagged: dict[str, set[str]] = defaultdict(set)
@@ -205,6 +219,8 @@ def measure(tags: dict, stories: dict, spellings: dict, top: int = TOP) -> dict:
                 types = value_types[value]
                 if not (types & {kind, "other"} or _words(value) <= name_words):
                     continue  # another entity named after it: "Bank of Japan", "Reagan Administration" (org)
+                if kind != "person" and not (_words(value) - _NOISE_WORDS) <= name_words | main_words(name):
+                    continue  # "Sea of Japan", "Western Australia": another place named after it
                 belong.append(value)
             belong.sort(key=lambda v: (kind not in value_types[v], -counts[v]))
             main = belong[0] if belong else None
