@@ -195,7 +195,8 @@ def measure(tags: dict, stories: dict, spellings: dict, top: int = TOP) -> dict:
     def main_words(name: str) -> set[str]:
         # The words of every spelling merged into the value named like the tag.
         key = name.lower()
-        hit = next((v for v in spellings if v.lower() == key), None)
+        hit = next((v for v in spellings if v.lower() == key), None) or next(
+            (v for v, spells in spellings.items() if key in {x.lower() for x in spells}), None)
         return _words(" ".join(spellings.get(hit, set()))) if hit else set()
 
     value_words = {v: _words(" ".join(spellings.get(v, set()) | {v})) for v in value_stories}

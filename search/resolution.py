@@ -46,10 +46,9 @@ from search.namekeys import heavy_key, light_key, name_key, name_tokens, person_
 STATE_VERSION = 2
 # The resolver keeps at most this many spellings per entity in its state.
 MAX_SPELLINGS = 64
-# A surname joins the full name holding at least this share of the documents
-# of all full names ending with it ("Baker" -> "James Baker" when the other
-# Bakers of the collection are rare).
-SURNAME_DOMINANCE = 0.8
+# A surname joins the full name ending with it that has this many times the
+# documents of the next one ("Reagan" -> "Ronald Reagan", not "Nancy Reagan").
+SURNAME_DOMINANCE = 3
 
 
 @dataclass
@@ -405,16 +404,16 @@ def _dominant(candidates: set[str], docs: Counter) -> str | None:
 
     "Abu Marzouk" is itself a suffix of "Mousa Abu Marzouk" and must not make
     "Marzouk" ambiguous: only the longest names count.  Of those, one must
-    hold most of the documents.
+    have several times the documents of the next.
     """
     if not candidates:
         return None
     maximal = sorted(c for c in candidates if not any(o != c and o.endswith(" " + c[2:]) for o in candidates))
     if len(maximal) == 1:
         return maximal[0]
-    total = sum(docs[c] for c in maximal)
-    best = max(maximal, key=lambda c: (docs[c], c))
-    return best if total and docs[best] >= SURNAME_DOMINANCE * total and docs[best] >= 3 else None
+    ranked = sorted(maximal, key=lambda c: (-docs[c], c))
+    best, runner_up = ranked[0], ranked[1]
+    return best if docs[best] >= 3 and docs[best] >= SURNAME_DOMINANCE * docs[runner_up] else None
 
 
 def _cluster_state(cluster: dict) -> dict:

@@ -55,7 +55,7 @@ _TOKEN = (
     rf"|{_ABBREV}"
     rf"|{_U}\.(?=[ \t])"  # an initial: George W. Bush
     rf"|(?:al|el|ad|as|ash|at|an|az|ar|ibn|bin|abu|d|l|O|Mc)['\-]{_U}\w*(?:[\-']\w+)*"
-    rf"|{_U}\w*(?:[\-'&]\w+)*(?:'(?=[ \t]+{_U}))?)"
+    rf"|{_U}\w*(?:[\-'&](?:(?:{_U}\.){{2,}}|\w+))*(?:'(?=[ \t]+{_U}))?)"  # "Japan-U.S." whole
 )
 _CONN = r"(?:of|for|on|and|&|the|de|da|di|du|del|della|des|der|den|van|von|la|le|y|bin|ibn|bint|al|el|dos|das|ter|ten)"
 # One run of capitalised words and the connectors between them.
