@@ -232,7 +232,8 @@ def test_a_socket_is_reported(tmp_path, index):
 
 def test_a_flood_of_bad_rows_prints_a_few_lines_and_counts_the_rest(tmp_path, index, collection):
     good = json.dumps({"title": "Ferry service resumes", "text": article("Ferry", "ferry")})
-    rows = [good] + ['{"title": broken'] * 100_000 + ['{"url": "https://example.com/no-body"}'] * 7 + [good.replace("Ferry", "Barge")]
+    no_body = '{"url": "https://example.com/no-body"}'
+    rows = [good] + ['{"title": broken'] * 100_000 + [no_body] * 7 + [good.replace("Ferry", "Barge")]
     (collection / "export.jsonl").write_text("\n".join(rows) + "\n")
     (collection / "other.jsonl").write_text('{"text": ""}\n' * 3)
     done, _, index_dir = index(str(collection))
