@@ -172,7 +172,12 @@ class EntityResolver:
             elif stats.forced:
                 target = key
             elif etype == "person" and stats.values:
-                pkey = "p:" + " ".join(person_key(name_tokens(_top(stats.values))))
+                words = person_key(name_tokens(_top(stats.values)))
+                if len(words) == 1:
+                    # Vowel-tolerant keys are for full names, where the other
+                    # words agree too: a lone "Regan" is not "Reagan".
+                    words = (light_key(name_tokens(_top(stats.values))[-1]),)
+                pkey = "p:" + " ".join(words)
                 target = frozen_pkeys.get(pkey, pkey)
             else:
                 target = key
@@ -273,7 +278,8 @@ class EntityResolver:
             if target in names:
                 continue
             if target.startswith("p:"):
-                names[target] = tuple(target[2:].split(" "))
+                words = tuple(target[2:].split(" "))
+                names[target] = words if len(words) > 1 else (heavy_key(words[0]),)
             else:
                 names[target] = tuple(heavy_key(t) for t in person_key(name_tokens(_top(self._raw[key].values)
                                                                                    or key[2:])))
