@@ -454,13 +454,13 @@ def _choose_value(values: Counter, words: Counter) -> str:
     """The fullest well-attested value; ties by frequency, how common its words are, then A-Z.
 
     A value is well attested when it is seen in at least two documents and in
-    a twentieth of the top value's, so a typo seen once or twice ("Secertary
+    a fortieth of the top value's, so a typo seen once or twice ("Secertary
     James Baker") never wins over the spelling most documents use.  *words*
     counts documents per word over the whole collection, so "Gaddafi" beats
     "Qaddafi" when more articles spell it that way.
     """
     top = max(values.values())
-    floor = max(2, top / 20) if top >= 2 else 1
+    floor = max(2, top / 40) if top >= 2 else 1
     pool = [s for s in values if values[s] >= floor] or list(values)
     sizes = {s: len(name_tokens(s)) for s in pool}
     longest = max(sizes.values())
