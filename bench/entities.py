@@ -33,6 +33,8 @@ import time
 from collections import Counter, defaultdict
 from pathlib import Path
 
+from search.extract.mentions import one_edit
+
 from .corpus import reuters_dir, reuters_files
 
 TOP = 40
@@ -68,21 +70,7 @@ def _close_to_title(word: str) -> bool:
         return True
     if len(low) < 7:
         return False
-    return any(abs(len(t) - len(low)) <= 1 and len(t) >= 7 and _edits_le1(low, t) for t in _TITLES)
-
-
-def _edits_le1(a: str, b: str) -> bool:
-    """Damerau distance at most 1 (a swap of neighbours counts one) or one insertion."""
-    if a == b:
-        return True
-    if len(a) == len(b):
-        diff = [i for i in range(len(a)) if a[i] != b[i]]
-        if len(diff) == 1:
-            return True
-        return len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]
-    if len(a) > len(b):
-        a, b = b, a
-    return any(b[:i] + b[i + 1 :] == a for i in range(len(b)))
+    return any(abs(len(t) - len(low)) <= 1 and len(t) >= 7 and one_edit(low, t) for t in _TITLES)
 
 
 def junk_classes(value: str, etype: str) -> list[str]:

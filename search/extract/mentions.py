@@ -167,14 +167,14 @@ def _near_title(low: str, ctx: Context) -> bool:
         elif low.endswith("s") and low[:-1] in WORDS.titles:
             cached = True
         else:
-            cached = any(len(t) >= 6 and abs(len(t) - len(low)) <= 1 and _one_edit(low, t) for t in WORDS.titles)
+            cached = any(len(t) >= 6 and abs(len(t) - len(low)) <= 1 and one_edit(low, t) for t in WORDS.titles)
         if len(_NEAR_TITLE_CACHE) > 100_000:
             _NEAR_TITLE_CACHE.clear()
         _NEAR_TITLE_CACHE[low] = cached
     return cached
 
 
-def _one_edit(a: str, b: str) -> bool:
+def one_edit(a: str, b: str) -> bool:
     """One substitution, insertion, deletion or swap of neighbours apart."""
     if len(a) == len(b):
         diff = [i for i in range(len(a)) if a[i] != b[i]]
