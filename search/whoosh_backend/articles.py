@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 import json
-from collections import OrderedDict
 
 from whoosh import query as Q
 from whoosh.searching import Searcher
@@ -108,19 +107,11 @@ class Articles:
     def _key_terms(self, searcher, docnum: int) -> list[tuple[str, float]]:
         """An article's most distinctive body terms, from its first :data:`SIMILAR_CHARS`
         characters, kept per generation (the lead of a story says what it is about)."""
-        key = (generation_of(searcher.reader()), docnum)
-        lock = self._shared["lock"]
-        with lock:
-            cache = self._shared.setdefault("key_terms", OrderedDict())
-            keys = cache.get(key)
-        if keys is None:
+        def terms() -> list[tuple[str, float]]:
             body = self._stored(searcher, docnum)[S.BODY]
-            keys = searcher.key_terms_from_text(S.BODY, body[:SIMILAR_CHARS], numterms=12)
-            with lock:
-                cache[key] = keys
-                while len(cache) > KEY_TERMS_CACHE_DOCS:
-                    cache.popitem(last=False)
-        return keys
+            return searcher.key_terms_from_text(S.BODY, body[:SIMILAR_CHARS], numterms=12)
+
+        return self._remembered("key_terms", (generation_of(searcher.reader()), docnum), KEY_TERMS_CACHE_DOCS, terms)
 
     @guarded
     def entities(self, type_: str | None = None) -> list[EntitySummary]:

@@ -281,20 +281,25 @@ class WhooshBackend(Matching, Articles, Spelling):
         Reading and unpickling a stored article is the largest cost of
         rendering a page of hits; popular articles recur across queries.
         """
-        key = (generation_of(searcher.reader()), docnum)
+        return self._remembered("stored", (generation_of(searcher.reader()), docnum), STORED_CACHE_DOCS,
+                                lambda: searcher.stored_fields(docnum))
+
+    def _remembered(self, name: str, key, limit: int, make):
+        """``make()``, kept in the shared cache *name* of at most *limit* entries (the least
+        recently used leave first); keys carry the generation, so a commit never serves stale data."""
         lock = self._shared["lock"]
         with lock:
-            cache = self._shared.setdefault("stored", OrderedDict())
-            fields = cache.get(key)
-            if fields is not None:
+            cache = self._shared.setdefault(name, OrderedDict())
+            value = cache.get(key)
+            if value is not None:
                 cache.move_to_end(key)
-                return fields
-        fields = searcher.stored_fields(docnum)
+                return value
+        value = make()
         with lock:
-            cache[key] = fields
-            while len(cache) > STORED_CACHE_DOCS:
+            cache[key] = value
+            while len(cache) > limit:
                 cache.popitem(last=False)
-        return fields
+        return value
 
     def _hit(self, searcher, docnum: int, parsed) -> Hit:
         f = self._stored(searcher, docnum)
