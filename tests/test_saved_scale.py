@@ -16,6 +16,7 @@ from search.ingest import build_index
 from search.settings import Options
 from search.whoosh_backend.service import WhooshBackend
 from web import create_app
+from web.saved import SCHEMA
 
 from .conftest import SEEDS, SEEDS_CRAWLED, copy_corpus
 
@@ -31,8 +32,7 @@ def store(path: str) -> Iterator[sqlite3.Connection]:
     db = sqlite3.connect(path)
     try:
         with db:
-            db.execute("CREATE TABLE IF NOT EXISTS saved (slug TEXT PRIMARY KEY, name TEXT NOT NULL, "
-                       "query TEXT NOT NULL, created TEXT NOT NULL, last_visit TEXT NOT NULL)")
+            db.execute(SCHEMA)  # the app's own table
             yield db
     finally:
         db.close()

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from web import create_app
+from web.saved import SCHEMA
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 BASE = "https://news.example.org"
@@ -56,8 +57,7 @@ def store(app) -> Iterator[sqlite3.Connection]:
     db = sqlite3.connect(app.config["SAVED_DB"])
     try:
         with db:
-            db.execute("CREATE TABLE IF NOT EXISTS saved (slug TEXT PRIMARY KEY, name TEXT NOT NULL, "
-                       "query TEXT NOT NULL, created TEXT NOT NULL, last_visit TEXT NOT NULL)")
+            db.execute(SCHEMA)  # the app's own table
             yield db
     finally:
         db.close()
