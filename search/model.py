@@ -86,11 +86,6 @@ class DateFilter:
     def label(self) -> str:
         return date_label(self.value)
 
-    @property
-    def facet_level(self) -> str:
-        """What the date facet lists below this filter: months of a year, days of a month."""
-        return {"year": "month", "month": "day"}.get(self.level, "day" if self.level == "day" else "year")
-
 
 def parse_day(value: str, parameter: str) -> dt.date:
     """Validate a ``YYYY-MM-DD`` range bound."""
@@ -154,11 +149,6 @@ class SearchRequest:
             raise InvalidParameter("from", "from must not be later than to")
         if len(self.q) > MAX_QUERY_CHARS:
             raise InvalidParameter("q", f"the query is longer than {MAX_QUERY_CHARS} characters")
-
-    @property
-    def effective_sort(self) -> str:
-        """The order results come in: an empty query has no relevance, so it browses newest first."""
-        return "newest" if self.sort == "relevance" and not self.q.strip() else self.sort
 
     def as_dict(self) -> dict:
         """Normalised parameters under their public names."""
