@@ -33,7 +33,7 @@ MAX_ENTITIES = 20
 UNDATED = "undated"
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 # Public parameter names, in canonical order.
-PARAMS = ("q", "entity", "date", "from", "to", "sort", "page", "per_page", "facet_limit")
+PARAMS = ("q", "entity", "entity_any", "entity_not", "date", "from", "to", "sort", "page", "per_page", "facet_limit")
 _DATE_RE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
 
 
@@ -95,12 +95,12 @@ def parse_day(value: str, parameter: str) -> dt.date:
         raise InvalidParameter(parameter, f"{parameter} must be a date as YYYY-MM-DD, not {value!r}") from None
 
 
-def normalize_entities(values) -> tuple[str, ...]:
+def normalize_entities(values, parameter: str = "entity") -> tuple[str, ...]:
     """Entity filters as every front end passes them: stripped, without blanks or repeats,
-    in one order (they are ANDed, so order means nothing), at most :data:`MAX_ENTITIES`."""
+    in one order (within a parameter order means nothing), at most :data:`MAX_ENTITIES`."""
     cleaned = sorted({v.strip() for v in values if v and v.strip()}, key=str.casefold)
     if len(cleaned) > MAX_ENTITIES:
-        raise InvalidParameter("entity", f"at most {MAX_ENTITIES} entity filters at once")
+        raise InvalidParameter(parameter, f"at most {MAX_ENTITIES} {parameter} filters at once")
     return tuple(cleaned)
 
 
@@ -117,6 +117,10 @@ class SearchRequest:
         ``title:``, wildcards); empty browses everything.
     :param entities: entity values that must all be present (normalised by
         :func:`normalize_entities`).
+    :param entities_any: entity values of which at least one per type must be
+        present: the values of one type form one OR group, and the groups AND
+        with each other and with *entities* (parameter ``entity_any``).
+    :param entities_not: entity values that must be absent (``entity_not``).
     :param date: a :class:`DateFilter`, or its string form, parsed here.
     :param date_from, date_to: inclusive day bounds.
     :param sort: one of :data:`SORTS`; relevance with an empty query means newest.
@@ -126,6 +130,8 @@ class SearchRequest:
 
     q: str = ""
     entities: tuple[str, ...] = ()
+    entities_any: tuple[str, ...] = ()
+    entities_not: tuple[str, ...] = ()
     date: DateFilter | None = None
     date_from: dt.date | None = None
     date_to: dt.date | None = None
@@ -140,6 +146,12 @@ class SearchRequest:
         if isinstance(self.date, str):
             object.__setattr__(self, "date", DateFilter.parse(self.date))
         object.__setattr__(self, "entities", normalize_entities(self.entities))
+        object.__setattr__(self, "entities_any", normalize_entities(self.entities_any, "entity_any"))
+        object.__setattr__(self, "entities_not", normalize_entities(self.entities_not, "entity_not"))
+        both = {v.casefold() for v in self.entities_not} & {
+            v.casefold() for v in self.entities + self.entities_any}
+        if both:
+            raise InvalidParameter("entity_not", f"{sorted(both)[0]!r} is both required and excluded")
         if self.sort not in SORTS:
             raise InvalidParameter("sort", f"sort must be one of {', '.join(SORTS)}, not {self.sort!r}")
         _check_range("page", self.page, 1, MAX_PAGE)
@@ -155,6 +167,8 @@ class SearchRequest:
         return {
             "q": self.q,
             "entity": list(self.entities),
+            "entity_any": list(self.entities_any),
+            "entity_not": list(self.entities_not),
             "date": self.date.value if self.date else None,
             "from": self.date_from.isoformat() if self.date_from else None,
             "to": self.date_to.isoformat() if self.date_to else None,
@@ -171,6 +185,8 @@ class SearchRequest:
         if self.q:
             pairs.append(("q", self.q))
         pairs.extend(("entity", value) for value in self.entities)
+        pairs.extend(("entity_any", value) for value in self.entities_any)
+        pairs.extend(("entity_not", value) for value in self.entities_not)
         if self.date:
             pairs.append(("date", self.date.value))
         if self.date_from:
@@ -221,6 +237,8 @@ def request_from_params(params, per_page: int = DEFAULT_PER_PAGE,
     return SearchRequest(
         q=(params.get("q") or "").strip(),
         entities=tuple(_getlist(params, "entity")),
+        entities_any=tuple(_getlist(params, "entity_any")),
+        entities_not=tuple(_getlist(params, "entity_not")),
         date=params.get("date") or None,
         date_from=parse_day(day_from, "from") if day_from else None,
         date_to=parse_day(day_to, "to") if day_to else None,

@@ -41,7 +41,8 @@ def api(client, url: str) -> dict:
 
 def test_api_search_whole_document(client):
     assert api(client, "/api/search?q=Galuzin&facet_limit=1&per_page=1") == {
-        "query": {"q": "Galuzin", "entity": [], "date": None, "from": None, "to": None, "sort": "relevance",
+        "query": {"q": "Galuzin", "entity": [], "entity_any": [], "entity_not": [],
+                  "date": None, "from": None, "to": None, "sort": "relevance",
                   "page": 1, "per_page": 1, "facet_limit": 1},
         "total": 1,
         "page": 1,
