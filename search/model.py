@@ -119,8 +119,13 @@ class SearchRequest:
         :func:`normalize_entities`).
     :param entities_any: entity values of which at least one per type must be
         present: the values of one type form one OR group, and the groups AND
-        with each other and with *entities* (parameter ``entity_any``).
-    :param entities_not: entity values that must be absent (``entity_not``).
+        with each other and with *entities* (parameter ``entity_any``).  A
+        value's type is the one the index gives it (one per value), a merged
+        spelling means its canonical value; a value no article has adds
+        nothing to a group, and when no value is known at all the request
+        matches nothing (as an unknown ``entity`` does).
+    :param entities_not: entity values that must be absent (``entity_not``);
+        an unknown one excludes nothing.
     :param date: a :class:`DateFilter`, or its string form, parsed here.
     :param date_from, date_to: inclusive day bounds.
     :param sort: one of :data:`SORTS`; relevance with an empty query means newest.
@@ -255,12 +260,34 @@ class EntityRef(TypedDict):
 
 
 class FacetValue(TypedDict):
-    """One facet bucket: an entity value (with its ``type``) or a date value."""
+    """One facet bucket: an entity value (with its ``type``) or a date value.
+
+    For an entity value:
+
+    * ``count`` — disjunctive, as Solr's tag/exclude and Algolia's
+      disjunctive faceting compute it: for a type with ``entity_any`` values,
+      the matches of every filter but that type's OR group that have the
+      value (what the search would give with the value in place of the
+      group); for the other types, the matches that have it.  An excluded
+      value (``entity_not``) counts the articles dropping that one exclusion
+      would bring back.  Dates and the total use every filter.
+    * ``selected`` — True when the value is required (an ``entity`` filter),
+      as before the OR and NOT filters existed.
+    * ``mode`` — present only for a value in an OR group (``"any"``: an
+      ``entity_any`` filter) or excluded (``"not"``: an ``entity_not``
+      filter); a required value has ``selected`` True and no ``mode``.  So a
+      value's state is ``"all"`` if ``selected``, else ``mode``, else none.
+
+    Values the filters name are always listed (past ``facet_limit``, at
+    count 0).  For a date value ``selected`` marks the bucket the date filter
+    names.
+    """
 
     value: str
     count: int
     selected: bool
     type: NotRequired[str]
+    mode: NotRequired[str]
 
 
 @dataclass

@@ -11,12 +11,21 @@ turned once into numpy arrays:
 so counting a facet for any set of matching documents is one boolean gather
 and one ``bincount``.  The functions return plain lists of dicts, as the
 query service hands them on.
+
+Entity filters come in three kinds (:class:`EntitySelection`): values that
+must all be present (``entity``), OR groups — the ``entity_any`` values of
+one type — and excluded values (``entity_not``).  Counts are disjunctive,
+as Solr's tag/exclude and Algolia's disjunctive faceting compute them: the
+values of a type with an OR group are counted over the matches with that
+type's group left out (every other filter kept), so each count says what
+adding the value to the group would give.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,7 +33,49 @@ import numpy as np
 
 from ..aliases import alias_key
 from ..model import UNDATED, DateFilter, FacetValue
+from ..textnorm import fold
 from . import schema as S
+
+# The OR group of ``entity_any`` values no article has, when no value of the request is known:
+# their type is unknown, and the group matches nothing.
+UNKNOWN_GROUP = ""
+_CONTAINS_PUNCT = re.compile(r"[.\u00b7'`\"]")
+_CONTAINS_SPACE = re.compile(r"[\s\-_/]+")
+
+
+def contains_key(text: str) -> str:
+    """*text* as ``contains`` compares it: folded (case and accents), without dots and
+    quotes, hyphens and runs of spaces as one space (``u.s`` finds ``U.S.``)."""
+    return _CONTAINS_SPACE.sub(" ", _CONTAINS_PUNCT.sub("", fold(text))).strip()
+
+
+@dataclass(frozen=True)
+class EntitySelection:
+    """A request's entity filters as facet values of the index (merged spellings resolved).
+
+    :param required: values that must all be present (``entity``).
+    :param groups: type -> its ``entity_any`` values, of which one must be
+        present; :data:`UNKNOWN_GROUP` holds values no article has (only
+        when none of them is known: see :meth:`FacetTables.selection`).
+    :param excluded: values that must be absent (``entity_not``).
+    """
+
+    required: tuple[str, ...] = ()
+    groups: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    excluded: tuple[str, ...] = ()
+
+    def mode(self, value: str) -> str | None:
+        """``"any"`` for a value of an OR group, ``"not"`` for an excluded one, else None."""
+        if value in self.excluded:
+            return "not"
+        if any(value in values for values in self.groups.values()):
+            return "any"
+        return None
+
+    def values(self) -> list[str]:
+        """Every value the filters name (each once)."""
+        grouped = [v for values in self.groups.values() for v in values]
+        return list(dict.fromkeys(self.required + tuple(grouped) + self.excluded))
 
 
 @dataclass
@@ -47,12 +98,45 @@ class FacetTables:
     # (filled on first use by the query service): a filter on a merged
     # spelling ("Abu Marzouk") means the value it was merged into.
     spelling_values: dict[str, str] | None = None
+    # Term id -> the ``contains`` keys of its value and merged spellings, joined
+    # by newlines (filled on first use, from the same resolver state).
+    contains_keys: list[str] | None = None
 
     def canonical(self, value: str) -> str:
         """The facet value *value* names: itself, or the value its spelling was merged into."""
         if value in self.by_value or not self.spelling_values:
             return value
         return self.spelling_values.get(alias_key(value), value)
+
+    def type_of(self, value: str) -> str | None:
+        """The type of facet value *value* (a value has one type collection-wide), None if no article has it."""
+        tids = self.by_value.get(value)
+        return self.terms[tids[0]][1] if tids else None
+
+    def selection(self, entities, entities_any, entities_not) -> EntitySelection:
+        """The filters of a request as facet values: merged spellings mean their canonical
+        value, and ``entity_any`` values are grouped by their type.
+
+        An ``entity_any`` value no article has matches nothing: it adds nothing
+        to an OR group (Solr's ``person:(Lavrov OR Nosuch)`` is Lavrov), and
+        when no value of the request is known they form a group alone, under
+        :data:`UNKNOWN_GROUP`, which matches no document (as ``person:Nosuch``).
+        """
+        groups: dict[str, list[str]] = {}
+        unknown: list[str] = []
+        for value in entities_any:
+            value = self.canonical(value)
+            type_ = self.type_of(value)
+            group = groups.setdefault(type_, []) if type_ else unknown
+            if value not in group:
+                group.append(value)
+        if unknown and not groups:
+            groups[UNKNOWN_GROUP] = unknown
+        return EntitySelection(
+            tuple(dict.fromkeys(self.canonical(v) for v in entities)),
+            {t: tuple(values) for t, values in groups.items()},
+            tuple(dict.fromkeys(self.canonical(v) for v in entities_not)),
+        )
 
     @classmethod
     def from_reader(cls, reader) -> FacetTables:
@@ -160,37 +244,108 @@ def load_spelling_values(state_path: Path) -> dict[str, str]:
     return out
 
 
-def entity_facet(tables: FacetTables, mask: np.ndarray, selected: tuple[str, ...], limit: int) -> list[FacetValue]:
+def load_value_spellings(state_path: Path) -> dict[str, list[str]]:
+    """Canonical value -> its merged spellings, from a resolver state file."""
+    try:
+        state = json.loads(state_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    out: dict[str, list[str]] = {}
+    for cluster in (state.get("clusters") or {}).values():
+        value = cluster.get("value")
+        if isinstance(value, str):
+            out.setdefault(value, []).extend(s for s in cluster.get("spellings") or {} if isinstance(s, str))
+    return out
+
+
+def build_contains_keys(tables: FacetTables, spellings: dict[str, list[str]]) -> list[str]:
+    """Per term id, the :func:`contains_key` of its value and of every spelling merged into it."""
+    out = []
+    for value, _ in tables.terms:
+        keys = dict.fromkeys([contains_key(value), *(contains_key(s) for s in spellings.get(value, ()))])
+        out.append("\n".join(keys))
+    return out
+
+
+def _entry(tables: FacetTables, tid: int, count: int, selection: EntitySelection) -> FacetValue:
+    value, type_ = tables.terms[tid]
+    entry: FacetValue = {"value": value, "type": type_, "count": count, "selected": value in selection.required}
+    mode = selection.mode(value)
+    if mode:
+        entry["mode"] = mode
+    return entry
+
+
+def _type_counts(tables: FacetTables, type_: str, counts: np.ndarray, excluded_counts: dict[str, int]):
+    """The term ids of *type_* and their counts, excluded values counted as :func:`entity_facet` says."""
+    tids = tables.by_type.get(type_, np.zeros(0, dtype=np.int64))
+    c = counts[tids].astype(np.int64)
+    for value, n in excluded_counts.items():
+        for tid in tables.by_value.get(value, []):
+            if tables.terms[tid][1] == type_:
+                c[np.searchsorted(tids, tid)] = n
+    return tids, c
+
+
+def entity_facet(tables: FacetTables, counts: dict[str, np.ndarray], selection: EntitySelection, limit: int,
+                 excluded_counts: dict[str, int] | None = None) -> list[FacetValue]:
     """Entity values with counts over the matching documents, most frequent first.
+
+    *counts* holds, per type, the counts of every term id over the documents
+    that type's values are counted on: the matches, or for a type with an OR
+    group the matches without that group (disjunctive counts).  An excluded
+    value's count is in *excluded_counts*: how many matches dropping that one
+    exclusion would bring back.
 
     Up to *limit* values of each type are listed, so a sidebar can show its
     People, Organisations and Places sections even when one type dominates.
-    Selected values are always listed (even past *limit*) so a user can see
-    and remove them.  Equal counts are listed alphabetically.
+    Values the filters name (required, in an OR group, excluded) are always
+    listed (even past *limit*, even at count 0) so a user can see and remove
+    them.  Equal counts are listed alphabetically.
     """
-    counts = tables.entity_counts(mask)
-    selected = tuple(tables.canonical(v) for v in selected)
-    chosen = set(selected)
-    out: list[FacetValue] = []
-    listed: set[int] = set()
-    for tids in tables.by_type.values():
-        c = counts[tids]
+    excluded_counts = excluded_counts or {}
+    named = [tid for v in selection.values() for tid in tables.by_value.get(v, [])]
+    named_ids = np.asarray(named, dtype=np.int64)
+    listed: dict[int, int] = {}
+    for type_ in tables.by_type:
+        tids, c = _type_counts(tables, type_, counts[type_], excluded_counts)
         nz = np.flatnonzero(c)
-        if not len(nz):
-            continue
         if len(nz) > limit:
             # Everything that ties with the limit-th count, then an exact order below.
             cut = np.partition(c[nz], len(nz) - limit)[len(nz) - limit]
             nz = nz[c[nz] >= cut]
-        order = nz[np.lexsort((tables.name_rank[tids[nz]], -c[nz]))][:limit]
-        listed.update(int(t) for t in tids[order])
-    for value in selected:
-        listed.update(tables.by_value.get(value, []))
-    for tid in listed:
-        value, t = tables.terms[tid]
-        out.append({"value": value, "type": t, "count": int(counts[tid]), "selected": value in chosen})
+            nz = nz[np.lexsort((tables.name_rank[tids[nz]], -c[nz]))][:limit]
+        chosen = np.flatnonzero(np.isin(tids, named_ids))
+        for i in np.union1d(nz, chosen):
+            listed[int(tids[i])] = int(c[i])
+    out = [_entry(tables, tid, n, selection) for tid, n in listed.items()]
     out.sort(key=lambda d: (-d["count"], d["value"].casefold(), d["type"]))
     return out
+
+
+def facet_value_page(tables: FacetTables, type_: str, counts: np.ndarray, selection: EntitySelection,
+                     excluded_counts: dict[str, int], contains: str, sort: str, page: int,
+                     per_page: int) -> tuple[int, list[FacetValue]]:
+    """One page of the values of *type_*: ``(how many values in all, this page's values)``.
+
+    The values are those with a count (as :func:`entity_facet` counts them)
+    and the ones the filters name; *contains* keeps those whose value or a
+    merged spelling holds it (:func:`contains_key` on both sides; the caller
+    has filled ``tables.contains_keys``).  *sort* ``count``: most frequent
+    first, equal counts by name; ``name``: by name.
+    """
+    tids, c = _type_counts(tables, type_, counts, excluded_counts)
+    named = [tid for v in selection.values() for tid in tables.by_value.get(v, [])]
+    keep = (c > 0) | np.isin(tids, np.asarray(named, dtype=np.int64))
+    needle = contains_key(contains) if contains else ""
+    if needle:
+        keys = tables.contains_keys
+        keep &= np.fromiter((needle in keys[t] for t in tids), dtype=bool, count=len(tids))
+    idx = np.flatnonzero(keep)
+    ranks = tables.name_rank[tids[idx]]
+    idx = idx[np.lexsort((ranks, -c[idx]))] if sort == "count" else idx[np.argsort(ranks, kind="stable")]
+    start = (page - 1) * per_page
+    return len(idx), [_entry(tables, int(tids[i]), int(c[i]), selection) for i in idx[start:start + per_page]]
 
 
 def date_facet(tables: FacetTables, mask: np.ndarray, date: DateFilter | None) -> list[FacetValue]:

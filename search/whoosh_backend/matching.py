@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import re
+from dataclasses import dataclass
 
 import numpy as np
 from whoosh import query as Q
@@ -20,12 +21,47 @@ from ..limits import Deadline
 from ..model import SearchRequest
 from ..textnorm import normalize_text
 from . import schema as S
-from .evaluator import checked, evaluate, term_ids
-from .facets import FacetTables, load_spelling_values
+from .evaluator import Unsupported, checked, evaluate, term_ids
+from .facets import EntitySelection, FacetTables, load_spelling_values
 from .store import ENTITY_STATE_FILE
 
 # A query of more words than this is "costly" and waits for the costly-query slot.
 COSTLY_TERMS = 16
+
+
+@dataclass
+class Filters:
+    """A request's filters as boolean arrays over document numbers.
+
+    A document passes when it passes *common* (date, range, indexed-after and
+    every ``entity`` value), every OR group (it has at least one value of
+    each), and has none of the *excluded* values.  :meth:`select` can leave
+    out one OR group (disjunctive counts) or one exclusion.
+    """
+
+    selection: EntitySelection
+    common: np.ndarray | None  # None: no such filter
+    groups: dict[str, np.ndarray]  # type -> documents with a value of its OR group
+    excluded: dict[str, np.ndarray]  # excluded value -> documents having it
+
+    def select(self, docnums: np.ndarray, without_group: str | None = None,
+               without_excluded: str | None = None) -> np.ndarray:
+        """The documents of *docnums* that pass, leaving out the named group or exclusion."""
+        keep = self.passing(docnums, without_group, without_excluded)
+        return docnums if keep is None else docnums[keep]
+
+    def passing(self, docnums: np.ndarray, without_group: str | None = None,
+                without_excluded: str | None = None) -> np.ndarray | None:
+        """Which of *docnums* pass, as a boolean array aligned with it (None: all of them)."""
+        keep = None
+        parts = [self.common] if self.common is not None else []
+        parts += [m for t, m in self.groups.items() if t != without_group]
+        for m in parts:
+            keep = m[docnums] if keep is None else keep & m[docnums]
+        for value, m in self.excluded.items():
+            if value != without_excluded:
+                keep = ~m[docnums] if keep is None else keep & ~m[docnums]
+        return keep
 
 
 class Matching:
@@ -116,43 +152,44 @@ class Matching:
         finally:
             slot.release()
 
-    def _entity_filters(self, req: SearchRequest, tables: FacetTables) -> list[str]:
-        """The facet values the entity filters name: a merged spelling means its canonical value."""
-        if tables.spelling_values is None and any(v not in tables.by_value for v in req.entities):
+    def _selection(self, req: SearchRequest, tables: FacetTables) -> EntitySelection:
+        """The request's entity filters as facet values: a merged spelling means its canonical value."""
+        named = req.entities + req.entities_any + req.entities_not
+        if tables.spelling_values is None and any(v not in tables.by_value for v in named):
             tables.spelling_values = load_spelling_values(self.index_dir / ENTITY_STATE_FILE)
-        return [tables.canonical(v) for v in req.entities]
+        return tables.selection(req.entities, req.entities_any, req.entities_not)
 
-    def _filter_query(self, req: SearchRequest, tables: FacetTables) -> Q.Query | None:
-        parts: list[Q.Query] = []
-        for value in self._entity_filters(req, tables):
-            tids = tables.by_value.get(value, [])
-            terms = [Q.Term(S.ENTITY, S.entity_term(value, tables.terms[t][1])) for t in tids]
-            parts.append(Q.Or(terms) if len(terms) > 1 else (terms[0] if terms else Q.NullQuery))
-        if req.date:
-            parts.append(Q.Term(S.DATE_PATH, req.date.value))
-        if req.indexed_after is not None:
-            parts.append(Q.NumericRange(S.INDEXED_NUM, int(req.indexed_after.timestamp() * 1000) + 1, None))
-        if req.date_from or req.date_to:
-            lo, hi = _range_bounds(req.date_from, req.date_to)
-            # Lower bound always explicit: Whoosh mishandles open lower bounds on unsigned NUMERIC fields.
-            parts.append(Q.NumericRange(S.DATE_NUM, lo, hi))
-        if not parts:
-            return None
-        return parts[0] if len(parts) == 1 else Q.And(parts)
+    def _value_docs(self, value: str, tables: FacetTables, postings) -> np.ndarray:
+        """The documents having facet value *value*, as a boolean array (none for an unknown value)."""
+        m = np.zeros(tables.doc_count_all, dtype=bool)
+        for tid in tables.by_value.get(value, []):
+            m[term_ids(postings, S.ENTITY, S.entity_term(value, tables.terms[tid][1]))] = True
+        return m
 
-    def _filter_mask(self, req: SearchRequest, tables: FacetTables, postings) -> np.ndarray | None:
-        """Documents passing the entity, date and range filters, as a boolean array."""
+    def _filters(self, req: SearchRequest, tables: FacetTables, postings) -> Filters:
+        """The request's filters as boolean arrays over document numbers."""
+        selection = self._selection(req, tables)
+        common = self._date_mask(req, tables)
+        for value in selection.required:
+            m = self._value_docs(value, tables, postings)
+            common = m if common is None else common & m
+        groups = {}
+        for type_, values in selection.groups.items():
+            m = np.zeros(tables.doc_count_all, dtype=bool)
+            for value in values:
+                m |= self._value_docs(value, tables, postings)
+            groups[type_] = m
+        excluded = {value: self._value_docs(value, tables, postings) for value in selection.excluded}
+        return Filters(selection, common, groups, excluded)
+
+    def _date_mask(self, req: SearchRequest, tables: FacetTables) -> np.ndarray | None:
+        """Documents passing the date, range and indexed-after filters, as a boolean array."""
         mask = None
 
         def narrow(m: np.ndarray) -> None:
             nonlocal mask
             mask = m if mask is None else (mask & m)
 
-        for value in self._entity_filters(req, tables):
-            m = np.zeros(tables.doc_count_all, dtype=bool)
-            for tid in tables.by_value.get(value, []):
-                m[term_ids(postings, S.ENTITY, S.entity_term(value, tables.terms[tid][1]))] = True
-            narrow(m)
         dn = tables.date_num
         if req.date and req.date.level == "undated":
             narrow(dn == 0)
@@ -171,31 +208,47 @@ class Matching:
             narrow(tables.indexed_num > int(req.indexed_after.timestamp() * 1000))
         return mask
 
-    def _match_fast(self, req, parsed, tables: FacetTables, postings):
-        """Matching documents and their scores from posting arrays (raises Unsupported)."""
+    def _match_fast(self, parsed, tables: FacetTables, postings):
+        """Documents matching the query alone and their scores, from posting arrays (raises Unsupported)."""
         if parsed is None:
-            docnums = np.flatnonzero(tables.live).astype(np.int64)
-            scores = None
-            capped = False
-        else:
-            ev = evaluate(parsed, postings)
-            docnums, scores, capped = ev.ids, ev.scores, ev.capped
-        mask = self._filter_mask(req, tables, postings)
-        if mask is not None and len(docnums):
-            keep = mask[docnums]
-            docnums = docnums[keep]
-            scores = scores[keep] if scores is not None else None
-        return docnums, scores, capped
+            return np.flatnonzero(tables.live).astype(np.int64), None, False
+        ev = evaluate(parsed, postings)
+        return ev.ids, ev.scores, ev.capped
 
-    def _match_whoosh(self, searcher, req, parsed, tables: FacetTables, deadline: Deadline) -> np.ndarray:
-        """The slow path for query shapes the array evaluator does not handle."""
-        filt = self._filter_query(req, tables)
-        base = parsed if parsed is not None else Q.Every()
-        combined = base if filt is None else Q.And([base, filt])
-        docnums = np.fromiter(checked(searcher.docs_for_query(combined), deadline), dtype=np.int64)
+    def _match_whoosh(self, searcher, parsed, tables: FacetTables, deadline: Deadline) -> np.ndarray:
+        """The slow path for query shapes the array evaluator does not handle (the query alone)."""
+        docnums = np.fromiter(checked(searcher.docs_for_query(parsed), deadline), dtype=np.int64)
         if len(docnums):
             docnums = np.unique(docnums[tables.live[docnums]])
         return docnums
+
+    def _query_matches(self, searcher, parsed, tables: FacetTables, postings, deadline: Deadline):
+        """``(documents, scores or None, capped)`` of the query alone, before any filter."""
+        try:
+            return self._match_fast(parsed, tables, postings)
+        except Unsupported:
+            return self._match_whoosh(searcher, parsed, tables, deadline), None, False
+
+    def _facet_counts(self, tables: FacetTables, filters: Filters, qdocs: np.ndarray,
+                      types=None) -> tuple[dict[str, np.ndarray], dict[str, int]]:
+        """Entity counts per type (disjunctive for a type with an OR group) and each excluded
+        value's count (what dropping its exclusion brings back), for *types* (default: all)."""
+        types = list(tables.by_type) if types is None else list(types)
+        full = None
+        counts: dict[str, np.ndarray] = {}
+        for type_ in types:
+            if type_ in filters.groups:
+                counts[type_] = tables.entity_counts(tables.mask(filters.select(qdocs, without_group=type_)))
+            else:
+                if full is None:
+                    full = tables.entity_counts(tables.mask(filters.select(qdocs)))
+                counts[type_] = full
+        wanted = set(types)
+        excluded_counts = {}
+        for value, docs in filters.excluded.items():
+            if tables.type_of(value) in wanted:
+                excluded_counts[value] = int(docs[filters.select(qdocs, without_excluded=value)].sum())
+        return counts, excluded_counts
 
     def _page(self, searcher, req: SearchRequest, parsed, docnums: np.ndarray, scores, tables: FacetTables):
         start = (req.page - 1) * req.per_page
@@ -205,8 +258,8 @@ class Matching:
         sort = req.sort if parsed is not None or req.sort != "relevance" else "newest"
         if sort == "relevance":
             if scores is None:
-                filt = self._filter_query(req, tables)
-                results = searcher.search(parsed, filter=filt, limit=end)
+                # The Whoosh path: let Whoosh rank the documents that passed the filters.
+                results = searcher.search(parsed, filter={int(d) for d in docnums}, limit=end)
                 return [hit.docnum for hit in results[start:end]]
             # Best first; equal scores in index order, so pages never overlap.
             if len(docnums) > end * 4:

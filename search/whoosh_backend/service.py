@@ -34,7 +34,7 @@ from ..limits import NO_DEADLINE, Deadline, QueryLimits
 from ..model import Hit, SearchRequest, SearchResult
 from . import schema as S
 from .articles import Articles
-from .evaluator import PostingCache, Unsupported
+from .evaluator import PostingCache
 from .facets import FacetTables, date_facet, entity_facet
 from .integrity import diagnose, guarded, release_leaked_files
 from .matching import Matching
@@ -249,20 +249,20 @@ class WhooshBackend(Matching, Articles, Spelling):
             postings.expansion_cap = allowance
             postings.yield_gil = costly
             with self._admitted(costly, deadline):
-                try:
-                    docnums, scores, capped = self._match_fast(req, parsed, tables, postings)
-                except Unsupported:
-                    docnums = self._match_whoosh(searcher, req, parsed, tables, deadline)
-                    scores, capped = None, False
+                qdocs, qscores, capped = self._query_matches(searcher, parsed, tables, postings, deadline)
+                filters = self._filters(req, tables, postings)
             if capped:
                 notice = f"A wildcard matched too many words; the {allowance} most frequent were searched."
+            keep = filters.passing(qdocs)
+            docnums = qdocs if keep is None else qdocs[keep]
+            scores = qscores if keep is None or qscores is None else qscores[keep]
             total = int(len(docnums))
-            mask = tables.mask(docnums)
             page_docs = self._page(searcher, req, parsed, docnums, scores, tables)
             hits = [self._hit(searcher, d, parsed) for d in page_docs]
+            counts, excluded_counts = self._facet_counts(tables, filters, qdocs)
             facets = {
-                "entity": entity_facet(tables, mask, req.entities, req.facet_limit),
-                "date": date_facet(tables, mask, req.date),
+                "entity": entity_facet(tables, counts, filters.selection, req.facet_limit, excluded_counts),
+                "date": date_facet(tables, tables.mask(docnums), req.date),
             }
             suggestion = self._suggest(searcher, req, parsed) if total == 0 and parsed is not None else None
         return SearchResult(
