@@ -18,6 +18,7 @@ import pytest
 from search.aliases import AliasTable, alias_key, load_aliases, parse_aliases
 from search.document import ENTITY_TYPES, Entity
 from search.extract.entities import aliases_for, extract_entities
+from search.extract.gazetteer import load_gazetteer
 from search.extract.mentions import extract_apposition
 from search.namekeys import heavy_key, light_key
 from search.resolution import EntityResolver
@@ -179,7 +180,7 @@ def test_extracts_and_types(text, expected):
         ("Leave a Reply", {"Leave", "Leave a Reply"}),
         ("Advertisement", {"Advertisement"}),
         ("Related Articles", {"Related Articles", "Related"}),
-        ("However, Russian and Palestinian officials disagreed.", {"However", "Russian", "Palestinian"}),
+        ("However, Russian and Palestinian officials disagreed.", {"However"}),
         (
             "The Israeli-Palestinian conflict goes on. Israelis and Palestinians vote.",
             {"Israeli-Palestinian", "Israelis"},
@@ -187,7 +188,7 @@ def test_extracts_and_types(text, expected):
         ("President of the Russian Federation for the Middle East.", {"President"}),
         ("READ: Markets rally", {"READ"}),
         ("The talks resumed in March and ended in September.", {"March", "September"}),
-        ("Muslim and Christian holy sites were closed during Ramadan.", {"Muslim", "Christian", "Ramadan"}),
+        ("Muslim and Christian holy sites were closed during Ramadan.", {"Ramadan"}),
         ("Senior Deputy Foreign Minister spoke.", {"Senior Deputy Foreign Minister", "Deputy Foreign Minister"}),
         ("Share this article", {"Share", "Share this article"}),
         ("Thousands of lives have been lost.", {"Thousands"}),
@@ -195,6 +196,21 @@ def test_extracts_and_types(text, expected):
 )
 def test_never_entities(text, absent):
     assert not values(text) & absent
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("However, Russian and Palestinian officials disagreed.", {("Russian", "other"), ("Palestinian", "other")}),
+        ("Israelis and Palestinians vote. An Israeli spoke.", {("Israeli", "other"), ("Palestinian", "other")}),
+        ("Iranian Foreign Minister Ali Bagheri Kani spoke.", {("Iranian", "other"), ("Ali Bagheri Kani", "person")}),
+        ("Englishman Mark Cairns won.", {("Englishman", "other"), ("Mark Cairns", "person")}),
+    ],
+)
+def test_nationality_words_are_other_entities_named_by_their_singular(text, expected):
+    # CoNLL's MISC: a nationality or group adjective alone is an entity of its own,
+    # and never part of the name it stands before.
+    assert expected <= ents(text)
 
 
 def test_surname_joins_full_name_within_a_document():
@@ -421,13 +437,18 @@ def test_fixture_set_is_big_and_varied():
     assert sum(len(gold) for *_, gold in docs) >= 150
 
 
+DEMONYMS = frozenset(load_gazetteer().demonym_forms)
+
+
 def test_precision_and_recall_on_annotated_articles():
     docs = load_fixtures()
     extracted = [extract_entities(title, paragraphs, OPTIONS) for _, title, paragraphs, _ in docs]
     resolved, _ = resolve_all(extracted)
     tp = fp = fn = 0
     for (_, _, _, gold), found in zip(docs, resolved, strict=True):
-        got = {(fold(e.value), e.type) for e in found}
+        # The annotations predate nationality words as entities of type other
+        # ("Russian"); they are scored by the CoNLL evaluation, not here.
+        got = {(fold(e.value), e.type) for e in found if not (e.type == "other" and fold(e.value) in DEMONYMS)}
         tp += len(got & gold)
         fp += len(got - gold)
         fn += len(gold - got)
@@ -479,9 +500,6 @@ def test_seed_noise_is_not_entities(seed_entities):
         "read",
         "wordpress ads",
         "similar posts",
-        "russian",
-        "israeli",
-        "palestinian",
     ):
         assert word not in found
 

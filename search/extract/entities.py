@@ -40,8 +40,10 @@ from search.extract.mentions import (
     context_evidence,
     looks_like_name,
     lookup,
+    word_class,
 )
 from search.extract.name_runs import NAME_RUN, analyse_run, is_boilerplate_line, is_initial, line_mode
+from search.extract.statistical import statistical_mentions
 from search.namekeys import fold_word, light_key, name_key, name_tokens
 from search.settings import Options
 from search.textnorm import normalize_text
@@ -80,6 +82,9 @@ def extract_entities(
     :param given: entities the input supplied as ``(value, type)`` pairs.
     """
     ctx = Context(load_gazetteer(), aliases_for(options))
+    found = statistical_mentions(ctx, title, paragraphs, options)  # the "ner" extra's spans, same rules
+    if found is not None:
+        return _finish(ctx, *found, given)
     mentions: list[Mention] = []
     headline_mentions: list[Mention] = []
     acronyms: dict[str, str] = {}
@@ -143,7 +148,13 @@ def _finish(
         if not value:
             continue
         etype = etype if etype in ENTITY_TYPES else "other"
-        mention = Mention(value, tuple(value.split()))
+        words = value.split()
+        if etype == "person":
+            # A tag "King Fahd" names Fahd: titles are no part of a person's name.
+            while len(words) > 1 and word_class(ctx, words[0]) == "title":
+                words = words[1:]
+            value = " ".join(words)
+        mention = Mention(value, tuple(words))
         hit = lookup(ctx, value)
         if hit is not None:
             mention.canonical = hit[0]
@@ -313,24 +324,38 @@ class _PersonIndex:
         return None
 
 
+def _org_word(token: str) -> bool:
+    low = fold_word(token).rstrip(".")
+    return low in WORDS.org_suffixes or low.replace(".", "") in WORDS.org_suffixes
+
+
 def _merge_org_prefixes(groups: dict[str, _Group], order: list[str]) -> None:
-    """Join "Veltrona" to "Veltrona Semiconductor" (a name plus organisation words)."""
-    heads: dict[str, list[str]] = {}
+    """Join "Veltrona" to "Veltrona Semiconductor" (a name plus organisation
+    words), and "King World" to "King World Productions Inc" (a name plus
+    words ending in a legal form)."""
+    heads: dict[tuple[str, ...], list[str]] = {}
     for key in order:
         group = groups[key]
         tokens = group.full
         if group.merged_into is None and len(tokens) >= 2 and group.best_type()[0] == "org":
-            if all(fold_word(t).rstrip(".") in WORDS.org_suffixes for t in tokens[1:]):
-                heads.setdefault(light_key(tokens[0]), []).append(key)
+            if all(_org_word(t) for t in tokens[1:]):
+                heads.setdefault((light_key(tokens[0]),), []).append(key)
+            elif len(tokens) >= 3 and _org_word(tokens[-1]):
+                for n in range(2, len(tokens) - 1):
+                    if _org_word(tokens[n]) or not tokens[n][:1].isupper():
+                        break
+                    heads.setdefault(tuple(light_key(t) for t in tokens[:n]), []).append(key)
     if not heads:
         return
     for key in order:
         group = groups[key]
         tokens = group.full
-        if group.merged_into is not None or len(tokens) != 1:
+        if group.merged_into is not None or len(tokens) > 3:
             continue
-        targets = heads.get(light_key(tokens[0]), [])
+        targets = heads.get(tuple(light_key(t) for t in tokens), [])
         etype, score = group.best_type()
+        if len(tokens) > 1 and score >= EV_TITLE:
+            continue
         if len(targets) == 1 and score < EV_ALIAS and (etype in (None, "org", "other") or score < EV_GAZ_STRONG):
             groups[targets[0]].extend(group.mentions)
             group.merged_into = targets[0]

@@ -35,6 +35,7 @@ class Gazetteer:
     common: frozenset[str]
     given: frozenset[str]
     demonyms: dict[str, str | None]  # folded adjective (and plural) -> place
+    demonym_forms: dict[str, str]  # folded adjective (and plural) -> the adjective as listed ("Israelis" -> "Israeli")
 
 
 @lru_cache(maxsize=1)
@@ -46,10 +47,12 @@ def load_gazetteer() -> Gazetteer:
     common = frozenset(read_data_lines("common_words.txt")) | WORDS.function_words
     given = frozenset(fold(name) for name in Detector().names)
     demonyms: dict[str, str | None] = {}
+    demonym_forms: dict[str, str] = {}
     for line in read_data_lines("demonyms.txt"):
         adjective, _, place = (part.strip() for part in line.partition("|"))
         for form in (adjective, adjective + "s"):
             demonyms.setdefault(fold(form), place or None)
+            demonym_forms.setdefault(fold(form), adjective)
 
     places: dict[str, tuple[str, int]] = {}
 
@@ -105,7 +108,8 @@ def load_gazetteer() -> Gazetteer:
     places.pop("reunion", None)  # a common word far more often than the island
     for form in [f for f in demonyms if f in places]:
         del demonyms[form]  # "Philippines" is a country, not a plural adjective
-    return Gazetteer(places, common, given, demonyms)
+        demonym_forms.pop(form, None)
+    return Gazetteer(places, common, given, demonyms, demonym_forms)
 
 
 @lru_cache(maxsize=16)

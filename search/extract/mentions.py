@@ -230,6 +230,12 @@ def is_edge_junk(ctx: Context, tokens: list[str] | tuple[str, ...], index: int) 
         return True
     if low in WEEKDAYS or low in WORDS.edge_words:
         return True
+    if not first and index == n - 1 and low in WORDS.speech_verbs:
+        # "Minpeco S.A. Said": wire copy capitalises the verb after a legal
+        # form or abbreviation; "Omer Said" keeps its surname.
+        prev = tokens[index - 1]
+        if is_dotted_abbreviation(prev) or fold_word(prev).rstrip(".").replace(".", "") in WORDS.org_suffixes:
+            return True
     if _MONTH_CODE.match(token) or _RATING.match(token) or _CONTRACTION.match(token):
         return True
     if low in MONTHS:
@@ -278,7 +284,8 @@ def extract_shape(ctx: Context, tokens: tuple[str, ...]) -> tuple[str, int] | No
     last = fold_word(tokens[-1]).rstrip(".")
     first = fold_word(tokens[0])
     n = len(tokens)
-    if n >= 2 and last in WORDS.org_suffixes:
+    legal = is_dotted_abbreviation(tokens[-1]) and last.replace(".", "") in WORDS.org_suffixes  # "S.A.", "N.V."
+    if n >= 2 and (last in WORDS.org_suffixes or legal):
         return "org", EV_SHAPE
     if n >= 2 and last in WORDS.place_suffixes:
         return "place", EV_SHAPE

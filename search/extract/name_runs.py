@@ -41,6 +41,8 @@ SUBUNITS = frozenset(
     "office offices bureau department division wing branch directorate section unit secretariat desk".split()
 )
 ORG_CONNECTORS = frozenset("of for on".split())
+# What "X and ..." may end in and still be one firm's name.
+_AND_PARTNERS = frozenset("co company cie sons partners associates brothers".split())
 _CONNECTORS = frozenset(
     "of for on and the de da di du del della des der den van von la le y bin ibn bint al el dos das ter ten".split()
 )
@@ -172,6 +174,12 @@ def _split_connectors(ctx: Context, pieces: list[str]) -> list[list[str]]:
                     j += 1
                 tail = fold_word(rest[-1]) if rest else fold_word(word)
                 join = tail in WORDS.org_suffixes and lookup(ctx, " ".join(left)) is None
+                if join and rest:
+                    # "Procter and Gamble Co" is one name; "Edouard Balladur and
+                    # Bank of France", "Johnson Controls Inc and Lear Corp" are two.
+                    join = len(left) == 1 and fold_word(left[0]).rstrip(".") not in WORDS.org_suffixes
+                elif join:
+                    join = tail.rstrip(".") in _AND_PARTNERS  # "Merrill Lynch and Co", not "Reagan and Administration"
         else:
             join = False
         if join:
@@ -245,6 +253,21 @@ def _clean_token(token: str, last: bool = True) -> str:
     return token
 
 
+def _surname_like(rest: list[str]) -> bool:
+    """One everyday word that may be a surname ("James Miller", "Howard Baker"):
+    no plural, no organisation, place or event word."""
+    if len(rest) != 1:
+        return False
+    low = fold_word(rest[0])
+    return not (
+        low.endswith("s")
+        or low in WORDS.org_suffixes
+        or low in WORDS.place_suffixes
+        or low in WORDS.event_suffixes
+        or low in WORDS.of_heads
+    )
+
+
 def _given_name_start(ctx: Context, tokens: list[str]) -> int | None:
     """Where a person's name starts inside a longer run, or None.
 
@@ -254,24 +277,48 @@ def _given_name_start(ctx: Context, tokens: list[str]) -> int | None:
     ("Mary Ann Smith" stays whole).
     """
     n = len(tokens)
-    if n < 3 or any(not t[:1].isupper() for t in tokens):
+    if n < 3 or any(not t[:1].isupper() for t in tokens[-3:]) or not tokens[0][:1].isupper():
         return None
-    if any(fold_word(t).rstrip(".") in WORDS.org_suffixes for t in tokens):
+    if fold_word(tokens[-1]).rstrip(".") in WORDS.org_suffixes:
         return None
     for i in range(max(1, n - 3), n - 1):
+        if any(fold_word(t).rstrip(".") in WORDS.org_suffixes for t in tokens[i:]):
+            continue
         low = fold_word(tokens[i])
         if low not in ctx.gaz.given or low in ctx.gaz.common or low in ctx.gaz.demonyms:
             continue
         rest = tokens[i + 1 :]
-        if any(t.isupper() or fold_word(t) in ctx.gaz.common or word_class(ctx, t) != "name" for t in rest):
+        if any(t.isupper() or word_class(ctx, t) != "name" for t in rest):
+            continue
+        if any(fold_word(t) in ctx.gaz.common for t in rest) and not _surname_like(rest):
             continue
         left = tokens[:i]
+        if not left[-1][:1].isupper():
+            continue
         if fold_word(left[0]) in ctx.gaz.given and lookup(ctx, " ".join(left)) is None:
             return None
         if word_class(ctx, left[-1]) != "name":
             return None  # titles and nationalities are stripped elsewhere
         return i
     return None
+
+
+# Honorifics only ever stand before a person's name ("Mr. Glass", "Sen. Dole").
+HONORIFICS = frozenset("mr mrs ms messrs dr sen rep gov sir mme herr".split())
+# Titles that also start company and brand names ("General Motors", "King World").
+_BRAND_TITLES = frozenset("general premier chief king queen prince royal grand".split())
+
+
+def _title_before_surname(title: str, right: list[str]) -> bool:
+    """Whether the everyday word after *title* is a surname ("President Bush", "Mrs Thatcher").
+
+    An honorific or abbreviated title always takes a name; another title
+    does before one word that is no plural ("General Motors" stays whole).
+    """
+    low = fold_word(title).rstrip(".")
+    if low in HONORIFICS or title.endswith("."):
+        return True
+    return len(right) == 1 and low not in _BRAND_TITLES and not right[0].lower().endswith("s")
 
 
 def _strip_titles(ctx: Context, tokens: list[str]) -> tuple[list[str], list[str], bool]:
@@ -298,7 +345,11 @@ def _strip_titles(ctx: Context, tokens: list[str]) -> tuple[list[str], list[str]
     while end + 1 < len(tokens) and classes[end + 1] in ("title", "modifier"):
         end += 1
     left, right = tokens[:start], tokens[end + 1 :]
-    if right and all(fold_word(t) in ctx.gaz.common and fold_word(t) not in ctx.gaz.given for t in right):
+    if (
+        right
+        and all(fold_word(t) in ctx.gaz.common and fold_word(t) not in ctx.gaz.given for t in right)
+        and not _title_before_surname(tokens[core], right)
+    ):
         # "General Data Protection Regulation": no name follows the title.
         return [], tokens, False
     if not right:
@@ -357,6 +408,19 @@ class _Analyzer:
                 if piece:
                     self._add_name(piece, True, True, "")
             return
+        if initial and len(tokens) > 1 and fold_word(tokens[0]) in WORDS.speech_verbs:
+            # "Said David Gluskin, president", "Said Iranians": a verb starts the
+            # sentence when a given name, a nationality or a known name follows
+            # ("Said Aouita" is a name).
+            low_next = fold_word(tokens[1])
+            if (
+                low_next in ctx.gaz.given
+                or low_next in ctx.gaz.demonyms
+                or low_next in ctx.gaz.common
+                or lookup(ctx, " ".join(tokens[1:])) is not None
+            ):
+                tokens = tokens[1:]
+                initial = False
         if initial and len(tokens) > 1:
             low = fold_word(tokens[0])
             commonish = (
@@ -383,6 +447,14 @@ class _Analyzer:
         if not tokens:
             return
         whole = lookup(ctx, " ".join(tokens))
+        if whole is None and len(tokens) > 2:
+            for i in range(1, len(tokens) - 1):
+                nxt = tokens[i + 1]
+                if is_dotted_abbreviation(tokens[i]) and (is_common(ctx, nxt) or fold_word(nxt) in WORDS.edge_words):
+                    # "Senior U.S. Officials": the place starts a name of its own.
+                    self._add_name(tokens[:i], initial, headline, context.replace("a", ""))
+                    self._add_name(tokens[i:], False, headline, context.replace("b", ""))
+                    return
         if (
             whole is None
             and len(tokens) > 1
@@ -405,6 +477,8 @@ class _Analyzer:
             return
         if whole is None and len(tokens) > 1:
             left, right, titled = _strip_titles(ctx, tokens)
+            for word in tokens[len(left) : len(tokens) - len(right)]:
+                self._record_demonym(word, headline)  # "Iranian" of "Iranian Foreign Minister X"
             if left:
                 self._add_name(left, initial, headline, context.replace("a", ""))
                 initial = False
@@ -427,6 +501,8 @@ class _Analyzer:
     ) -> None:
         ctx = self.ctx
         tokens = trim_edges(ctx, tokens)
+        if len(tokens) == 1 and self._record_demonym(tokens[0], headline):
+            return
         if not tokens or all(is_stopword(ctx, t) for t in tokens):
             return
         surface = " ".join(tokens)
@@ -464,6 +540,17 @@ class _Analyzer:
             self.headline_mentions.append(mention)
         else:
             self.mentions.append(mention)
+
+    def _record_demonym(self, token: str, headline: bool) -> bool:
+        """A nationality or group adjective alone ("Syrian", "Israelis") is an
+        entity of type other, named by its singular; False if *token* is none."""
+        form = self.ctx.gaz.demonym_forms.get(fold_word(token))
+        if form is None or not token[:1].isupper() or lookup(self.ctx, token) is not None:
+            return False
+        mention = Mention(token, (token,), canonical=form, headline=headline)
+        mention.add("other", EV_ALIAS)
+        (self.headline_mentions if headline else self.mentions).append(mention)
+        return True
 
     def _record_nested(self, tokens: list[str], headline: bool) -> bool:
         """Also count a known organisation named inside a longer one.
