@@ -33,7 +33,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from urllib.parse import parse_qsl, quote
 
-from flask import Blueprint, Flask, abort, current_app, g, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, abort, current_app, g, jsonify, redirect, render_template, request, session, url_for
 from werkzeug.datastructures import MultiDict
 
 from search.api import IndexDamaged, IndexNotFound, InvalidParameter, SearchRequest, request_from_params
@@ -58,6 +58,8 @@ MAX_NAME = 120
 MAX_QUERY = 4000
 PER_PAGE = 100
 AUTH_REALM = "newsfacet saved searches"
+DONE_KEY = "saved_done"
+MAX_UNDO_QUERY = 2000  # the session is a cookie (4 KB with everything else)
 
 
 def get_db() -> sqlite3.Connection:
@@ -360,7 +362,8 @@ def _pagination(data: dict) -> dict:
 @bp.get("/saved")
 def saved_list():
     data = saved_list_data(_page_arg())
-    return render_template("saved.html", saved=data["saved"], data=data, pagination=_pagination(data))
+    return render_template("saved.html", saved=data["saved"], data=data, pagination=_pagination(data),
+                           done=_done_notice())
 
 
 @bp.get("/api/saved")
@@ -413,6 +416,7 @@ def save():
     except BaseException:
         db.execute("ROLLBACK")
         raise
+    _confirm("saved", slug=slug, name=name)
     return redirect(_listed_at(slug), code=303)
 
 
@@ -432,7 +436,18 @@ def rename(slug: str):
     row = _row(slug)
     name = _clean_name(request.form.get("name"))
     get_db().execute("UPDATE saved SET name = ? WHERE slug = ?", (name, row["slug"]))
+    _confirm("renamed", slug=row["slug"], name=name)
     return redirect(_listed_at(slug), code=303)
+
+
+@bp.get("/saved/<slug>/confirm-delete")
+@_writes
+def confirm_delete(slug: str):
+    """The step before deleting: what would go, a button that deletes it and a way back (no script needed)."""
+    row = _row(slug)
+    return render_template("saved_delete.html", entry={
+        "slug": row["slug"], "name": row["name"], "description": _describe(_request_of(row["query"])),
+        "back": _listed_at(row["slug"])})
 
 
 @bp.post("/saved/<slug>/delete")
@@ -440,4 +455,29 @@ def rename(slug: str):
 def delete(slug: str):
     row = _row(slug)
     get_db().execute("DELETE FROM saved WHERE slug = ?", (row["slug"],))
+    # What was deleted, for the list's "Undo" (saving it again) on the next page shown.
+    # (a query too long for the session cookie is not kept: the deletion is then confirmed without "Undo")
+    _confirm("deleted", slug=row["slug"], name=row["name"],
+             query=row["query"] if len(row["query"]) <= MAX_UNDO_QUERY else "")
     return redirect(url_for("saved.saved_list"), code=303)
+
+
+def _confirm(kind: str, **what: str) -> None:
+    """Remember what a save, rename or delete did, for the next list page to confirm (once)."""
+    session[DONE_KEY] = dict(what, kind=kind)
+
+
+def _done_notice() -> dict | None:
+    """The confirmation the list page shows once after a save, rename or delete."""
+    done = session.pop(DONE_KEY, None)
+    if not isinstance(done, dict) or not all(isinstance(v, str) for v in done.values()):
+        return None
+    name = done.get("name", "")
+    if done.get("kind") == "saved":
+        return {"kind": "saved", "slug": done.get("slug"), "text": f"Saved “{name}”. Open it from this list any time."}
+    if done.get("kind") == "renamed":
+        return {"kind": "renamed", "slug": done.get("slug"), "text": f"Renamed to “{name}”."}
+    if done.get("kind") == "deleted":
+        undo = {"name": name, "query": done["query"]} if done.get("query") and write_mode() != "read-only" else None
+        return {"kind": "deleted", "text": f"Deleted “{name}”.", "undo": undo}
+    return None
