@@ -32,7 +32,7 @@ from search.api import (
 )
 
 from .index import get_search
-from .urls import link, query_string, with_added, with_page, with_removed
+from .urls import link, query_string, with_added, with_entity, with_page, with_removed
 
 bp = Blueprint("pages", __name__)
 
@@ -41,7 +41,6 @@ TYPE_SECTIONS = (("person", "People"), ("org", "Organisations"), ("place", "Plac
 FEED_SIZE = 20
 # An article page shows (and marks query terms in) this many characters unless ?full=1.
 VIEW_CHARS = 200_000
-MORE_FACETS = 1000
 
 
 # -- page data (shared by HTML and JSON) -------------------------------------------
@@ -97,33 +96,78 @@ def doc_page_data(doc_id: str) -> dict:
 
 # -- HTML presentation -------------------------------------------------------------
 
+TYPE_LABELS = {"person": "Person", "org": "Organisation", "place": "Place", "other": "Other name"}
+# Which parameter selects an entity value in each way: required, one of its type's OR group, excluded.
+MODE_PARAMS = {"all": "entity", "any": "entity_any", "not": "entity_not"}
+HIT_CHIPS = 8  # entity chips under a hit, besides the ones the search filters on
+BAR_STEPS = 20  # bar heights are drawn in this many steps (classes .h-0 … .h-20: no inline styles under the CSP)
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """``1 article``, ``2,561 articles`` (*many*: the plural when it is not *word* + s)."""
+    return f"{n:,} {word}" if n == 1 else f"{n:,} {many or word + 's'}"
+
+
+@bp.app_template_filter("plural")
+def _plural_filter(n: int, word: str, many: str | None = None) -> str:
+    return plural(n, word, many)
+
 
 def _href(pairs) -> str:
     return link(url_for("pages.search"), pairs)
 
 
+def facets_href(type_: str, pairs) -> str:
+    """The page of one type's values for this search (``/facets/<type>``), with its parameters."""
+    return link(f"{request.script_root}/facets/{type_}", [(k, v) for k, v in pairs if k not in ("page", "facet_limit")])
+
+
+def entity_modes(query: Mapping) -> dict[str, str]:
+    """``casefolded value → "all" | "any" | "not"`` for the entity filters of *query*."""
+    return {v.casefold(): mode for mode, name in MODE_PARAMS.items() for v in query.get(name, ())}
+
+
+def value_mode(f: Mapping, modes: Mapping[str, str]) -> str | None:
+    """How a facet value is selected: ``all`` when ``selected``, else the query service's ``mode``
+    (``any`` or ``not``), else what the request says of it."""
+    if f.get("selected"):
+        return "all"
+    return f.get("mode") or modes.get(f["value"].casefold())
+
+
 def facet_sections(data: dict, pairs) -> list[dict]:
-    """Entity facets grouped by type, each value with the link that toggles it."""
+    """Entity facets grouped by type: per value the link that requires it (or drops it), its OR
+    and NOT controls; selected values first."""
     limit = data["query"]["facet_limit"]
+    modes = entity_modes(data["query"])
     sections = []
     for type_, heading in TYPE_SECTIONS:
         items = [f for f in data["facets"]["entity"] if f["type"] == type_]
         if not items:
             continue
-        for f in items:  # this request's own dicts: decorating them in place is safe
-            f["href"] = _href(with_removed(pairs, "entity", f["value"]) if f["selected"] else
-                              with_added(pairs, "entity", f["value"]))
-        unselected = [f for f in items if not f["selected"]]
-        more = None
-        if len(unselected) >= limit and limit < MORE_FACETS:
-            more = _href(with_added([(k, v) for k, v in pairs if k != "facet_limit"], "facet_limit",
-                                    str(MORE_FACETS))) + f"#facet-{type_}"
-        sections.append({"type": type_, "heading": heading, "entries": items, "more": more})
+        entries = []
+        for f in items:
+            mode = value_mode(f, modes)
+            value = f["value"]
+            entries.append(dict(
+                f, mode=mode,
+                href=_href(with_entity(pairs, value, None if mode else "entity")),
+                any_href=_href(with_entity(pairs, value, None if mode == "any" else "entity_any")),
+                not_href=_href(with_entity(pairs, value, None if mode == "not" else "entity_not")),
+            ))
+        pinned = [e for e in entries if e["mode"]]
+        sections.append({
+            "type": type_, "heading": heading, "label": TYPE_LABELS[type_],
+            "entries": pinned + [e for e in entries if not e["mode"]],
+            "or_group": any(e["mode"] == "any" for e in entries),
+            "more": facets_href(type_, pairs) if len(items) >= limit else None,
+        })
     return sections
 
 
 def date_section(date: DateFilter | None, data: dict, pairs) -> dict:
-    """The date facet one level below the current *date* filter, with links to drill in and up."""
+    """The date facet one level below the current *date* filter, with links to drill in and up,
+    and the from/to form's values and hidden fields."""
     items = []
     for f in data["facets"]["date"]:
         entry = dict(f, label=date_label(f["value"]))
@@ -134,27 +178,72 @@ def date_section(date: DateFilter | None, data: dict, pairs) -> dict:
         up_pairs = with_removed(pairs, "date")
         up = {"label": date_label(date.parent) if date.parent else "all dates",
               "href": _href(with_added(up_pairs, "date", date.parent) if date.parent else up_pairs)}
-    return {"entries": items, "current": date.value if date else None,
-            "current_label": date.label if date else None, "up": up}
-
-
-def chips(data: dict, pairs) -> list[dict]:
-    """Applied filters as removable chips."""
     q = data["query"]
-    out = [{"label": value, "kind": "entity", "href": _href(with_removed(pairs, "entity", value))}
-           for value in q["entity"]]
-    if q["date"]:
-        out.append({"label": date_label(q["date"]), "kind": "date", "href": _href(with_removed(pairs, "date"))})
-    if q["from"]:
-        out.append({"label": f"from {q['from']}", "kind": "from", "href": _href(with_removed(pairs, "from"))})
-    if q["to"]:
-        out.append({"label": f"to {q['to']}", "kind": "to", "href": _href(with_removed(pairs, "to"))})
+    return {"entries": items, "current": date.value if date else None,
+            "current_label": date.label if date else None, "up": up,
+            "range": {"from": q["from"] or "", "to": q["to"] or "",
+                      "hidden": [(k, v) for k, v in pairs if k not in ("from", "to", "page")],
+                      "clear_href": _href(with_removed(with_removed(pairs, "from"), "to"))
+                      if q["from"] or q["to"] else None}}
+
+
+def entity_types(data: dict) -> dict[str, str]:
+    """``casefolded value → type`` for the values this answer names (facets first, then hits)."""
+    out: dict[str, str] = {}
+    for hit in data["hits"]:
+        for e in hit["entities"]:
+            out.setdefault(e["value"].casefold(), e["type"])
+    out.update({f["value"].casefold(): f["type"] for f in data["facets"]["entity"] if "type" in f})
     return out
 
 
-def timeline(date: DateFilter | None, data: dict, pairs, width: int = 800, height: int = 110) -> dict | None:
-    """Bars of matches per year (or month, or day, below a *date* filter), gaps included."""
-    counts = {f["value"]: f["count"] for f in data["facets"]["date"] if f["value"] != "undated"}
+def chips(data: dict, pairs) -> list[dict]:
+    """Applied filters as removable chips: required entities, each type's OR group, exclusions, dates."""
+    q = data["query"]
+    out = [{"label": value, "kind": "entity", "href": _href(with_removed(pairs, "entity", value)),
+            "aria": f"Remove filter {value}"} for value in q["entity"]]
+    types = entity_types(data)
+    groups: dict[str, list[str]] = {}
+    for value in q["entity_any"]:
+        groups.setdefault(types.get(value.casefold(), ""), []).append(value)
+    order = [t for t, _ in TYPE_SECTIONS] + [""]
+    for type_ in sorted(groups, key=order.index):
+        heading = dict(TYPE_SECTIONS).get(type_, "names")
+        for i, value in enumerate(groups[type_]):
+            out.append({"label": value, "kind": "any", "first": i == 0, "group": heading,
+                        "href": _href(with_removed(pairs, "entity_any", value)),
+                        "aria": f"Remove {value} from the {heading.lower()} any of which may match"})
+    out += [{"label": f"− {value}", "kind": "not", "href": _href(with_removed(pairs, "entity_not", value)),
+             "aria": f"Stop excluding {value}"} for value in q["entity_not"]]
+    if q["date"]:
+        label = date_label(q["date"])
+        out.append({"label": label, "kind": "date", "href": _href(with_removed(pairs, "date")),
+                    "aria": f"Remove filter {label}"})
+    for name in ("from", "to"):
+        if q[name]:
+            out.append({"label": f"{name} {q[name]}", "kind": name, "href": _href(with_removed(pairs, name)),
+                        "aria": f"Remove filter {name} {q[name]}"})
+    return out
+
+
+def _timeline_level(req: SearchRequest, data: dict) -> tuple[DateFilter | None, list]:
+    """The date level to chart and its buckets: one level below the filter, or further down while
+    that level would be a single bar (a single year shows its months, a single month its days)."""
+    date, values = req.date, data["facets"]["date"]
+    for _ in range(2):
+        dated = [f for f in values if f["value"] != "undated" and f["count"]]
+        if len(dated) != 1 or len(dated[0]["value"]) >= 10:
+            break
+        date = DateFilter.parse(dated[0]["value"])
+        below = get_search().search(dataclasses.replace(req, date=date, page=1, per_page=1, facet_limit=1))
+        values = below.facets["date"]
+    return date, values
+
+
+def timeline(req: SearchRequest, data: dict, pairs) -> dict | None:
+    """Bars of matches per year (or month, or day), gaps included, at the level that shows more than one bar."""
+    date, values = _timeline_level(req, data)
+    counts = {f["value"]: f["count"] for f in values if f["value"] != "undated"}
     if not counts or (date is not None and date.level == "day"):
         return None  # nothing dated, or a single day: nothing to chart
     if date is None or date.level == "undated":
@@ -173,18 +262,18 @@ def timeline(date: DateFilter | None, data: dict, pairs, width: int = 800, heigh
         keys = [f"{date.value}-{d:02d}" for d in range(1, days + 1)]
         labels = [str(d) for d in range(1, days + 1)]
     peak = max(counts.values())
-    slot = width / len(keys)
+    step = max(1, -(-len(keys) // 12))
     bars = []
     for i, (key, label) in enumerate(zip(keys, labels, strict=True)):
         count = counts.get(key, 0)
-        h = 0 if not count else max(2.0, (height - 20) * count / peak)
         bars.append({
-            "x": round(i * slot + slot * 0.1, 1), "w": round(slot * 0.8, 1), "h": round(h, 1),
-            "y": round(height - 16 - h, 1), "count": count, "label": label, "title": date_label(key),
+            "count": count, "label": label, "title": date_label(key),
+            "step": 0 if not count else max(1, round(BAR_STEPS * count / peak)),
             "href": _href(with_added(pairs, "date", key)) if count else None,
-            "show_label": len(keys) <= 16 or i % max(1, len(keys) // 12) == 0,
+            "show_label": len(keys) <= 16 or i % step == 0,
         })
-    return {"width": width, "height": height, "bars": bars, "slot": round(slot, 1), "unit": unit}
+    within = f" in {date.label}" if date is not None and date.level != "undated" and date != req.date else ""
+    return {"bars": bars, "unit": unit, "within": within, "show_counts": len(keys) <= 16}
 
 
 def pagination(data: dict, pairs) -> dict:
@@ -193,16 +282,26 @@ def pagination(data: dict, pairs) -> dict:
     window = range(max(1, page - 3), min(last, page + 3) + 1)
     return {
         "page": page, "last": last,
-        "prev": _href(with_page(pairs, page - 1)) if page > 1 else None,
+        "prev": _href(with_page(pairs, page - 1)) if 1 < page <= last else None,
         "next": _href(with_page(pairs, page + 1)) if page < last else None,
         "pages": [{"n": n, "href": _href(with_page(pairs, n)), "current": n == page} for n in window],
         "first_shown": (page - 1) * per_page + 1 if data["hits"] else 0,
         "last_shown": (page - 1) * per_page + len(data["hits"]),
+        "past_end": page > last and total > 0,
+        "last_href": _href(with_page(pairs, last)),
     }
 
 
 def sort_links(data: dict, pairs) -> list[dict]:
+    """The sort choices.  Without a query relevance means newest first, so that is what is offered and named."""
     current = data["query"]["sort"]
+    if not data["query"]["q"]:
+        return [
+            {"name": "newest", "label": "Newest", "current": current in ("relevance", "newest"),
+             "href": _href(with_removed(pairs, "sort"))},
+            {"name": "oldest", "label": "Oldest", "current": current == "oldest",
+             "href": _href(with_added(pairs, "sort", "oldest"))},
+        ]
     return [
         {"name": name, "label": name.capitalize(), "current": name == current,
          "href": _href(with_removed(pairs, "sort") if name == "relevance" else with_added(pairs, "sort", name))}
@@ -210,25 +309,39 @@ def sort_links(data: dict, pairs) -> list[dict]:
     ]
 
 
+def hit_chips(hit: dict, filtered: set[str], pairs) -> list[dict]:
+    """A hit's entity chips: the entities the search filters on first (never cut), then up to :data:`HIT_CHIPS`."""
+    first = [e for e in hit["entities"] if e["value"].casefold() in filtered]
+    rest = [e for e in hit["entities"] if e["value"].casefold() not in filtered][:HIT_CHIPS]
+    return [dict(e, filtered=e in first, type_label=TYPE_LABELS.get(e["type"], e["type"]),
+                 href=_href(with_entity(pairs, e["value"], "entity"))) for e in first + rest]
+
+
 def search_context(req: SearchRequest, data: dict) -> dict:
     pairs = req.to_params(*_defaults())
+    q = data["query"]
+    filtered = {v.casefold() for v in q["entity"] + q["entity_any"]}
+    search = get_search() if q["q"] else None
     for hit in data["hits"]:
         hit["date_label"] = date_label(hit["date"]) if hit["date"] else "undated"
         hit["snippet_html"] = Markup(hit["snippet"])  # escaped by the query service; only <mark> added
-        hit["href"] = url_for("pages.doc", doc_id=hit["id"], q=data["query"]["q"] or None)
-        hit["entity_links"] = [
-            dict(e, href=_href(with_added(pairs, "entity", e["value"]))) for e in hit["entities"][:8]
-        ]
+        # Query terms marked in the title as in the snippet (escaped, only <mark> added).
+        title_html = hit.get("title_html") or (search.highlight(hit["title"], q["q"]) if search else None)
+        hit["title_html"] = Markup(title_html) if title_html else hit["title"]
+        hit["href"] = url_for("pages.doc", doc_id=hit["id"], q=q["q"] or None)
+        hit["entity_links"] = hit_chips(hit, filtered, pairs)
     suggestion = None
     if data["suggestion"]:
         suggestion = {"text": data["suggestion"], "href": _href(with_added(pairs, "q", data["suggestion"]))}
+    applied = chips(data, pairs)
     return {
         "data": data,
         "facet_sections": facet_sections(data, pairs),
         "date_section": date_section(req.date, data, pairs),
-        "chips": chips(data, pairs),
+        "chips": applied,
+        "filter_count": len(applied),
         "clear_all": _href([(k, v) for k, v in pairs if k == "q"]) if any(k != "q" for k, _ in pairs) else None,
-        "timeline": timeline(req.date, data, pairs),
+        "timeline": timeline(req, data, pairs),
         "undated_count": next((f["count"] for f in data["facets"]["date"] if f["value"] == "undated"), 0),
         "pagination": pagination(data, pairs),
         "sort_links": sort_links(data, pairs),
@@ -262,25 +375,50 @@ def atom():
     req = parse_request(request.args)
     data = search_page_data(dataclasses.replace(req, sort="newest", page=1, per_page=FEED_SIZE))
     root = request.url_root.rstrip("/")
-    updated = max((h["date"] or "" for h in data["hits"]), default="") or dt.date.today().isoformat()
+    times = entry_times(data["hits"])
+    # The feed changes when an entry does: its own time is the latest entry's, never the request's.
+    updated = max(times.values(), default=None) or _atom_now()
     body = render_template(
         "search.atom.xml",
         data=data,
         root=root,
-        updated=_atom_time(updated),
+        updated=updated,
         feed_id=root + data["links"]["atom"],
         page_url=root + link(url_for("pages.search"), [(k, v) for k, v in req.to_params(*_defaults()) if k != "page"]),
-        entry_time=_atom_time,
+        times=times,
+        type_labels=TYPE_LABELS,
         title=_feed_title(data["query"]),
     )
     return Response(body, mimetype="application/atom+xml")
 
 
-def _atom_time(iso: str | None) -> str:
-    if not iso:
-        return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    parts = (iso.split("-") + ["01", "01"])[:3]
-    return f"{parts[0]}-{parts[1]}-{parts[2]}T00:00:00Z"
+def entry_times(hits: list[dict]) -> dict[str, str]:
+    """``id → Atom time`` for feed entries: the article's date, or when it was indexed when it has none,
+    so an undated entry keeps one time across fetches."""
+    out = {}
+    for hit in hits:
+        if hit["date"]:
+            parts = (hit["date"].split("-") + ["01", "01"])[:3]
+            out[hit["id"]] = f"{parts[0]}-{parts[1]}-{parts[2]}T00:00:00Z"
+            continue
+        view = get_search().document(hit["id"])
+        indexed = view.indexed_at if view else None
+        out[hit["id"]] = _atom_stamp(indexed) if indexed else _atom_now()
+    return out
+
+
+def _atom_stamp(iso: str) -> str:
+    try:
+        moment = dt.datetime.fromisoformat(iso)
+    except ValueError:
+        return _atom_now()
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _atom_now() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _feed_title(query: Mapping) -> str:
@@ -360,7 +498,11 @@ def _wants_json() -> bool:
 def error_response(status: int, message: str, parameter: str | None = None):
     if _wants_json():
         return jsonify({"error": {"status": status, "message": message, "parameter": parameter}}), status
-    return render_template("error.html", status=status, message=message, parameter=parameter), status
+    # The search box keeps the query, and "Back to search" returns to it (unless the query was the problem).
+    q = (request.args.get("q") or "").strip()
+    back = link(url_for("pages.search"), [("q", q)] if q and parameter != "q" else [])
+    return render_template("error.html", status=status, message=message, parameter=parameter,
+                           search_q=q, back=back), status
 
 
 def register_errors(app) -> None:

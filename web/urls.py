@@ -23,9 +23,12 @@ def link(path: str, pairs: list[tuple[str, str]]) -> str:
     return f"{path}?{qs}" if qs else path
 
 
+ENTITY_PARAMS = ("entity", "entity_any", "entity_not")
+
+
 def with_added(pairs: list[tuple[str, str]], name: str, value: str) -> list[tuple[str, str]]:
     """*pairs* with ``name=value`` added (replacing a single-valued parameter), back on page 1."""
-    multi = name == "entity"
+    multi = name in ENTITY_PARAMS
     out = [(k, v) for k, v in pairs if k != "page" and (multi or k != name)]
     if (name, value) not in out:
         out.append((name, value))
@@ -35,6 +38,17 @@ def with_added(pairs: list[tuple[str, str]], name: str, value: str) -> list[tupl
 def with_removed(pairs: list[tuple[str, str]], name: str, value: str | None = None) -> list[tuple[str, str]]:
     """*pairs* without ``name`` (or only its ``value``), back on page 1."""
     return [(k, v) for k, v in pairs if k != "page" and not (k == name and (value is None or v == value))]
+
+
+def with_entity(pairs: list[tuple[str, str]], value: str, name: str | None) -> list[tuple[str, str]]:
+    """*pairs* with entity *value* required (``entity``), in its type's OR group (``entity_any``),
+    excluded (``entity_not``) or, with *name* None, in none of them; back on page 1.
+
+    A value is in one of the three at most: moving it from one to another drops it from the first.
+    """
+    folded = value.casefold()
+    out = [(k, v) for k, v in pairs if not (k in ENTITY_PARAMS and v.casefold() == folded)]
+    return with_added(out, name, value) if name else with_removed(out, "page")
 
 
 def with_page(pairs: list[tuple[str, str]], page: int) -> list[tuple[str, str]]:
@@ -48,7 +62,7 @@ def _ordered(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
     rank = {name: i for i, name in enumerate(PARAMS)}
     decorated = sorted(
         enumerate(pairs),
-        key=lambda item: (rank.get(item[1][0], len(PARAMS)), item[1][1].casefold() if item[1][0] == "entity" else "",
-                          item[0]),
+        key=lambda item: (rank.get(item[1][0], len(PARAMS)),
+                          item[1][1].casefold() if item[1][0] in ENTITY_PARAMS else "", item[0]),
     )
     return [pair for _, pair in decorated]

@@ -20,6 +20,16 @@
       }
     });
   });
+  // Filters: closed in a disclosure on narrow screens (CSS keeps them shown on wide ones where it can);
+  // where CSS cannot (no ::details-content), open the disclosure while the screen is wide.
+  var filters = document.getElementById("filters");
+  var supported = window.CSS && CSS.supports && CSS.supports("selector(::details-content)");
+  if (filters && !supported && window.matchMedia) {
+    var wide = window.matchMedia("(min-width: 761px)");
+    var follow = function () { if (wide.matches) filters.open = true; };
+    follow();
+    if (wide.addEventListener) wide.addEventListener("change", follow);
+  }
   // "/" focuses the search box, as on most search sites.
   document.addEventListener("keydown", function (event) {
     var tag = (event.target.tagName || "").toLowerCase();
