@@ -213,3 +213,30 @@ def test_index_option_is_also_accepted_after_the_command(cli_index, capsys):
     # Given in both places, the one after the command wins, as the nearer one reads.
     assert run_json(capsys, "--index", "/nonexistent", "search", "--index", str(index_dir), "Lavrov",
                     "--json")["total"] == 2
+
+
+def test_query_words_anywhere_among_the_options_join_into_one_query(cli_index, capsys):
+    index_dir, _ = cli_index
+    ix = ["--index", str(index_dir)]
+    joined = run_json(capsys, *ix, "search", "hamas", "--sort", "newest", "moscow", "--json")
+    assert joined["query"]["q"] == "hamas moscow" and joined["query"]["sort"] == "newest"
+    assert joined["total"] == run_json(capsys, *ix, "search", "hamas moscow", "--sort", "newest", "--json")["total"]
+    # Quoting the quotes keeps a phrase a phrase; a shell-quoted argument is just its words.
+    phrase = run_json(capsys, *ix, "search", '"Hamas delegation"', "--json")
+    words = run_json(capsys, *ix, "search", "Hamas delegation", "--json")
+    assert phrase["query"]["q"] == '"Hamas delegation"' and words["query"]["q"] == "Hamas delegation"
+    assert phrase["total"] < words["total"]
+    # After "--" a word may start with a dash.
+    assert run_json(capsys, *ix, "search", "hamas", "--json", "--", "-moscow")["query"]["q"] == "hamas -moscow"
+
+
+def test_an_unknown_option_among_the_words_is_still_an_error(cli_index, capsys):
+    index_dir, _ = cli_index
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as stopped:
+        main(["--index", str(index_dir), "search", "hamas", "--bogus", "moscow"])
+    assert stopped.value.code == 2
+    assert "unrecognized arguments: --bogus" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["--index", str(index_dir), "entities", "stray"])
+    assert "unrecognized arguments: stray" in capsys.readouterr().err

@@ -286,7 +286,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_index)
 
     p = sub.add_parser("search", parents=[common], help="search the index")
-    p.add_argument("query", nargs="*", default=[], help="query words, joined into one query "
+    p.add_argument("query", nargs="*", default=[], help="query words, anywhere among the options, joined "
+                   "into one query; quote the quotes for a phrase: '\"oil prices\"' "
                    "(none: browse everything, newest first)")
     p.add_argument("--entity", action="append", help="only articles with this entity (repeatable, ANDed)")
     p.add_argument("--date", help="YYYY, YYYY-MM, YYYY-MM-DD or undated")
@@ -349,8 +350,34 @@ def _configure_logging(command: str) -> None:
         logger.addHandler(logging.NullHandler())
 
 
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line read by :func:`build_parser`, with ``search``'s words taken from anywhere.
+
+    argparse gives a ``nargs="*"`` positional only the words before the first
+    option, so ``search hamas --sort newest moscow`` would leave ``moscow``
+    unrecognized; here every word left over joins the query, in order.  A
+    leftover option is still an error; after ``--`` everything is a word.
+    """
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if not extra:
+        return args
+    words, unknown, literal = [], [], False
+    for arg in extra:
+        if arg == "--" and not literal:
+            literal = True
+        elif not literal and arg.startswith("-") and arg != "-":
+            unknown.append(arg)
+        else:
+            words.append(arg)
+    if args.command != "search" or unknown:
+        parser.error(f"unrecognized arguments: {' '.join(unknown or extra)}")
+    args.query = [*args.query, *words]
+    return args
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = parse_args(argv)
     _configure_logging(args.command)
     try:
         return args.func(args)
