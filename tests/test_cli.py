@@ -240,3 +240,52 @@ def test_an_unknown_option_among_the_words_is_still_an_error(cli_index, capsys):
     with pytest.raises(SystemExit):
         main(["--index", str(index_dir), "entities", "stray"])
     assert "unrecognized arguments: stray" in capsys.readouterr().err
+
+
+def paths_of(capsys, index_dir, *argv) -> set[str]:
+    data = run_json(capsys, "--index", str(index_dir), "search", *argv, "--per-page", "100", "--json")
+    assert data["total"] == len(data["hits"])
+    return {h["path"] for h in data["hits"]}
+
+
+def test_entity_any_and_entity_not_reach_the_request(cli_index, capsys):
+    index_dir, _ = cli_index
+    data = run_json(capsys, "--index", str(index_dir), "search", "--entity-any", "Vladimir Putin",
+                    "--entity-any", "Sergey Lavrov", "--entity-not", "Ismail Haniyeh", "--json")
+    assert data["query"]["entity_any"] == ["Sergey Lavrov", "Vladimir Putin"]
+    assert data["query"]["entity_not"] == ["Ismail Haniyeh"]
+
+
+def test_entity_any_is_an_or_within_a_type_and_entity_not_excludes(cli_index, capsys):
+    index_dir, _ = cli_index
+    everything = paths_of(capsys, index_dir)
+    putin, lavrov = paths_of(capsys, index_dir, "--entity", "Vladimir Putin"), paths_of(
+        capsys, index_dir, "--entity", "Sergey Lavrov")
+    kremlin = paths_of(capsys, index_dir, "--entity", "Kremlin")
+    assert putin and lavrov and putin != lavrov and len(everything) == 5
+    either = paths_of(capsys, index_dir, "--entity-any", "Vladimir Putin", "--entity-any", "Sergey Lavrov")
+    assert either == putin | lavrov
+    # Groups of different types AND with each other.
+    assert paths_of(capsys, index_dir, "--entity-any", "Vladimir Putin", "--entity-any", "Sergey Lavrov",
+                    "--entity-any", "Kremlin") == (putin | lavrov) & kremlin
+    assert paths_of(capsys, index_dir, "--entity-not", "Vladimir Putin") == everything - putin
+    assert paths_of(capsys, index_dir, "--entity-any", "Sergey Lavrov", "--entity-not", "Vladimir Putin") == (
+        lavrov - putin)
+
+
+def test_an_entity_both_required_and_excluded_is_a_clear_error(cli_index, capsys):
+    index_dir, _ = cli_index
+    capsys.readouterr()
+    assert main(["--index", str(index_dir), "search", "--entity", "Hamas", "--entity-not", "Hamas"]) == 2
+    assert "both required and excluded" in capsys.readouterr().err
+
+
+def test_search_text_marks_how_each_entity_is_filtered(cli_index, capsys):
+    index_dir, _ = cli_index
+    capsys.readouterr()
+    assert main(["--index", str(index_dir), "search", "--entity", "Hamas", "--entity-any", "Sergey Lavrov",
+                 "--entity-not", "Vladimir Putin"]) == 0
+    out = capsys.readouterr().out
+    assert "\nentities (* required, + any of, - excluded):\n" in out
+    assert "\n * Hamas (org) " in out and "\n + Sergey Lavrov (person) " in out
+    assert "\n - Vladimir Putin (person) " in out

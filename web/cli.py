@@ -56,7 +56,8 @@ def cmd_index(args) -> int:
 
 def _request(args, settings: Settings) -> api.SearchRequest:
     """The search the flags ask for, read by the same mapping as the web's URL parameters."""
-    params = {"q": " ".join(args.query), "entity": args.entity or [], "date": args.date, "from": args.date_from,
+    params = {"q": " ".join(args.query), "entity": args.entity or [], "entity_any": args.entity_any or [],
+              "entity_not": args.entity_not or [], "date": args.date, "from": args.date_from,
               "to": args.date_to, "sort": args.sort, "page": args.page, "per_page": args.per_page,
               "facet_limit": args.facet_limit}
     return api.request_from_params({k: v for k, v in params.items() if v is not None}, settings.per_page,
@@ -66,6 +67,11 @@ def _request(args, settings: Settings) -> api.SearchRequest:
 def _terminal_snippet(snippet: str, color: bool) -> str:
     on, off = (_BOLD, _RESET) if color else ("[", "]")
     return html.unescape(re.sub(r"</?mark>", lambda m: off if m.group(0)[1] == "/" else on, snippet))
+
+
+# How an entity value is filtered on: --entity (required), --entity-any, --entity-not.
+_FACET_MARKS = {"all": "*", "any": "+", "not": "-"}
+_FACET_LEGEND = (("*", "required"), ("+", "any of"), ("-", "excluded"))
 
 
 def cmd_search(args) -> int:
@@ -96,9 +102,11 @@ def cmd_search(args) -> int:
         print("  " + _terminal_snippet(hit.snippet, color))
     facets = result.facets
     if facets["entity"]:
-        print("\nentities:")
-        for f in facets["entity"]:
-            mark = "*" if f["selected"] else " "
+        marks = [_FACET_MARKS["all"] if f["selected"] else _FACET_MARKS.get(f.get("mode"), " ")
+                 for f in facets["entity"]]
+        legend = ", ".join(f"{m} {what}" for m, what in _FACET_LEGEND if m in marks)
+        print(f"\nentities ({legend}):" if legend else "\nentities:")
+        for mark, f in zip(marks, facets["entity"], strict=True):
             print(f" {mark} {f['value']} ({f['type']}) {f['count']}")
     if facets["date"]:
         print("\ndates:")
@@ -289,7 +297,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("query", nargs="*", default=[], help="query words, anywhere among the options, joined "
                    "into one query; quote the quotes for a phrase: '\"oil prices\"' "
                    "(none: browse everything, newest first)")
-    p.add_argument("--entity", action="append", help="only articles with this entity (repeatable, ANDed)")
+    p.add_argument("--entity", action="append", metavar="VALUE",
+                   help="only articles with this entity (repeatable, ANDed)")
+    p.add_argument("--entity-any", action="append", metavar="VALUE",
+                   help="articles with any of these entities (repeatable; one OR group per type, "
+                   "ANDed with each other and with --entity)")
+    p.add_argument("--entity-not", action="append", metavar="VALUE",
+                   help="only articles without this entity (repeatable)")
     p.add_argument("--date", help="YYYY, YYYY-MM, YYYY-MM-DD or undated")
     p.add_argument("--from", dest="date_from", help="earliest day, YYYY-MM-DD")
     p.add_argument("--to", dest="date_to", help="latest day, YYYY-MM-DD")
