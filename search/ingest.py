@@ -62,9 +62,16 @@ class IndexReport:
         rate = (self.added + self.updated) / self.seconds if self.seconds else 0.0
         return (
             f"{self.added} added, {self.updated} updated, {self.unchanged} unchanged, "
-            f"{self.removed} removed, {len(self.failed)} failed; {self.total} articles in the index "
-            f"({self.seconds:.1f} s, {rate:.0f} articles/s)"
+            f"{self.removed} removed, {len(self.failed)} failed; {plural(self.total, 'article')} in the index "
+            f"({self.seconds:.1f} s, {rate:.0f} {'article' if round(rate) == 1 else 'articles'}/s)"
         )
+
+
+def plural(count: int, noun: str, nouns: str | None = None, *, grouped: bool = False) -> str:
+    """``1 article``, ``2 articles`` (``21,578 articles`` if *grouped*): a count with its noun,
+    singular only for one."""
+    number = f"{count:,}" if grouped else str(count)
+    return f"{number} {noun if count == 1 else nouns or noun + 's'}"
 
 
 # A file with thousands of bad rows prints this many of them per reason; the rest are counted.
@@ -102,8 +109,9 @@ class SkipPrinter:
         """Write the "... and N more" line for each file and reason that had more rows than were shown."""
         for (file, reason), count in self._seen.items():
             if count > self._per_reason:
-                rows = "stories" if file.lower().endswith((".sgm", ".sgm.gz")) else "rows"
-                self._write(f"... and {count - self._per_reason:,} more {rows} of {file} skipped: {reason}")
+                more = count - self._per_reason
+                row = ("story", "stories") if file.lower().endswith((".sgm", ".sgm.gz")) else ("row", "rows")
+                self._write(f"... and {more:,} more {row[more != 1]} of {file} skipped: {reason}")
         self._seen.clear()
 
 

@@ -289,3 +289,34 @@ def test_search_text_marks_how_each_entity_is_filtered(cli_index, capsys):
     assert "\nentities (* required, + any of, - excluded):\n" in out
     assert "\n * Hamas (org) " in out and "\n + Sergey Lavrov (person) " in out
     assert "\n - Vladimir Putin (person) " in out
+
+
+def test_counts_are_singular_for_one(tmp_path, capsys):
+    corpus = tmp_path / "one"
+    corpus.mkdir()
+    (corpus / "storm.txt").write_text(
+        "Harbour reopens after storm\n\nThe harbour in Esbjerg reopened on Monday after the storm closed it for "
+        "two days, the port authority said.\n")
+    ix = ["--index", str(tmp_path / "ix")]
+    capsys.readouterr()
+    assert main([*ix, "index", str(corpus), "--quiet"]) == 0
+    assert "0 failed; 1 article in the index (" in capsys.readouterr().out
+    assert main([*ix, "search", "harbour"]) == 0
+    assert capsys.readouterr().out.startswith("1-1 of 1 article (")
+    assert main([*ix, "search", "nothinglikethis"]) == 0
+    assert capsys.readouterr().out.startswith("0 articles (")
+
+
+def test_the_more_line_of_skipped_rows_is_singular_for_one():
+    from search.api import skip_printer
+    from search.document import ReadFailure
+
+    lines = []
+    printer = skip_printer(lines.append)
+    for n in range(1, 7):
+        printer(ReadFailure(f"a.jsonl#{n}", "bad JSON: oops"))
+    for n in range(1, 8):
+        printer(ReadFailure(f"reut2-000.sgm#{n}", "no title or body"))
+    printer.finish()
+    assert lines[-2:] == ["... and 1 more row of a.jsonl skipped: bad JSON",
+                          "... and 2 more stories of reut2-000.sgm skipped: no title or body"]

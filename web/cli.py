@@ -23,6 +23,11 @@ DEFAULT_INDEX = "index"
 _BOLD, _RESET = "\033[1m", "\033[0m"
 
 
+def plural(count: int, noun: str, nouns: str | None = None) -> str:
+    """``1 article``, ``2 articles``: a count with its noun, singular only for one."""
+    return f"{count} {noun if count == 1 else nouns or noun + 's'}"
+
+
 def _settings(args) -> Settings:
     """The settings of this run: defaults, then the environment, then this command's flags."""
     return Settings.from_env(index_dir=args.index, aliases=getattr(args, "aliases", None),
@@ -91,7 +96,7 @@ def cmd_search(args) -> int:
     req = result.request
     first = (req.page - 1) * req.per_page + 1
     shown = f"{first}-{first + len(result.hits) - 1} of " if result.hits else ""
-    print(f"{shown}{result.total} articles ({result.elapsed_ms:.0f} ms)")
+    print(f"{shown}{plural(result.total, 'article')} ({result.elapsed_ms:.0f} ms)")
     if result.suggestion:
         print(f"did you mean: {result.suggestion}")
     for hit in result.hits:
