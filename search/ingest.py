@@ -38,7 +38,7 @@ from .document import Article, Entity, ReadFailure, Source
 from .errors import SearchError
 from .extract.entities import prepare as prepare_entities
 from .pipeline import PIPELINE_VERSION, ExtractionError, article_id, process
-from .readers import iter_sources
+from .readers import article_path, iter_sources, split_article_path
 from .resolution import EntityResolver
 from .settings import Options, Settings
 
@@ -96,11 +96,11 @@ class SkipPrinter:
 
     def __call__(self, failure: ReadFailure) -> None:
         """Write *failure*, or count it if its file already showed enough of its reason."""
-        head, sep, tail = failure.path.rpartition("#")
-        if not (sep and tail.isdigit()):  # a whole file, or a name that merely holds a '#'
+        row = split_article_path(failure.path)
+        if row is None:  # a whole file, or a name that merely holds a '#'
             self._write(f"skipped {failure.path}: {failure.reason}")
             return
-        key = (head, failure.reason.split(": ", 1)[0])
+        key = (row[0], failure.reason.split(": ", 1)[0])
         count = self._seen[key] = self._seen.get(key, 0) + 1
         if count <= self._per_reason:
             self._write(f"skipped {failure.path}: {failure.reason}")
@@ -392,23 +392,39 @@ def clean_files(paths: Iterable[Path], options: Options, context: bool = True):
     Lines repeated across a file's sibling files count as boilerplate, as
     they do when its folder is indexed (unless *context* is false), and the
     article's entities are resolved with the alias file of *options*.
+
+    ``FILE#N`` names one article of a multi-article file, as search results
+    show it (:func:`search.readers.article_path`: the line of a JSONL file,
+    the NEWID of a Reuters story); only that article is cleaned.
     """
     from .resolution import EntityResolver
 
     aliases = load_aliases(options.aliases_path)
     for name in paths:
-        path = Path(name)
+        path, wanted = Path(name), None
+        selector = None if path.exists() else split_article_path(str(name))
+        if selector is not None and Path(selector[0]).is_file():
+            path = Path(selector[0])
+            wanted = article_path(path.name, selector[1])
         if not path.exists():
             yield str(name), "no such file"
             continue
         folder = path.parent
-        siblings = [] if not context else [s for s in iter_sources([folder], options)]
+        # One article's evidence is its group's: a multi-article file is a group of
+        # its own (search.readers), so the folder around it adds nothing.
+        siblings = [] if not context else list(iter_sources([path if wanted else folder], options))
         repeated = RepeatedLines.from_texts(
             ((s.group, s.content) for s in siblings if not isinstance(s, ReadFailure) and s.kind == "text"), options
         )
-        for source in iter_sources([path], options):
+        sources = iter_sources([path], options)
+        if wanted is not None:
+            sources = _only(sources, path.name, wanted)
+        for source in sources:
+            if isinstance(source, str):
+                yield str(name), source
+                continue
             if isinstance(source, ReadFailure):
-                yield str(name), source.reason
+                yield str(name) if wanted is None else source.path, source.reason
                 continue
             group = next(
                 (s.group for s in siblings if not isinstance(s, ReadFailure) and s.path.split("/")[-1] == path.name),
@@ -423,3 +439,16 @@ def clean_files(paths: Iterable[Path], options: Options, context: bool = True):
             resolver.observe(article.entities)
             article.entities = resolver.resolve(article.entities)
             yield source.path, article, cleaned
+
+
+def _only(sources: Iterator[Source | ReadFailure], file: str, wanted: str) -> Iterator[Source | ReadFailure | str]:
+    """The source (or failure) named *wanted* among *sources*, then nothing; a failure of the
+    whole *file*; or the reason none is there, as a string."""
+    for item in sources:
+        if item.path == wanted:
+            yield item
+            return
+        if isinstance(item, ReadFailure) and item.path == file:
+            yield item
+            return
+    yield f"no such article in {file} (#N is the line number in a JSONL file, the NEWID in Reuters SGML)"

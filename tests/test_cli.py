@@ -320,3 +320,48 @@ def test_the_more_line_of_skipped_rows_is_singular_for_one():
     printer.finish()
     assert lines[-2:] == ["... and 1 more row of a.jsonl skipped: bad JSON",
                           "... and 2 more stories of reut2-000.sgm skipped: no title or body"]
+
+
+def test_clean_one_row_of_a_jsonl_file(tmp_path, capsys):
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text(
+        '{"title": "Wheat harvest starts early in Kansas", "text": "Farmers in Kansas began the wheat harvest '
+        'two weeks early after a hot, dry spring."}\n'
+        '{"title": broken\n'
+        '{"title": "Ferry service resumes to the islands", "text": "The ferry company resumed its service to '
+        'the islands after storms kept boats in port for three days."}\n', encoding="utf-8")
+    data = run_json(capsys, "clean", "--json", f"{rows}#3")
+    assert data["path"] == "rows.jsonl#3" and data["title"] == "Ferry service resumes to the islands"
+    capsys.readouterr()
+    assert main(["clean", f"{rows}#1"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("== rows.jsonl#1\ntitle:    Wheat harvest starts early in Kansas")
+    assert "Ferry" not in out  # that row only
+    assert main(["clean", f"{rows}#2"]) == 1
+    assert capsys.readouterr().err.startswith("rows.jsonl#2: skipped: bad JSON: Expecting value")
+    assert main(["clean", f"{rows}#7"]) == 1
+    assert capsys.readouterr().err.startswith(f"{rows}#7: no such article in rows.jsonl (#N is the line number")
+
+
+def test_clean_one_story_of_a_reuters_file_by_its_newid(tmp_path, capsys):
+    import gzip
+
+    from .test_readers import REUTERS_SNIPPET
+
+    sgml = tmp_path / "reut2-000.sgm.gz"
+    sgml.write_bytes(gzip.compress(REUTERS_SNIPPET))
+    data = run_json(capsys, "clean", "--json", f"{sgml}#8")
+    assert data["path"] == "reut2-000.sgm.gz#8" and data["title"] == "FED SETS TWO BILLION DLR CUSTOMER REPURCHASE"
+    data = run_json(capsys, "clean", "--json", f"{sgml}#7")
+    assert data["title"] == "BAHIA COCOA <BCR> REVIEW" and data["source"] == "Reuters"
+    assert "OPEC" in {e["value"] for e in data["entities"]}
+    capsys.readouterr()
+    assert main(["clean", f"{sgml}#1"]) == 1  # the NEWID, not the position
+    assert "no such article in reut2-000.sgm.gz" in capsys.readouterr().err
+
+
+def test_a_name_with_a_hash_that_exists_is_read_whole(tmp_path, capsys):
+    odd = tmp_path / "note#2.txt"
+    odd.write_text("Harbour reopens after storm\n\nThe harbour in Esbjerg reopened on Monday after the storm.\n")
+    data = run_json(capsys, "clean", "--json", str(odd))
+    assert data["path"] == "note#2.txt" and data["title"] == "Harbour reopens after storm"

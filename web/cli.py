@@ -130,7 +130,8 @@ def cmd_clean(args) -> int:
     for path, *found in api.clean_files(args.files, _settings(args).options(), context=not args.no_context):
         if len(found) == 1:
             reason = found[0]
-            print(f"{path}: {reason}" if reason == "no such file" else f"{path}: skipped: {reason}", file=sys.stderr)
+            print(f"{path}: {reason}" if reason.startswith("no such ") else f"{path}: skipped: {reason}",
+                  file=sys.stderr)
             status = 1
             continue
         _print_clean(path, *found, args.json)

@@ -19,11 +19,13 @@ The parts:
 
 from search.readers.decoding import BadInput, content_hash, decode_bytes, utf16_without_bom
 from search.readers.fields import parse_iso_date
+from search.readers.files import article_path, split_article_path
 from search.readers.reuters import reuters_name, rewrap_paragraphs
 from search.readers.walk import iter_sources, read_path
 
 __all__ = [
     "BadInput",
+    "article_path",
     "content_hash",
     "decode_bytes",
     "iter_sources",
@@ -31,5 +33,6 @@ __all__ = [
     "read_path",
     "reuters_name",
     "rewrap_paragraphs",
+    "split_article_path",
     "utf16_without_bom",
 ]

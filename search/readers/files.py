@@ -30,6 +30,23 @@ from search.settings import Options
 MAX_FILE_BYTES = 20 * 1024 * 1024
 
 
+# One article of a multi-article file is named FILE#N: the line number in a
+# JSONL file, the story's NEWID in Reuters SGML (see article_path).
+ARTICLE_MARK = "#"
+
+
+def article_path(rel: str, number: int | str) -> str:
+    """The path an article of the multi-article file *rel* is stored and shown under: ``rel#number``."""
+    return f"{rel}{ARTICLE_MARK}{number}"
+
+
+def split_article_path(path: str) -> tuple[str, str] | None:
+    """``(file, number)`` for a path named by :func:`article_path`, else None (a whole file,
+    or a name that merely holds a ``#``)."""
+    head, sep, tail = path.rpartition(ARTICLE_MARK)
+    return (head, tail) if sep and head and tail.isdigit() else None
+
+
 # Reasons for what the walk refuses to read (see iter_sources).
 SYMLINK_REASON = "symbolic link"
 OUTSIDE_LINK_REASON = "symbolic link to outside the folder"

@@ -18,6 +18,7 @@ from search.readers.fields import HTML_KEYS, TEXT_KEYS, as_text, first_of, recor
 from search.readers.files import (
     STREAM_ERRORS,
     InputFile,
+    article_path,
     check_binary_head,
     fallback_reference,
     limited_lines,
@@ -39,7 +40,7 @@ def read_jsonl(item: InputFile, options: Options) -> Iterator[Source | ReadFailu
                     check_binary_head(line)
                 if oversized:
                     seen_content = True  # the file is not empty: one report for it is enough
-                    yield ReadFailure(f"{item.rel}#{number}", str(too_large(what="line")))
+                    yield ReadFailure(article_path(item.rel, number), str(too_large(what="line")))
                     continue
                 if not line.strip():
                     continue
@@ -53,7 +54,7 @@ def read_jsonl(item: InputFile, options: Options) -> Iterator[Source | ReadFailu
 
 
 def _jsonl_row(rel: str, number: int, line: bytes, fallback: dt.date | None) -> Source | ReadFailure:
-    path = f"{rel}#{number}"
+    path = article_path(rel, number)
     try:
         record = _load_json_line(line)
     except ValueError as error:

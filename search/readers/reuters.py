@@ -20,6 +20,7 @@ from search.readers.decoding import FALLBACK_ENCODING, LATIN1_FILL, content_hash
 from search.readers.files import (
     STREAM_ERRORS,
     InputFile,
+    article_path,
     check_binary_head,
     fallback_reference,
     limited_lines,
@@ -161,7 +162,7 @@ def _reuters_story(rel: str, raw_bytes: bytes, fallback: dt.date | None) -> Sour
     header = raw[: raw.find(">") + 1]
     attrs = dict(_ATTRIBUTE.findall(header))
     newid = attrs.get("NEWID", "")
-    path = f"{rel}#{newid}" if newid else rel
+    path = article_path(rel, newid) if newid else rel
     text_open = re.search(r"<TEXT\b([^>]*)>", raw, re.IGNORECASE)
     text_type = dict(_ATTRIBUTE.findall(text_open.group(1))).get("TYPE", "NORM") if text_open else "NORM"
     title, body = _reuters_title_body(_tag(raw, "TEXT") or "", text_type)
