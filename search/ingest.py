@@ -38,7 +38,7 @@ from .document import Article, Entity, ReadFailure, Source
 from .errors import SearchError
 from .extract.entities import prepare as prepare_entities
 from .pipeline import PIPELINE_VERSION, ExtractionError, article_id, process
-from .readers import article_path, iter_sources, split_article_path
+from .readers import article_path, count_files, iter_sources, split_article_path
 from .resolution import EntityResolver
 from .settings import Options, Settings
 
@@ -167,12 +167,86 @@ def public_entities_json(entities: list[Entity]) -> str:
     return json.dumps(public_entities(entities), ensure_ascii=False)
 
 
-def _progress(iterable, total: int, enabled: bool, desc: str):
-    if not enabled:
-        return iterable
-    from tqdm import tqdm
+class Progress:
+    """What a run shows on stderr while it works, when enabled.
 
-    return tqdm(iterable, total=total, desc=desc, unit="doc", file=sys.stderr, leave=False)
+    A bar per pass with its total, percentage, rate and time left (tqdm):
+    "Reading" over the files the walk counted, then "Indexing" over the
+    articles the first pass counted; then one line per closing phase
+    ("Committing 21,578 changes… done in 9.8 s"), which would otherwise look
+    like a hang.  Disabled, every method does nothing and tqdm is not imported.
+    """
+
+    def __init__(self, enabled: bool, stream=None):
+        self.enabled = enabled
+        self.stream = stream if stream is not None else sys.stderr
+        self._bar = None
+
+    def start(self, desc: str, total: int, unit: str) -> None:
+        """A new bar of *total* *unit* (plural), replacing the current one."""
+        self.close()
+        if self.enabled:
+            from tqdm import tqdm
+
+            # As wide as the terminal, following its resizes; 80 columns where the width is
+            # unknown (a log) or zero (a pseudo-terminal nobody sized), where tqdm would draw nothing.
+            width = {"dynamic_ncols": True} if _columns(self.stream) else {"ncols": 80}
+            self._bar = tqdm(total=total, desc=desc, unit=f" {unit}", file=self.stream, leave=True,
+                             smoothing=0.1, bar_format=_BAR_FORMAT, **width)
+
+    def update(self, n: int = 1) -> None:
+        if self._bar is not None:
+            self._bar.update(n)
+
+    def note(self, text: str) -> None:
+        """Text after the bar's figures (e.g. the articles counted so far)."""
+        if self._bar is not None:
+            self._bar.set_postfix_str(text, refresh=False)
+            self._bar.update(0)  # redrawn no oftener than tqdm's interval
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+    @contextlib.contextmanager
+    def phase(self, text: str):
+        """A closing step: its line before it starts, how long it took once done."""
+        self.close()
+        if not self.enabled:
+            yield
+            return
+        started = time.perf_counter()
+        print(f"{text}…", end=" ", file=self.stream, flush=True)
+        try:
+            yield
+        except BaseException:
+            print(file=self.stream, flush=True)  # the error's message starts a line of its own
+            raise
+        print(f"done in {time.perf_counter() - started:.1f} s", file=self.stream, flush=True)
+
+    @contextlib.contextmanager
+    def aside(self):
+        """Room to write a line of one's own (a skipped file) without garbling the bar."""
+        if self._bar is None:
+            yield
+            return
+        from tqdm import tqdm
+
+        with tqdm.external_write_mode(file=self.stream):
+            yield
+
+
+def _columns(stream) -> int:
+    try:
+        return os.get_terminal_size(stream.fileno()).columns
+    except (AttributeError, OSError, ValueError):
+        return 0
+
+
+# "Indexing:  45%|████▌     | 9712/21578 articles [00:48<00:59, 201.30 articles/s]"
+_BAR_FORMAT = ("{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt}{unit} "
+               "[{elapsed}<{remaining}, {rate_noinv_fmt}{postfix}]")
 
 
 def build_index(
@@ -212,35 +286,40 @@ def build_index(
     for root in roots:
         if not root.exists():
             raise SearchError(f"no such file or folder: {root}")
-    if progress is None:
-        progress = sys.stderr.isatty()
+    shown = Progress(sys.stderr.isatty() if progress is None else progress)
     report = IndexReport()
 
     def fail(failure: ReadFailure) -> None:
         report.failed.append(failure)
         if on_failure:
-            on_failure(failure)
+            with shown.aside():
+                on_failure(failure)
 
     writer = open_writer(settings, rebuild=rebuild, wait=wait)
     try:
-        _write(writer, roots, options, rebuild, procs, progress, report, fail)
+        _write(writer, roots, options, rebuild, procs, shown, report, fail)
     except OSError as exc:
         writer.abort()
         raise writer.explain(exc) from exc
     except BaseException:
         writer.abort()
         raise
+    finally:
+        shown.close()
     report.total = writer.count()
     report.seconds = time.perf_counter() - started
     return report
 
 
-def _write(writer, roots, options: Options, rebuild: bool, procs, progress: bool, report: IndexReport, fail) -> None:
+def _write(writer, roots, options: Options, rebuild: bool, procs, shown: Progress, report: IndexReport,
+           fail) -> None:
     root_keys = {str(root.resolve()) for root in roots}
-    # Pass 1: which short lines recur across each folder or site.
-    repeated = RepeatedLines.from_texts(
-        ((s.group, s.content) for s in _sources(roots, options, None) if s.kind == "text"), options
-    )
+    # Pass 1: which short lines recur across each folder or site; it counts the articles too.
+    articles = _Count()
+    if shown.enabled:
+        shown.start("Reading", count_files(roots, options), "files")
+    repeated = RepeatedLines.from_texts(_texts(roots, options, articles, shown), options)
+    shown.start("Indexing", articles.n, "articles")
     aliases = load_aliases(options.aliases_path)
     existing, taken = ({}, {}) if rebuild else writer.existing(root_keys)
     resolver = EntityResolver(aliases, state=None if rebuild else writer.entity_state())
@@ -250,8 +329,8 @@ def _write(writer, roots, options: Options, rebuild: bool, procs, progress: bool
     written: dict[str, tuple[str, str]] = {}
     # Pass 2: read again, skip what is unchanged, clean and extract the rest in a
     # process pool while this process resolves entities and writes each batch.
-    tasks = _tasks(roots, options, repeated, aliases.fingerprint(), existing, taken, seen_ids, report, fail)
-    for batch in _processed_batches(tasks, options, procs, progress, fail):
+    tasks = _tasks(roots, options, repeated, aliases.fingerprint(), existing, taken, seen_ids, report, fail, shown)
+    for batch in _processed_batches(tasks, options, procs, shown, fail):
         for article, _, _ in batch:
             resolver.observe(article.entities)
         resolver.prime(())  # settle the batch's new names in one pass
@@ -263,17 +342,38 @@ def _write(writer, roots, options: Options, rebuild: bool, procs, progress: bool
                 report.added += 1
             writer.add(article, article.entities, canonical, root, ehash)
             written[article.id] = (entities_json(article.entities), public_entities_json(canonical))
+            shown.update()  # counted as written: the pool cleans a batch ahead, in a burst
     for aid in existing:
         if aid not in seen_ids:
             writer.delete(aid)
             report.removed += 1
-    writer.commit(report.added + report.updated + report.removed)
+    changes = report.added + report.updated + report.removed
+    committing = shown.phase(f"Committing {plural(changes, 'change', grouped=True)} (writing and merging segments)")
+    with committing if changes else contextlib.nullcontext():  # no changes: nothing is written
+        writer.commit(changes)
     if written:  # new articles can move earlier ones to a full name they taught the resolver
-        moved = _moved(existing, seen_ids, written, resolver)
+        with shown.phase("Resolving entities across the collection"):
+            moved = _moved(existing, seen_ids, written, resolver)
         if moved:
-            writer.update_entities(moved)
+            with shown.phase(f"Updating the entities of {plural(len(moved), 'article', grouped=True)}"):
+                writer.update_entities(moved)
             report.updated += sum(1 for aid in moved if aid not in written)
     writer.save_entity_state(resolver.state())
+
+
+class _Count:
+    n = 0
+
+
+def _texts(roots, options: Options, articles: _Count, shown: Progress) -> Iterator[tuple[str, str]]:
+    """Pass 1: the ``(group, text)`` of every text article, counting all of them into *articles*."""
+    for source in _sources(roots, options, None, on_file=shown.update if shown.enabled else None):
+        articles.n += 1
+        if shown.enabled and articles.n % 500 == 0:
+            shown.note(f"{articles.n:,} articles")
+        if source.kind == "text":
+            yield source.group, source.content
+    shown.note(f"{articles.n:,} articles")
 
 
 def _moved(existing, seen: set[str], written, resolver) -> dict[str, list[Entity]]:
@@ -302,11 +402,11 @@ def _moved(existing, seen: set[str], written, resolver) -> dict[str, list[Entity
 BATCH_SIZE = 2000
 
 
-def _sources(roots: list[Path], options: Options, fail) -> Iterator[Source]:
+def _sources(roots: list[Path], options: Options, fail, on_file=None) -> Iterator[Source]:
     """Every readable source under *roots*, with its root recorded; failures to *fail*."""
     for root in roots:
         key = str(root.resolve())
-        for item in iter_sources([root], options):
+        for item in iter_sources([root], options, on_file):
             if isinstance(item, ReadFailure):
                 if fail is not None:
                     fail(item)
@@ -315,7 +415,8 @@ def _sources(roots: list[Path], options: Options, fail) -> Iterator[Source]:
             yield item
 
 
-def _tasks(roots, options, repeated: RepeatedLines, aliases_hash: str, existing, taken, seen_ids, report, fail):
+def _tasks(roots, options, repeated: RepeatedLines, aliases_hash: str, existing, taken, seen_ids, report, fail,
+           shown: Progress):
     """Work for the pool: every source whose effective hash changed, as it is read.
 
     *taken* maps the ids of indexed articles to their folder; it grows as
@@ -340,40 +441,39 @@ def _tasks(roots, options, repeated: RepeatedLines, aliases_hash: str, existing,
         seen_ids.add(aid)
         if aid in existing and existing[aid].content_hash == ehash:
             report.unchanged += 1
+            shown.update()
             continue
         yield (source, rep, heads, options), ehash
 
 
-def _processed_batches(tasks, options: Options, procs: int | None, progress: bool, fail):
+def _processed_batches(tasks, options: Options, procs: int | None, shown: Progress, fail):
     """Cleaned articles in batches; the pool works on the next batch while the caller writes one."""
     procs = procs or os.cpu_count() or 1
-    bar = _progress(None, None, progress, "indexing")
     first = list(itertools.islice(tasks, BATCH_SIZE))
     if procs < 2 or len(first) < POOL_MIN_DOCS:
         while first:
-            yield _collect(first, map(_work, (t for t, _ in first)), fail, bar)
+            yield _collect(first, map(_work, (t for t, _ in first)), fail, shown)
             first = list(itertools.islice(tasks, BATCH_SIZE))
         return
     prepare_entities(options)  # built once here, shared by the forked workers
     ctx = multiprocessing.get_context("fork" if sys.platform != "win32" else "spawn")
-    with ctx.Pool(procs) as pool, contextlib.closing(bar) if bar is not None else contextlib.nullcontext():
+    with ctx.Pool(procs) as pool:
         batch = first
         pending = pool.imap(_work, [t for t, _ in batch], chunksize=16)
         while batch:
             following = list(itertools.islice(tasks, BATCH_SIZE))
-            done = _collect(batch, pending, fail, bar)
+            done = _collect(batch, pending, fail, shown)
             if following:
                 pending = pool.imap(_work, [t for t, _ in following], chunksize=16)
             yield done
             batch = following
 
 
-def _collect(batch, outputs, fail, bar) -> list[tuple[Article, str, str]]:
+def _collect(batch, outputs, fail, shown: Progress) -> list[tuple[Article, str, str]]:
     results = []
     for ((source, *_), ehash), out in zip(batch, outputs, strict=True):
-        if bar is not None:
-            bar.update(1)
         if isinstance(out, ReadFailure):
+            shown.update()  # done with; the rest move the bar once written
             fail(out)
             continue
         results.append((out, source.meta.get("_root", ""), ehash))

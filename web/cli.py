@@ -51,8 +51,9 @@ def _build(args, paths, **kwargs) -> None:
 
 
 def cmd_index(args) -> int:
-    _build(args, args.paths, rebuild=args.rebuild, progress=None if not args.quiet else False, procs=args.procs,
-           wait=args.wait)
+    # A bar on a terminal (stderr), none in a pipe or a log unless --progress asks for it.
+    progress = False if args.quiet else True if args.progress else None
+    _build(args, args.paths, rebuild=args.rebuild, progress=progress, procs=args.procs, wait=args.wait)
     return 0
 
 
@@ -294,7 +295,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--aliases", help="alias file (default: $NEWSFACET_ALIASES)")
     p.add_argument("--procs", type=int, help="processes for cleaning (default: all cores)")
     p.add_argument("--wait", type=float, default=0.0, help="seconds to wait for another indexer (default 0)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    shown = p.add_mutually_exclusive_group()
+    shown.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    shown.add_argument("--progress", action="store_true",
+                       help="progress bars (with total and time left) and the closing phases on stderr even when "
+                       "it is not a terminal (default: only on a terminal)")
     p.add_argument("--follow-symlinks", action="store_true",
                    help="follow symbolic links that stay inside the folder given (default: skip every link)")
     p.set_defaults(func=cmd_index)

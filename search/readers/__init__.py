@@ -21,12 +21,13 @@ from search.readers.decoding import BadInput, content_hash, decode_bytes, utf16_
 from search.readers.fields import parse_iso_date
 from search.readers.files import article_path, split_article_path
 from search.readers.reuters import reuters_name, rewrap_paragraphs
-from search.readers.walk import iter_sources, read_path
+from search.readers.walk import count_files, iter_sources, read_path
 
 __all__ = [
     "BadInput",
     "article_path",
     "content_hash",
+    "count_files",
     "decode_bytes",
     "iter_sources",
     "parse_iso_date",

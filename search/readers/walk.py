@@ -9,7 +9,7 @@ reader of its kind (:mod:`~search.readers.articles` for text and HTML,
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -28,7 +28,8 @@ KIND_BY_EXTENSION = {
 SIDECAR_SUFFIX = ".json"
 
 
-def iter_sources(paths: Iterable[Path], options: Options) -> Iterator[Source | ReadFailure]:
+def iter_sources(paths: Iterable[Path], options: Options,
+                 on_file: Callable[[], None] | None = None) -> Iterator[Source | ReadFailure]:
     """Yield one Source per article under *paths*, or a ReadFailure per bad input.
 
     Folders are walked recursively in sorted order, skipping hidden entries;
@@ -52,21 +53,35 @@ def iter_sources(paths: Iterable[Path], options: Options) -> Iterator[Source | R
     ``latest -> crawl-2024-06`` walks that folder (and confines links found
     in it to the folder it resolves to).  A named path that resolves to
     something other than a regular file or folder is still refused.
+
+    *on_file*, if given, is called each time a file to read has been read
+    (after its last article), for a progress bar of the files
+    :func:`count_files` counts.
     """
+    for item in _inputs(paths, options):
+        if isinstance(item, ReadFailure):
+            yield item
+            continue
+        yield from _read_input(item, options)
+        if on_file is not None:
+            on_file()
+
+
+def count_files(paths: Iterable[Path], options: Options) -> int:
+    """How many files :func:`iter_sources` would read under *paths*: the walk alone, no file opened."""
+    return sum(1 for item in _inputs(paths, options) if not isinstance(item, ReadFailure))
+
+
+def _inputs(paths: Iterable[Path], options: Options) -> Iterator[InputFile | ReadFailure]:
+    """The files to read under *paths*, and what the walk refuses, in order."""
     for root in paths:
         root = Path(root)
         if root.is_dir():
-            inputs = _walk(root, options)
+            yield from _walk(root, options)
         elif root.exists() or root.is_symlink():
-            inputs = _single(root, options)
+            yield from _single(root, options)
         else:
             yield ReadFailure(root.name or str(root), "cannot read: no such file or directory")
-            continue
-        for item in inputs:
-            if isinstance(item, ReadFailure):
-                yield item
-            else:
-                yield from _read_input(item, options)
 
 
 def read_path(path: Path, rel: str, options: Options) -> Iterator[Source | ReadFailure]:
