@@ -78,9 +78,30 @@ def heavy_key(token: str) -> str:
     return _DOUBLE.sub(r"\1", _VOWELS.sub("a", s.replace("g", "k")))
 
 
+@lru_cache(maxsize=1)
+def _nicknames() -> dict[str, str]:
+    from pathlib import Path
+
+    out = {}
+    text = (Path(__file__).resolve().parent / "data" / "nicknames.txt").read_text(encoding="utf-8")
+    for line in text.splitlines():
+        if "|" in line and not line.lstrip().startswith("#"):
+            short, _, full = (part.strip() for part in line.partition("|"))
+            out[short] = full
+    return out
+
+
 def person_key(tokens: Iterable[str]) -> tuple[str, ...]:
-    """Return the transliteration-tolerant key of a person name's tokens."""
-    return tuple(heavy_key(t) for t in tokens if fold_word(t) not in PARTICLES or t[:1].isupper())
+    """Return the transliteration-tolerant key of a person name's tokens.
+
+    In a full name a short given name keys as its full form: Jim Baker = James Baker.
+    """
+    words = [t for t in tokens if fold_word(t) not in PARTICLES or t[:1].isupper()]
+    if len(words) >= 2:
+        full = _nicknames().get(fold_word(words[0]))
+        if full is not None:
+            words[0] = full
+    return tuple(heavy_key(t) for t in words)
 
 
 def without_legal_suffix(name: str) -> str:

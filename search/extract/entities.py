@@ -35,6 +35,7 @@ from search.extract.mentions import (
     EV_SHAPE,
     EV_TITLE,
     EV_WEAK,
+    MONTHS,
     Context,
     Mention,
     context_evidence,
@@ -101,7 +102,13 @@ def extract_entities(
         headline = mode == "headline"
         for match in NAME_RUN.finditer(line):
             start, end = match.span()
-            body, heads = analyse_run(ctx, match.group(), is_initial(line, start), headline)
+            text = match.group()
+            if _shouted(text):
+                continue
+            cut = _date_prefix(line, start, text)
+            if cut:
+                start, text = start + cut, text[cut:]
+            body, heads = analyse_run(ctx, text, is_initial(line, start), headline)
             for proto in body:
                 mention = proto.copy()
                 _apply_context(ctx, mention, line, start, end, acronyms)
@@ -109,6 +116,33 @@ def extract_entities(
             for proto in heads:
                 headline_mentions.append(proto.copy())
     return _finish(ctx, mentions, headline_mentions, acronyms, given)
+
+
+# A month right after one of these is a date ("in May"), not a given name.
+_TEMPORAL_WORDS = frozenset("in since until till during last next early late mid through before after from".split())
+_TEMPORAL = re.compile(rf"(?:^|\W)(?:{'|'.join(sorted(_TEMPORAL_WORDS))})[ \t]+\Z", re.IGNORECASE)
+
+
+def _date_prefix(line: str, start: int, text: str) -> int:
+    """Length of the date words a run starts with: "In June" of "In June Comex",
+    "May" of "since May Comanav" (0: none)."""
+    words = list(re.finditer(r"\S+", text))
+    k = 0
+    if len(words) > 2 and words[0].group().lower() in _TEMPORAL_WORDS and fold_word(words[1].group()) in MONTHS:
+        k = 2
+    elif len(words) > 1 and fold_word(words[0].group()) in MONTHS and _TEMPORAL.search(line, 0, start):
+        k = 1
+    return words[k].start() if k else 0
+
+
+def _shouted(text: str) -> bool:
+    """A run of three or more capitalised words with an everyday one is a
+    headline quoted in capitals ("U.S. TREASURY'S BAKER SAYS ..."), no name."""
+    words = text.split()
+    if len(words) < 3 or not all(w.isupper() for w in words if any(c.isalpha() for c in w)):
+        return False
+    common = load_gazetteer().common
+    return sum(fold_word(w).strip(".'") in common for w in words) >= 2
 
 
 def _tidy(line: str) -> str:
@@ -187,6 +221,7 @@ def _finish(
             groups[target].add(mention)
 
     _merge_partials(groups, order)
+    _split_run_together(ctx, groups, order)
     entities = []
     for key in order:
         group = groups.get(key)
@@ -327,6 +362,59 @@ class _PersonIndex:
 def _org_word(token: str) -> bool:
     low = fold_word(token).rstrip(".")
     return low in WORDS.org_suffixes or low.replace(".", "") in WORDS.org_suffixes
+
+
+def _split_run_together(ctx: Context, groups: dict[str, _Group], order: list[str]) -> None:
+    """Take apart names that are two of the document's entities written together.
+
+    "Reagan-Gorbachev" (summit) and "Yeutter-de Clercq" (talks) join people
+    the document names on their own: the compound goes.  "Soviet Union Lyng"
+    is a known place run into a person the document names in full: each
+    part joins its own entity.
+    """
+    names = _PersonIndex(groups)
+    for key in list(order):
+        group = groups.get(key)
+        if group is None or group.merged_into is not None or group.canonical() is not None:
+            continue
+        etype, score = group.best_type()
+        if score >= EV_SHAPE:
+            continue
+        tokens = group.full
+        surface = " ".join(tokens)
+        parts = surface.split("-")
+        if len(parts) >= 2 and parts[0][:1].isupper() and all(_names_other(groups, names, p, key) for p in parts):
+            group.merged_into = ""  # dropped: its parts are entities already
+            continue
+        for i in range(1, len(tokens)):
+            hit = lookup(ctx, " ".join(tokens[:i]))
+            if hit is None or hit[2] < EV_GAZ_STRONG:
+                continue
+            target = names.target(tokens[i:])
+            if target is None or target == key:
+                continue
+            for mention in group.mentions:
+                tail = Mention(" ".join(tokens[i:]), tokens[i:], initial=mention.initial, headline=mention.headline)
+                tail.add("person", EV_WEAK)
+                groups[target].add(tail)
+            group.merged_into = target
+            place_key = "k:" + name_key(hit[0])
+            known = Mention(" ".join(tokens[:i]), tokens[:i], canonical=hit[0])
+            known.add(hit[1], hit[2])
+            if place_key not in groups:
+                groups[place_key] = _Group()
+                order.append(place_key)
+            groups[place_key].add(known)
+            break
+
+
+def _names_other(groups: dict[str, _Group], names: _PersonIndex, part: str, key: str) -> bool:
+    """Whether *part* names an entity of the document other than *key*'s."""
+    lights = tuple(light_key(t) for t in name_tokens(part))
+    own = "n:" + "|".join(lights)
+    if own != key and own in groups:
+        return True
+    return any(other != key for other, _ in names.ends.get(lights, ()))
 
 
 def _merge_org_prefixes(groups: dict[str, _Group], order: list[str]) -> None:

@@ -241,6 +241,8 @@ def is_edge_junk(ctx: Context, tokens: list[str] | tuple[str, ...], index: int) 
     if low in MONTHS:
         if low not in ctx.gaz.given or n == 1:
             return True
+        if first and fold_word(tokens[-1]).rstrip(".") in WORDS.org_suffixes:
+            return False  # "May Department Stores Co", "May Co.": a firm named so
         if first:
             # "April Smith" is a person; "May Illinois River", "April John
             # Johnstone", "March Two" are a date before a name.

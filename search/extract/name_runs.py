@@ -31,6 +31,7 @@ from search.extract.mentions import (
     is_stopword,
     looks_like_name,
     lookup,
+    one_edit,
     trim_edges,
     word_class,
 )
@@ -253,6 +254,13 @@ def _clean_token(token: str, last: bool = True) -> str:
     return token
 
 
+def _misspelt_function_word(low: str) -> bool:
+    """"Athough", "Alhough": a long function word one keystroke off, starting a sentence."""
+    return len(low) >= 5 and any(
+        len(w) >= 5 and abs(len(w) - len(low)) <= 1 and one_edit(low, w) for w in WORDS.function_words
+    )
+
+
 def _surname_like(rest: list[str]) -> bool:
     """One everyday word that may be a surname ("James Miller", "Howard Baker"):
     no plural, no organisation, place or event word."""
@@ -425,6 +433,7 @@ class _Analyzer:
             low = fold_word(tokens[0])
             commonish = (
                 low in WORDS.function_words
+                or _misspelt_function_word(low)
                 or is_common(ctx, tokens[0])
                 or len(low) >= 6
                 and _COMMON_SHAPE.search(low) is not None
