@@ -33,7 +33,11 @@ from .errors import (
 from .limits import QueryLimits
 from .model import (
     DEFAULT_FACET_LIMIT,
+    DEFAULT_FACET_PAGE_SIZE,
     DEFAULT_PER_PAGE,
+    FACET_SORTS,
+    FACET_TYPES,
+    FACET_VALUES_PARAMS,
     MAX_QUERY_CHARS,
     PARAMS,
     SORTS,
@@ -43,10 +47,13 @@ from .model import (
     EntityRef,
     EntitySummary,
     FacetValue,
+    FacetValuesPage,
+    FacetValuesRequest,
     Hit,
     SearchRequest,
     SearchResult,
     date_label,
+    facet_values_request_from_params,
     parse_day,
     request_from_params,
 )
@@ -76,7 +83,20 @@ class SearchBackend(Protocol):
         """End a view from :meth:`open`; on the backend itself, release everything."""
 
     def search(self, req: SearchRequest) -> SearchResult:
-        """The total, one page of hits with snippets, the facets, a spelling suggestion."""
+        """The total, one page of hits with snippets, the facets, a spelling suggestion.
+
+        Entity filters: every ``entities`` value must be present; the
+        ``entities_any`` values of one type form an OR group (groups AND with
+        each other and with ``entities``); ``entities_not`` values must be
+        absent.  Facet counts are disjunctive (see :class:`FacetValue`).
+        """
+
+    def facet_values(self, req: FacetValuesRequest) -> FacetValuesPage:
+        """One type's values for a search, counted as :meth:`search` counts its facets (all
+        its filters, that type's OR group left out), narrowed by ``contains``, sorted, paged.
+
+        :raises InvalidParameter: as :meth:`search` does for the search's query.
+        """
 
     def document(self, doc_id: str) -> ArticleView | None:
         """One article with its whole text, or None."""
@@ -213,7 +233,11 @@ def is_heading(text: str) -> bool:
 __all__ = [
     "BACKENDS",
     "DEFAULT_FACET_LIMIT",
+    "DEFAULT_FACET_PAGE_SIZE",
     "DEFAULT_PER_PAGE",
+    "FACET_SORTS",
+    "FACET_TYPES",
+    "FACET_VALUES_PARAMS",
     "MAX_QUERY_CHARS",
     "PARAMS",
     "SORTS",
@@ -223,6 +247,8 @@ __all__ = [
     "EntityRef",
     "EntitySummary",
     "FacetValue",
+    "FacetValuesPage",
+    "FacetValuesRequest",
     "Hit",
     "IndexDamaged",
     "IndexLocked",
@@ -245,6 +271,7 @@ __all__ = [
     "check_index",
     "clean_files",
     "date_label",
+    "facet_values_request_from_params",
     "index_exists",
     "is_heading",
     "open_backend",

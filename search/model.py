@@ -17,9 +17,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import NotRequired, TypedDict
 
+from .document import ENTITY_TYPES
 from .errors import InvalidParameter
 
 SORTS = ("relevance", "newest", "oldest")
@@ -34,6 +35,14 @@ UNDATED = "undated"
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 # Public parameter names, in canonical order.
 PARAMS = ("q", "entity", "entity_any", "entity_not", "date", "from", "to", "sort", "page", "per_page", "facet_limit")
+# Facet-value pages (/facets/<type>): their types, orders and sizes.
+FACET_TYPES = ENTITY_TYPES
+FACET_SORTS = ("count", "name")
+DEFAULT_FACET_PAGE_SIZE = 50
+MAX_FACET_PAGE_SIZE = 1000
+MAX_CONTAINS_CHARS = 200
+# A facet-value page's own parameters, after the search's (whose sort and page they stand in for).
+FACET_VALUES_PARAMS = ("contains", "sort", "page")
 _DATE_RE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
 
 
@@ -254,6 +263,118 @@ def request_from_params(params, per_page: int = DEFAULT_PER_PAGE,
     )
 
 
+@dataclass(frozen=True)
+class FacetValuesRequest:
+    """One type's facet values for a search: ``/facets/<type>`` and ``SearchBackend.facet_values``.
+
+    :param type: one of :data:`FACET_TYPES`.
+    :param search: the search whose matches are counted: every filter applies,
+        and *type* is counted disjunctively (its own OR group left out), as in
+        the search's facets.  Its sort and page play no part: they are reset.
+    :param contains: keep the values whose value or any spelling merged into
+        it contains this text, ignoring case, accents, dots, quotes and
+        hyphens (stripped; empty keeps all).
+    :param sort: ``count`` (most frequent first, equal counts by name) or ``name``.
+    :param page, per_page: which page of values, and its size.
+    """
+
+    type: str
+    search: SearchRequest = field(default_factory=SearchRequest)
+    contains: str = ""
+    sort: str = "count"
+    page: int = 1
+    per_page: int = DEFAULT_FACET_PAGE_SIZE
+
+    def __post_init__(self) -> None:
+        if self.type not in FACET_TYPES:
+            raise InvalidParameter("type", f"type must be one of {', '.join(FACET_TYPES)}, not {self.type!r}")
+        if self.sort not in FACET_SORTS:
+            raise InvalidParameter("sort", f"sort must be one of {', '.join(FACET_SORTS)}, not {self.sort!r}")
+        if not isinstance(self.contains, str):
+            raise InvalidParameter("contains", "contains must be text")
+        object.__setattr__(self, "contains", " ".join(self.contains.split()))
+        if len(self.contains) > MAX_CONTAINS_CHARS:
+            raise InvalidParameter("contains", f"contains is longer than {MAX_CONTAINS_CHARS} characters")
+        _check_range("page", self.page, 1, MAX_PAGE)
+        _check_range("per_page", self.per_page, 1, MAX_FACET_PAGE_SIZE)
+        if self.search.sort != "relevance" or self.search.page != 1:
+            object.__setattr__(self, "search", replace(self.search, sort="relevance", page=1))
+
+    def as_dict(self) -> dict:
+        """The request under its public names: the search's filters, then the page's own."""
+        query = {k: v for k, v in self.search.as_dict().items() if k not in ("sort", "page", "per_page", "facet_limit")}
+        return {"type": self.type, "query": query, "contains": self.contains, "sort": self.sort,
+                "page": self.page, "per_page": self.per_page}
+
+    def to_params(self, per_page: int = DEFAULT_PER_PAGE,
+                  facet_limit: int = DEFAULT_FACET_LIMIT) -> list[tuple[str, str]]:
+        """URL parameters of ``/facets/<type>`` (the type is in the path): the search's in
+        canonical order, then ``contains``, ``sort`` and ``page``, defaults left out."""
+        pairs = self.search.to_params(per_page, facet_limit)
+        if self.contains:
+            pairs.append(("contains", self.contains))
+        if self.sort != "count":
+            pairs.append(("sort", self.sort))
+        if self.page != 1:
+            pairs.append(("page", str(self.page)))
+        return pairs
+
+
+class _Without:
+    """A view of URL parameters with some names hidden (a facet page's own ``sort`` and ``page``)."""
+
+    def __init__(self, params, hidden: tuple[str, ...]):
+        self._params, self._hidden = params, hidden
+
+    def get(self, name: str, default=None):
+        return default if name in self._hidden else self._params.get(name, default)
+
+    def getlist(self, name: str) -> list[str]:
+        return [] if name in self._hidden else _getlist(self._params, name)
+
+
+def facet_values_request_from_params(type_: str, params, per_page: int = DEFAULT_PER_PAGE,
+                                     facet_limit: int = DEFAULT_FACET_LIMIT,
+                                     page_size: int = DEFAULT_FACET_PAGE_SIZE) -> FacetValuesRequest:
+    """A :class:`FacetValuesRequest` from ``/facets/<type>``'s URL parameters: the search's
+    (as :func:`request_from_params` reads them) and ``contains``, ``sort`` and ``page``,
+    which are the page's own (the search's sort and page do not apply); *page_size*
+    values a page.
+
+    :raises InvalidParameter: naming the parameter that is wrong.
+    """
+    search = request_from_params(_Without(params, ("sort", "page")), per_page, facet_limit)
+    contains = params.get("contains")
+    return FacetValuesRequest(
+        type=type_,
+        search=search,
+        contains=contains if isinstance(contains, str) else "",
+        sort=params.get("sort") or "count",
+        page=_int(params, "page", 1),
+        per_page=page_size,
+    )
+
+
+@dataclass
+class FacetValuesPage:
+    """The answer to a :class:`FacetValuesRequest`: how many values match, and one page of them.
+
+    ``values`` are :class:`FacetValue` dicts (with ``type``, ``selected`` and,
+    for OR and NOT values, ``mode``), counted as the search's facets are.
+    Values the search's filters name are listed even at count 0.
+    """
+
+    request: FacetValuesRequest
+    total_values: int
+    values: list[FacetValue]
+
+    def as_dict(self) -> dict:
+        r = self.request
+        return {"type": r.type, "query": r.as_dict()["query"], "contains": r.contains, "sort": r.sort,
+                "total_values": self.total_values, "page": r.page, "per_page": r.per_page,
+                "values": self.values}
+
+
 class EntityRef(TypedDict):
     value: str
     type: str
@@ -371,7 +492,11 @@ class EntitySummary:
 
 __all__ = [
     "DEFAULT_FACET_LIMIT",
+    "DEFAULT_FACET_PAGE_SIZE",
     "DEFAULT_PER_PAGE",
+    "FACET_SORTS",
+    "FACET_TYPES",
+    "FACET_VALUES_PARAMS",
     "MAX_QUERY_CHARS",
     "PARAMS",
     "SORTS",
@@ -381,10 +506,13 @@ __all__ = [
     "EntityRef",
     "EntitySummary",
     "FacetValue",
+    "FacetValuesPage",
+    "FacetValuesRequest",
     "Hit",
     "SearchRequest",
     "SearchResult",
     "date_label",
+    "facet_values_request_from_params",
     "normalize_entities",
     "parse_day",
     "request_from_params",

@@ -92,13 +92,14 @@ def create_app(test_config: dict | None = None, settings: Settings | None = None
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))
 
-    from . import index, pages, saved, security
+    from . import facets, index, pages, saved, security
 
     index.init_app(app)
     security.init_app(app)
     saved.init_app(app)
     app.register_blueprint(pages.bp)
     app.register_blueprint(saved.bp)
+    app.register_blueprint(facets.bp)
     pages.register_errors(app)
     return app
 

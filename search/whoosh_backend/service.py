@@ -25,22 +25,31 @@ import time
 import traceback
 import weakref
 from collections import OrderedDict
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from whoosh.qparser import MultifieldParser, PlusMinusPlugin
 
 from ..errors import IndexDamaged
 from ..limits import NO_DEADLINE, Deadline, QueryLimits
-from ..model import Hit, SearchRequest, SearchResult
+from ..model import FacetValuesPage, FacetValuesRequest, Hit, SearchRequest, SearchResult
 from . import schema as S
 from .articles import Articles
 from .evaluator import PostingCache
-from .facets import FacetTables, date_facet, entity_facet
+from .facets import (
+    FacetTables,
+    build_contains_keys,
+    date_facet,
+    entity_facet,
+    facet_value_page,
+    load_value_spellings,
+)
 from .integrity import diagnose, guarded, release_leaked_files
-from .matching import Matching
+from .matching import Filters, Matching
 from .snippets import SNIPPET_CHARS, body_terms, make_snippet
 from .spelling import Spelling
-from .store import generation_of, open_index, open_searcher, tables_path
+from .store import ENTITY_STATE_FILE, generation_of, open_index, open_searcher, tables_path
 
 # Stored articles kept in memory for rendering hits (a few KB each).
 STORED_CACHE_DOCS = 5000
@@ -49,6 +58,18 @@ STORED_CACHE_DOCS = 5000
 KEPT_GENERATIONS = 2
 
 log = logging.getLogger("newsfacet")
+
+
+@dataclass
+class _Matched:
+    """What matching a request leaves for counting: the query's own matches and the filters."""
+
+    parsed: object
+    notice: str | None
+    tables: FacetTables
+    qdocs: np.ndarray  # the query's matches, before any filter
+    qscores: np.ndarray | None  # aligned with qdocs; None on the Whoosh path
+    filters: Filters
 
 
 def _close_all(searchers: list, lock: threading.Lock) -> None:
@@ -232,6 +253,26 @@ class WhooshBackend(Matching, Articles, Spelling):
                 self._shared["postings"] = cached
         return cached.bind(searcher, self.limits, deadline)
 
+    def _matched(self, searcher, req: SearchRequest) -> _Matched:
+        """The query's own matches and the request's filters, under the cost limits and time budget.
+
+        :raises InvalidParameter: for a query over the cost limits (:class:`QueryLimits`).
+        :raises QueryTimeout: when matching runs past the time budget.
+        """
+        deadline = Deadline(self.limits.timeout)
+        parsed, notice = self.parse(req.q)
+        allowance, costly = self._check_cost(parsed)
+        tables = self._facet_tables(searcher)
+        postings = self._posting_cache(searcher, tables, deadline)
+        postings.expansion_cap = allowance
+        postings.yield_gil = costly
+        with self._admitted(costly, deadline):
+            qdocs, qscores, capped = self._query_matches(searcher, parsed, tables, postings, deadline)
+            filters = self._filters(req, tables, postings)
+        if capped:
+            notice = f"A wildcard matched too many words; the {allowance} most frequent were searched."
+        return _Matched(parsed, notice, tables, qdocs, qscores, filters)
+
     @guarded
     def search(self, req: SearchRequest) -> SearchResult:
         """Run *req*: total, one page of hits, facets, suggestion.
@@ -240,28 +281,18 @@ class WhooshBackend(Matching, Articles, Spelling):
         :raises QueryTimeout: when matching runs past the time budget.
         """
         started = time.perf_counter()
-        deadline = Deadline(self.limits.timeout)
-        parsed, notice = self.parse(req.q)
-        allowance, costly = self._check_cost(parsed)
         with self._searcher() as searcher:
-            tables = self._facet_tables(searcher)
-            postings = self._posting_cache(searcher, tables, deadline)
-            postings.expansion_cap = allowance
-            postings.yield_gil = costly
-            with self._admitted(costly, deadline):
-                qdocs, qscores, capped = self._query_matches(searcher, parsed, tables, postings, deadline)
-                filters = self._filters(req, tables, postings)
-            if capped:
-                notice = f"A wildcard matched too many words; the {allowance} most frequent were searched."
-            keep = filters.passing(qdocs)
-            docnums = qdocs if keep is None else qdocs[keep]
-            scores = qscores if keep is None or qscores is None else qscores[keep]
+            m = self._matched(searcher, req)
+            tables, parsed = m.tables, m.parsed
+            keep = m.filters.passing(m.qdocs)
+            docnums = m.qdocs if keep is None else m.qdocs[keep]
+            scores = m.qscores if keep is None or m.qscores is None else m.qscores[keep]
             total = int(len(docnums))
             page_docs = self._page(searcher, req, parsed, docnums, scores, tables)
             hits = [self._hit(searcher, d, parsed) for d in page_docs]
-            counts, excluded_counts = self._facet_counts(tables, filters, qdocs)
+            counts, excluded_counts = self._facet_counts(tables, m.filters, m.qdocs)
             facets = {
-                "entity": entity_facet(tables, counts, filters.selection, req.facet_limit, excluded_counts),
+                "entity": entity_facet(tables, counts, m.filters.selection, req.facet_limit, excluded_counts),
                 "date": date_facet(tables, tables.mask(docnums), req.date),
             }
             suggestion = self._suggest(searcher, req, parsed) if total == 0 and parsed is not None else None
@@ -271,9 +302,25 @@ class WhooshBackend(Matching, Articles, Spelling):
             hits=hits,
             facets=facets,
             suggestion=suggestion,
-            notice=notice,
+            notice=m.notice,
             elapsed_ms=(time.perf_counter() - started) * 1000,
         )
+
+    @guarded
+    def facet_values(self, req: FacetValuesRequest) -> FacetValuesPage:
+        """One type's values for a search: counted as :meth:`search` counts its facets,
+        narrowed by ``contains`` (any merged spelling), sorted by count or name, paged."""
+        with self._searcher() as searcher:
+            m = self._matched(searcher, req.search)
+            tables = m.tables
+            counts, excluded_counts = self._facet_counts(tables, m.filters, m.qdocs, types=[req.type])
+            if req.contains and tables.contains_keys is None:
+                # Once per generation: racing threads build the same list, the last one stays.
+                tables.contains_keys = build_contains_keys(
+                    tables, load_value_spellings(self.index_dir / ENTITY_STATE_FILE))
+            total, values = facet_value_page(tables, req.type, counts[req.type], m.filters.selection,
+                                             excluded_counts, req.contains, req.sort, req.page, req.per_page)
+        return FacetValuesPage(request=req, total_values=total, values=values)
 
     def _stored(self, searcher, docnum: int) -> dict:
         """Stored fields of a document, from a small per-generation cache.
