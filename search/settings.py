@@ -38,6 +38,8 @@ class Options:
         when it resolves to somewhere inside that folder; links pointing
         outside it are never followed.  Off by default: every link found is
         reported and skipped, so a collection cannot pull in system files.
+    :param ner: entity spans from ``"rules"``, ``"spacy"`` (the ``ner`` extra) or
+        ``"auto"`` (spaCy when installed); see :mod:`search.extract.statistical`.
     """
 
     reference_date: dt.date | None = None
@@ -46,6 +48,7 @@ class Options:
     repeat_max_words: int = 30
     html_extractor: str = "trafilatura"
     follow_symlinks: bool = False
+    ner: str = "auto"
     extensions: tuple[str, ...] = field(
         default=(".txt", ".text", ".html", ".htm", ".html.gz", ".htm.gz", ".jsonl", ".jsonl.gz", ".sgm", ".sgm.gz")
     )
@@ -54,11 +57,19 @@ class Options:
         valid = ("trafilatura", "soup")
         if self.html_extractor not in valid:
             raise ValueError(f"html_extractor must be one of {', '.join(valid)}, not {self.html_extractor!r}")
+        if self.ner not in NER_MODES:
+            raise ValueError(f"NEWSFACET_NER must be one of {', '.join(NER_MODES)}, not {self.ner!r}")
+        if self.ner == "spacy":
+            from .extract.statistical import check
+
+            check(self.ner)
         if self.repeat_min_docs < 2:
             raise ValueError("repeat_min_docs must be at least 2")
 
 
 BACKENDS = ("whoosh",)
+# Entity spans: the rules alone, the spaCy pipeline of the "ner" extra, or auto (spaCy when installed).
+NER_MODES = ("auto", "rules", "spacy")
 
 
 @dataclass(frozen=True)
@@ -85,10 +96,12 @@ class Settings:
     allowed_hosts: str = "127.0.0.1,localhost"
     admin_token: str | None = None
     max_saved: int = 500
+    ner: str = "auto"
 
     def __post_init__(self) -> None:
         if self.backend not in BACKENDS:
             raise ValueError(f"the backend must be one of {', '.join(BACKENDS)}, not {self.backend!r}")
+        Options(ner=self.ner)  # NEWSFACET_NER is checked when read, whatever the command
         for name in ("per_page", "facet_limit", "max_saved"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{_ENV[name]} must be at least 1, not {getattr(self, name)}")
@@ -119,7 +132,7 @@ class Settings:
 
     def options(self, **changes) -> Options:
         """The ingest :class:`Options` these settings give (the alias file), with *changes*."""
-        return Options(aliases_path=self.aliases, **changes)
+        return Options(aliases_path=self.aliases, ner=self.ner, **changes)
 
 
 _ENV = {
@@ -135,6 +148,7 @@ _ENV = {
     "allowed_hosts": "NEWSFACET_ALLOWED_HOSTS",
     "admin_token": "NEWSFACET_ADMIN_TOKEN",
     "max_saved": "NEWSFACET_MAX_SAVED",
+    "ner": "NEWSFACET_NER",
 }
 _INTS = ("per_page", "facet_limit", "max_saved")
 _PATHS = ("index_dir", "aliases", "saved_db", "instance")
