@@ -118,8 +118,13 @@ def _href(pairs) -> str:
 
 
 def facets_href(type_: str, pairs) -> str:
-    """The page of one type's values for this search (``/facets/<type>``), with its parameters."""
-    return link(f"{request.script_root}/facets/{type_}", [(k, v) for k, v in pairs if k not in ("page", "facet_limit")])
+    """The page of one type's values for this search (``/facets/<type>``), with its parameters.
+
+    Not the search's ``sort``: on ``/facets`` that parameter is the page's own (count or name), so
+    carrying ``sort=newest`` over made "more…" from a search sorted newest a 400.
+    """
+    skip = ("page", "sort", "facet_limit")
+    return link(f"{request.script_root}/facets/{type_}", [(k, v) for k, v in pairs if k not in skip])
 
 
 def entity_modes(query: Mapping) -> dict[str, str]:
