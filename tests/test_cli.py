@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from search.api import SearchRequest
+from search.api import FacetValuesRequest, SearchRequest
 from search.whoosh_backend.service import WhooshBackend
 from web.cli import main
 
@@ -365,3 +365,65 @@ def test_a_name_with_a_hash_that_exists_is_read_whole(tmp_path, capsys):
     odd.write_text("Harbour reopens after storm\n\nThe harbour in Esbjerg reopened on Monday after the storm.\n")
     data = run_json(capsys, "clean", "--json", str(odd))
     assert data["path"] == "note#2.txt" and data["title"] == "Harbour reopens after storm"
+
+
+def test_facets_json_is_the_backends_facet_values_page(cli_index, capsys):
+    index_dir, _ = cli_index
+    data = run_json(capsys, "--index", str(index_dir), "facets", "person", "-q", "Hamas",
+                    "--entity-any", "Sergey Lavrov", "--per-page", "3", "--json")
+    backend = WhooshBackend(index_dir)
+    try:
+        expected = backend.facet_values(FacetValuesRequest(
+            "person", SearchRequest(q="Hamas", entities_any=("Sergey Lavrov",)), per_page=3)).as_dict()
+    finally:
+        backend.close()
+    assert data == json.loads(json.dumps(expected))
+    assert data["per_page"] == 3 and len(data["values"]) == 3 and data["total_values"] > 3
+
+
+def test_facets_text_lists_counts_marks_and_filters_by_contains(cli_index, capsys):
+    index_dir, _ = cli_index
+    capsys.readouterr()
+    assert main(["--index", str(index_dir), "facets", "person", "--entity-any", "Sergey Lavrov",
+                 "--entity-not", "Vladimir Putin"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].endswith("person values, by count") and lines[0].startswith("1-")
+    assert any(line.startswith(" + ") and line.endswith("  Sergey Lavrov") for line in lines)
+    assert any(line.startswith(" - ") and line.endswith("  Vladimir Putin") for line in lines)
+    assert lines[-1] == "(+ any of, - excluded)"
+    capsys.readouterr()
+    assert main(["--index", str(index_dir), "facets", "person", "--contains", "LAVROV", "--sort", "name"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "1-1 of 1 person value containing 'LAVROV', by name"
+    assert out[1].endswith("  Sergey Lavrov")
+
+
+def test_facets_past_the_end_says_where_the_end_is(cli_index, capsys):
+    index_dir, _ = cli_index
+    capsys.readouterr()
+    assert main(["--index", str(index_dir), "facets", "org", "--per-page", "2", "--page", "99"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[1].startswith("page 99 is past the end; the last is --page ")
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["facets", "org", "--per-page", "0"], "per_page must be a whole number from 1 to 1000"),
+        (["facets", "org", "--entity", "Hamas", "--entity-not", "Hamas"], "both required and excluded"),
+        (["facets", "org", "--date", "2023-13"], "2023-13"),
+    ],
+)
+def test_facets_bad_parameters_are_clear_errors(cli_index, capsys, argv, message):
+    index_dir, _ = cli_index
+    capsys.readouterr()
+    assert main(["--index", str(index_dir), *argv]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_facets_unknown_type_names_the_valid_ones(cli_index, capsys):
+    index_dir, _ = cli_index
+    with pytest.raises(SystemExit) as stop:
+        main(["--index", str(index_dir), "facets", "people"])
+    assert stop.value.code == 2
+    assert "choose from 'person', 'org', 'place', 'other'" in capsys.readouterr().err

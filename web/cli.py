@@ -3,7 +3,7 @@
 It lives in ``web`` — the top floor — because ``serve`` needs the Flask app,
 while every other command only calls the ``search`` library.
 
-Commands: ``index``, ``search``, ``clean``, ``entities``, ``check``, ``serve``.
+Commands: ``index``, ``search``, ``facets``, ``clean``, ``entities``, ``check``, ``serve``.
 """
 
 from __future__ import annotations
@@ -118,6 +118,42 @@ def cmd_search(args) -> int:
         print("\ndates:")
         for f in facets["date"]:
             print(f"   {date_label(f['value'])} {f['count']}")
+    return 0
+
+
+# -- facets ----------------------------------------------------------------------
+
+
+def cmd_facets(args) -> int:
+    settings = _settings(args)
+    params = {"q": args.q or "", "entity": args.entity or [], "entity_any": args.entity_any or [],
+              "entity_not": args.entity_not or [], "date": args.date, "from": args.date_from, "to": args.date_to,
+              "contains": args.contains, "sort": args.sort, "page": args.page}
+    kwargs = {"page_size": args.per_page} if args.per_page is not None else {}
+    req = api.facet_values_request_from_params(args.type, {k: v for k, v in params.items() if v is not None},
+                                               settings.per_page, settings.facet_limit, **kwargs)
+    service = api.open_backend(settings)
+    try:
+        page = service.facet_values(req)
+    finally:
+        service.close()
+    if args.json:
+        print(json.dumps(page.as_dict(), ensure_ascii=False, indent=2))
+        return 0
+    first = (req.page - 1) * req.per_page + 1
+    shown = f"{first}-{first + len(page.values) - 1} of " if page.values else ""
+    what = f" containing {req.contains!r}" if req.contains else ""
+    print(f"{shown}{plural(page.total_values, f'{req.type} value')}{what}, by {req.sort}")
+    if not page.values and page.total_values:
+        last = -(-page.total_values // req.per_page)
+        print(f"page {req.page} is past the end; the last is --page {last}")
+    marks = [_FACET_MARKS["all"] if v["selected"] else _FACET_MARKS.get(v.get("mode"), " ") for v in page.values]
+    width = max((len(str(v["count"])) for v in page.values), default=1)
+    for mark, v in zip(marks, page.values, strict=True):
+        print(f" {mark} {v['count']:>{width}}  {v['value']}")
+    legend = ", ".join(f"{m} {what}" for m, what in _FACET_LEGEND if m in marks)
+    if legend:
+        print(f"({legend})")
     return 0
 
 
@@ -276,6 +312,20 @@ def cmd_serve(args) -> int:
 # -- the parser ----------------------------------------------------------------------
 
 
+def _add_filters(p: argparse.ArgumentParser) -> None:
+    """The search filters ``search`` and ``facets`` share."""
+    p.add_argument("--entity", action="append", metavar="VALUE",
+                   help="only articles with this entity (repeatable, ANDed)")
+    p.add_argument("--entity-any", action="append", metavar="VALUE",
+                   help="articles with any of these entities (repeatable; one OR group per type, "
+                   "ANDed with each other and with --entity)")
+    p.add_argument("--entity-not", action="append", metavar="VALUE",
+                   help="only articles without this entity (repeatable)")
+    p.add_argument("--date", help="YYYY, YYYY-MM, YYYY-MM-DD or undated")
+    p.add_argument("--from", dest="date_from", help="earliest day, YYYY-MM-DD")
+    p.add_argument("--to", dest="date_to", help="latest day, YYYY-MM-DD")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="newsfacet", description="Full-text search with entity and date facets for scraped news."
@@ -308,22 +358,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("query", nargs="*", default=[], help="query words, anywhere among the options, joined "
                    "into one query; quote the quotes for a phrase: '\"oil prices\"' "
                    "(none: browse everything, newest first)")
-    p.add_argument("--entity", action="append", metavar="VALUE",
-                   help="only articles with this entity (repeatable, ANDed)")
-    p.add_argument("--entity-any", action="append", metavar="VALUE",
-                   help="articles with any of these entities (repeatable; one OR group per type, "
-                   "ANDed with each other and with --entity)")
-    p.add_argument("--entity-not", action="append", metavar="VALUE",
-                   help="only articles without this entity (repeatable)")
-    p.add_argument("--date", help="YYYY, YYYY-MM, YYYY-MM-DD or undated")
-    p.add_argument("--from", dest="date_from", help="earliest day, YYYY-MM-DD")
-    p.add_argument("--to", dest="date_to", help="latest day, YYYY-MM-DD")
+    _add_filters(p)
     p.add_argument("--sort", default="relevance", help="relevance, newest or oldest")
     p.add_argument("--page", type=int, default=1)
     p.add_argument("--per-page", type=int, help="results per page (default: $NEWSFACET_PER_PAGE or 10)")
     p.add_argument("--facet-limit", type=int, help="facet values per type (default: $NEWSFACET_FACET_LIMIT or 20)")
     p.add_argument("--json", action="store_true", help="print the query service's answer as JSON")
     p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("facets", parents=[common],
+                       help="list one type's entity values for a search, counted, filtered by text, paged")
+    p.add_argument("type", choices=("person", "org", "place", "other"))
+    p.add_argument("--contains", metavar="TEXT",
+                   help="only values (or a spelling merged into them) containing TEXT, ignoring case and accents")
+    p.add_argument("--sort", choices=("count", "name"), default="count", help="count (default) or name")
+    p.add_argument("--page", type=int, default=1)
+    p.add_argument("--per-page", type=int, help="values per page (default 50)")
+    p.add_argument("-q", "--query", dest="q", metavar="QUERY", help="the search whose articles are counted")
+    _add_filters(p)
+    p.add_argument("--json", action="store_true", help="print the query service's answer as JSON")
+    p.set_defaults(func=cmd_facets)
 
     p = sub.add_parser("clean", parents=[common],
                        help="show what would be indexed for files, and what was dropped and why")
