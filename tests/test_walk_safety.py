@@ -107,7 +107,7 @@ def test_links_are_reported_and_not_followed_by_default(tmp_path, index, collect
     (collection / "picture.png").symlink_to(outside / "passwd.txt")  # not a name newsfacet reads: ignored
     done, skipped, index_dir = index(str(collection))
     assert skipped == {"passwd.txt": "symbolic link", "etc_link": "symbolic link", "inside.txt": "symbolic link"}
-    assert done.stdout.startswith("1 added, 0 updated, 0 unchanged, 0 removed, 3 failed; 1 articles")
+    assert done.stdout.startswith("1 added, 0 updated, 0 unchanged, 0 removed, 3 failed; 1 article in the index")
     assert paths_found(index_dir) == ["harbour.txt"]
     assert paths_found(index_dir, "zebrafish OR quokka") == []
 

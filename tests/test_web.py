@@ -68,6 +68,8 @@ def test_api_search_whole_document(client):
                 {"value": "Abu Hamid", "type": "person", "count": 1, "selected": False},
                 {"value": "Gaza Strip", "type": "place", "count": 1, "selected": False},
                 {"value": "Hamas", "type": "org", "count": 1, "selected": False},
+                # Nationality words are "other" (CoNLL's MISC); one per type at facet_limit=1.
+                {"value": "Iranian", "type": "other", "count": 1, "selected": False},
             ],
             "date": [{"value": "2023", "count": 1, "selected": False}],
         },
