@@ -36,6 +36,7 @@ from .aliases import load_aliases
 from .clean import RepeatedLines, line_key, split_lines
 from .document import Article, Entity, ReadFailure, Source
 from .errors import SearchError
+from .extract import statistical
 from .extract.entities import prepare as prepare_entities
 from .pipeline import PIPELINE_VERSION, ExtractionError, article_id, process
 from .readers import article_path, count_files, iter_sources, split_article_path
@@ -329,7 +330,10 @@ def _write(writer, roots, options: Options, rebuild: bool, procs, shown: Progres
     written: dict[str, tuple[str, str]] = {}
     # Pass 2: read again, skip what is unchanged, clean and extract the rest in a
     # process pool while this process resolves entities and writes each batch.
-    tasks = _tasks(roots, options, repeated, aliases.fingerprint(), existing, taken, seen_ids, report, fail, shown)
+    # What finds the names (rules, or a spaCy model and its version) decides an
+    # article's entities as much as the aliases do: a change re-extracts everything.
+    extraction_key = f"{aliases.fingerprint()}\0ner:{statistical.backend(options.ner)}"
+    tasks = _tasks(roots, options, repeated, extraction_key, existing, taken, seen_ids, report, fail, shown)
     for batch in _processed_batches(tasks, options, procs, shown, fail):
         for article, _, _ in batch:
             resolver.observe(article.entities)

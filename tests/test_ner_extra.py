@@ -89,3 +89,19 @@ def test_spacy_without_the_extra_says_how_to_install_it(article):
     assert "pip install 'newsfacet[ner]'" in done.stderr
     # auto falls back to the rules.
     assert "James Baker" in entities(article, "auto")
+
+
+def test_changing_what_finds_the_names_re_extracts_every_article(tmp_path, monkeypatch):
+    from search.extract import statistical
+    from search.ingest import build_index
+
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    (corpus / "story.txt").write_text(TEXT, encoding="utf-8")
+    index = tmp_path / "ix"
+    assert build_index([corpus], index, procs=1, progress=False).added == 1
+    assert build_index([corpus], index, procs=1, progress=False).unchanged == 1
+    # Installing (or upgrading) the extra's model changes the spans: the run must not keep old entities.
+    monkeypatch.setattr(statistical, "backend", lambda mode: "spacy some_model 9.9.9")
+    assert build_index([corpus], index, procs=1, progress=False).updated == 1
+    assert build_index([corpus], index, procs=1, progress=False).unchanged == 1
