@@ -401,3 +401,14 @@ def test_each_value_links_to_require_or_and_exclude_it(client):
     putin = {v["value"]: v for v in second.values}["Vladimir Putin"]
     assert "mode-any" in putin["class"]
     assert putin["links"]["or"] == "/search?q=talks&entity_not=Ola+Nordmann"
+
+
+def test_the_heading_says_which_filters_the_counts_are_over(client):
+    response = client.get("/facets/person?q=harbour&entity_any=Ola+Nordmann&entity_any=Kari+Nordmann"
+                          "&entity_not=Tromsø&from=2023-01-01&to=2023-06-30")
+    assert response.status_code == 200
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", response.get_data(as_text=True)))
+    assert ("Counted over the articles with these filters: any of Kari Nordmann or Ola Nordmann; "
+            "without Tromsø; from 2023-01-01; to 2023-06-30.") in text
+    plain = client.get("/facets/person?q=harbour").get_data(as_text=True)
+    assert "values-scope" not in plain

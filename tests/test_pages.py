@@ -215,6 +215,9 @@ def test_chips_remove_one_filter_each(client):
     assert chips(html, "entity") == ["Acme Corp"]
     assert chips(html, "any") == ["Alice Archer", "Bob Brand"]
     assert chips(html, "not") == ["− Dan Dorsey"]
+    # The OR group reads "People, any of: A or B", then "without: − C" — never "or B − C".
+    labels = [unescape(m) for m in re.findall(r'<li class="chip-or[^"]*" aria-hidden="true">([^<]*)</li>', html)]
+    assert labels == ["People, any of:", "or", "without:"]
     assert chips(html, "from") == ["from 2023-02-01"] and chips(html, "to") == ["to 2023-05-31"]
     assert "Filters (6)" in html
     removal = re.search(r'<li class="chip chip-any"><a href="([^"]+)"', html).group(1)

@@ -27,6 +27,7 @@ from search.api import (
     FacetValuesRequest,
     InvalidParameter,
     SearchRequest,
+    date_label,
     facet_values_request_from_params,
 )
 
@@ -131,6 +132,21 @@ def value_entries(freq: FacetValuesRequest, values: list[dict]) -> list[dict]:
     return out
 
 
+def search_scope(req: SearchRequest) -> list[str]:
+    """The search's filters in words, for the heading: the counts are over those articles only."""
+    parts = list(req.entities)
+    if req.entities_any:
+        parts.append("any of " + " or ".join(req.entities_any))
+    parts += [f"without {value}" for value in req.entities_not]
+    if req.date:
+        parts.append(date_label(req.date))
+    if req.date_from:
+        parts.append(f"from {req.date_from}")
+    if req.date_to:
+        parts.append(f"to {req.date_to}")
+    return parts
+
+
 def facet_context(freq: FacetValuesRequest, data: dict) -> dict:
     defaults = _defaults()
     page_url = url_for("facets.facet_page", type_=freq.type)
@@ -156,6 +172,7 @@ def facet_context(freq: FacetValuesRequest, data: dict) -> dict:
             "next": href(page=freq.page + 1) if freq.page < last else None,
         },
         "clear_contains": href(contains="", page=1) if freq.contains else None,
+        "scope": search_scope(freq.search),
         "other_types": [{"type": t, "heading": HEADINGS[t], "href": link(
             url_for("facets.facet_page", type_=t),
             dataclasses.replace(freq, type=t, page=1).to_params(*defaults))} for t in FACET_TYPES if t != freq.type],

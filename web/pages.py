@@ -218,8 +218,11 @@ def chips(data: dict, pairs) -> list[dict]:
             out.append({"label": value, "kind": "any", "first": i == 0, "group": heading,
                         "href": _href(with_removed(pairs, "entity_any", value)),
                         "aria": f"Remove {value} from the {heading.lower()} any of which may match"})
-    out += [{"label": f"− {value}", "kind": "not", "href": _href(with_removed(pairs, "entity_not", value)),
-             "aria": f"Stop excluding {value}"} for value in q["entity_not"]]
+    # "first" puts a "without:" label before the exclusions, so that after an OR
+    # group's "… or B" a "− C" chip does not read as one more alternative.
+    out += [{"label": f"− {value}", "kind": "not", "first": i == 0,
+             "href": _href(with_removed(pairs, "entity_not", value)),
+             "aria": f"Stop excluding {value}"} for i, value in enumerate(q["entity_not"])]
     if q["date"]:
         label = date_label(q["date"])
         out.append({"label": label, "kind": "date", "href": _href(with_removed(pairs, "date")),
