@@ -59,6 +59,9 @@ from .model import (
 )
 from .settings import BACKENDS, Options, Settings
 
+# The levels of :meth:`SearchBackend.date_counts` (and of ``/export/timeline.csv?level=``).
+DATE_LEVELS = ("year", "month", "day")
+
 if TYPE_CHECKING:
     from .document import Article, Entity, ReadFailure
     from .ingest import IndexReport
@@ -96,6 +99,32 @@ class SearchBackend(Protocol):
         its filters, that type's OR group left out), narrowed by ``contains``, sorted, paged.
 
         :raises InvalidParameter: as :meth:`search` does for the search's query.
+        """
+
+    def iter_hits(self, req: SearchRequest, batch_size: int = 500) -> Iterator[dict]:
+        """Every hit of *req* — the whole result set, its ``page`` and ``per_page`` ignored — in
+        the order :meth:`search` pages list them, for export.
+
+        Each hit is a dict with the keys of a :class:`Hit` but ``snippet``
+        (``id``, ``path``, ``title``, ``date``, ``date_precision``, ``source``,
+        ``url``, ``entities``): nothing is highlighted or scored per hit.
+        Matching happens at the call, so a bad request raises here (as
+        :meth:`search` would) and the iterator only reads.  An engine reads
+        stored articles *batch_size* at a time and never holds the whole list;
+        the iterator is independent of any :meth:`open` view (it may outlive
+        the web request that made it), holds no lock other searches need, and
+        releases what it holds when exhausted or closed (``close()``).  Its
+        ``total`` attribute is how many hits it gives.
+        """
+
+    def date_counts(self, req: SearchRequest, level: str) -> list[dict]:
+        """``[{"value", "count"}]``: the matches of *req* (every filter applies) per period at
+        *level* — ``year``, ``month`` or ``day`` — in date order, with ``undated`` last.
+
+        An article dated less precisely than *level* counts under its own
+        precision (``2023`` at the month level), so the counts sum to the total.
+
+        :raises InvalidParameter: for another *level* (parameter ``level``), or as :meth:`search` does.
         """
 
     def document(self, doc_id: str) -> ArticleView | None:
@@ -232,6 +261,7 @@ def is_heading(text: str) -> bool:
 
 __all__ = [
     "BACKENDS",
+    "DATE_LEVELS",
     "DEFAULT_FACET_LIMIT",
     "DEFAULT_FACET_PAGE_SIZE",
     "DEFAULT_PER_PAGE",
