@@ -223,6 +223,10 @@ def test_api_search_with_or_and_not_whole_document(client):
             "self": "/search?" + canonical,
             "json": "/api/search?" + canonical,
             "atom": "/search.atom?" + canonical.removesuffix("&facet_limit=1"),
+            "csv": "/export.csv?" + canonical.removesuffix("&facet_limit=1"),
+            "jsonl": "/export.jsonl?" + canonical.removesuffix("&facet_limit=1"),
+            "facets_csv": "/export/facets.csv?" + canonical.removesuffix("&facet_limit=1"),
+            "timeline_csv": "/export/timeline.csv?" + canonical.removesuffix("&facet_limit=1"),
         },
     }
 

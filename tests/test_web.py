@@ -79,6 +79,11 @@ def test_api_search_whole_document(client):
             "self": "/search?q=Galuzin&per_page=1&facet_limit=1",
             "json": "/api/search?q=Galuzin&per_page=1&facet_limit=1",
             "atom": "/search.atom?q=Galuzin",
+            # The whole result set as files: page, per_page and facet_limit do not apply.
+            "csv": "/export.csv?q=Galuzin",
+            "jsonl": "/export.jsonl?q=Galuzin",
+            "facets_csv": "/export/facets.csv?q=Galuzin",
+            "timeline_csv": "/export/timeline.csv?q=Galuzin",
         },
     }
 

@@ -31,6 +31,7 @@ from search.api import (
     request_from_params,
 )
 
+from .export import export_links
 from .index import get_search
 from .urls import link, query_string, with_added, with_entity, with_page, with_removed
 
@@ -65,6 +66,7 @@ def search_page_data(req: SearchRequest) -> dict:
         "self": link(url_for("pages.search"), pairs),
         "json": link(url_for("pages.api_search"), pairs),
         "atom": link(url_for("pages.atom"), feed_pairs),
+        **export_links(req),  # csv, jsonl, facets_csv, timeline_csv: the whole result set as files
     }
     data["elapsed_ms"] = round(result.elapsed_ms, 1)
     return data
