@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from search.extract.entities import extract_entities
+from search.settings import Options
 from web.cli import main
 
 from .conftest import make_app
@@ -149,6 +151,67 @@ def test_clean_shows_trimmed_spans(tmp_path, capsys):
     assert ("Nigel Lawson", "person") in got and ("United States", "place") in got
     assert not any(v.startswith(("Englishman ", "Exchequer", "Tuesday")) for v, _ in got)
     assert ("Englishman", "other") in got  # a nationality word is an entity of its own
+
+
+def test_names_are_not_cut_at_their_own_words(tmp_path, capsys):
+    """Words that qualify a title are a name's own without one; a month before a name the
+    story also uses alone is a date; a company suffix closes "Bank of X Ltd"; a place
+    run into a surname the story names in full splits."""
+    page = tmp_path / "story.txt"
+    page.write_text(
+        "Share sale planned\n\nShares in Air New Zealand and First Boston rose, and New England "
+        "utilities fell. The Bank of New Zealand Ltd was floated in March. June Comex gold futures "
+        "finished higher; Comex volume was light. Agriculture Secretary Richard Lyng declined to "
+        "comment. Asked about wheat for the Soviet Union Lyng said it would not be today. "
+        "Late Okafor goals won it, and former Ali Bagheri Kani spoke.\n",
+        encoding="utf-8",
+    )
+    data = run_json(capsys, "clean", str(page), "--json", "--no-context")
+    values = {e["value"] for e in data["entities"]}
+    assert {"Air New Zealand", "First Boston", "New England", "Bank of New Zealand Ltd", "Comex",
+            "Richard Lyng", "Soviet Union", "Ali Bagheri Kani"} <= values, values
+    assert not values & {"Zealand", "Boston", "England", "New Zealand Ltd", "June Comex", "Soviet Union Lyng",
+                         "Late Okafor"}
+
+
+SPORTS = """Baseball results
+
+Results of games played on Thursday (home team in capitals):
+
+DETROIT 4 Kansas City 1
+
+Minnesota 6 MILWAUKEE 1
+
+Standings after Thursday's games, won and lost:
+
+BOSTON 69 65
+
+CLEVELAND 80 53
+
+Boston beat Cleveland 5-3 in the league match, and Agassi beat Sampras in the final after England beat
+Pakistan. Somerset 83 and 174 (P. Simmons 4-38). The season's top scorer Jose Canseco hit two homers.
+"""
+
+
+def test_places_that_play_in_a_sports_report_are_teams():
+    # The extractor itself, on the article's lines: which lines the cleaner keeps is its own test.
+    title, *paragraphs = [line for line in SPORTS.splitlines() if line.strip()]
+    got = {e.value: e.type for e in extract_entities(title, paragraphs, Options())}
+    for team in ("Detroit", "Kansas City", "Minnesota", "Milwaukee", "Boston", "Cleveland"):
+        assert got.get(team) == "org", (team, got)
+    # Countries play as themselves; people beat people; an initial and a surname is a person.
+    assert got.get("England") == "place" and got.get("Pakistan") == "place"
+    assert got.get("Agassi") != "org" and got.get("Sampras") != "org"
+    assert got.get("P. Simmons") == "person" and got.get("Jose Canseco") == "person"
+
+
+def test_places_outside_sports_reports_stay_places(tmp_path, capsys):
+    page = tmp_path / "wire.txt"
+    page.write_text("Trade talks\n\nOfficials from Boston and Cleveland met in Detroit on Thursday; "
+                    "Kansas City sent 4 delegates and Minnesota 6.\n", encoding="utf-8")
+    data = run_json(capsys, "clean", str(page), "--json", "--no-context")
+    got = {e["value"]: e["type"] for e in data["entities"]}
+    assert all(got.get(p) == "place" for p in ("Boston", "Cleveland", "Detroit", "Kansas City", "Minnesota")), got
 
 
 def test_filter_by_a_merged_spelling_finds_the_canonical_value(wire, listing, capsys):

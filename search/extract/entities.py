@@ -24,6 +24,7 @@ from collections import Counter
 from collections.abc import Iterable
 
 from search.document import ENTITY_TYPES, Entity
+from search.extract import sports
 from search.extract.entity_words import WORDS
 from search.extract.gazetteer import aliases_for, load_gazetteer, prepare
 from search.extract.mentions import (
@@ -51,6 +52,7 @@ from search.textnorm import normalize_text
 
 __all__ = ["aliases_for", "extract_entities", "prepare"]
 
+_INITIAL = re.compile(r"^[A-Z]\.$")
 _ACRONYM_DEF = re.compile(r" \(([A-Z][A-Z0-9&]{1,7})\)")
 
 
@@ -60,6 +62,14 @@ def _apply_context(ctx: Context, mention: Mention, line: str, start: int, end: i
         context_evidence(ctx, mention, line, start, end, mention.where)
     if not mention.evidence and 2 <= len(mention.tokens) <= 3 and looks_like_name(ctx, mention.tokens):
         mention.add("person", EV_NONE + 1)
+    if (
+        not mention.evidence
+        and len(mention.tokens) in (2, 3)
+        and _INITIAL.match(mention.tokens[0])
+        and all(t[:1].isupper() and t[1:].islower() for t in mention.tokens[1:])
+    ):
+        # "P. Simmons", "A. Dale": an initial and a surname, as scorecards and bylines write people.
+        mention.add("person", EV_WEAK)
     if "a" in mention.where and len(mention.tokens) >= 2 and line.startswith(" (", end):
         # "Rapid Support Forces (RSF)": remember the acronym.
         m = _ACRONYM_DEF.match(line, end)
@@ -90,12 +100,14 @@ def extract_entities(
     headline_mentions: list[Mention] = []
     acronyms: dict[str, str] = {}
     lines = ([title] if title else []) + list(paragraphs)
+    sporty = sports.is_sports_report(lines)
     for line in lines:
         if not line:
             continue
         line = _tidy(line)
         if is_boilerplate_line(line):
             continue
+        score_line = sporty and sports.is_results_line(line)
         mode = line_mode(ctx, line)
         if mode == "caps":
             continue
@@ -112,10 +124,31 @@ def extract_entities(
             for proto in body:
                 mention = proto.copy()
                 _apply_context(ctx, mention, line, start, end, acronyms)
+                if sporty:
+                    _team_evidence(ctx, mention, line, start, end, score_line)
                 mentions.append(mention)
             for proto in heads:
                 headline_mentions.append(proto.copy())
     return _finish(ctx, mentions, headline_mentions, acronyms, given)
+
+
+def _team_evidence(ctx: Context, mention: Mention, line: str, start: int, end: int, score_line: bool) -> None:
+    """In a sports report, a city, county or club that plays is a team: an organisation.
+
+    On a results line ("DETROIT 4 Kansas City 1") every name not known as a person
+    is a team; in prose only a known place beside a match verb or a score is ("Boston
+    beat Cleveland"), since people beat people too.  A country stays a place (its
+    national side) and a nationality word stays what it is.
+    """
+    etype, score = mention.best()
+    if etype == "org" or (etype == "person" and score >= EV_WEAK):
+        return
+    if mention.canonical is not None and sports.is_country(ctx.gaz, mention.canonical):
+        return
+    if len(mention.tokens) == 1 and sports.is_nationality(ctx.gaz, mention.tokens[0]):
+        return
+    if score_line or (etype == "place" and sports.plays_as_team(line, start, end)):
+        mention.add("org", EV_ALIAS)
 
 
 # A month right after one of these is a date ("in May"), not a given name.
@@ -133,6 +166,20 @@ def _date_prefix(line: str, start: int, text: str) -> int:
     elif len(words) > 1 and fold_word(words[0].group()) in MONTHS and _TEMPORAL.search(line, 0, start):
         k = 1
     return words[k].start() if k else 0
+
+
+def _drop_leading_months(mentions: list[Mention]) -> list[Mention]:
+    """"June Comex" where the document also names "Comex" alone: the month is the
+    contract's date, not a given name, whatever word came before it."""
+    alone = {m.surface for m in mentions}
+    out = []
+    for m in mentions:
+        if len(m.tokens) >= 2 and m.canonical is None and fold_word(m.tokens[0]) in MONTHS:
+            rest = " ".join(m.tokens[1:])
+            if rest in alone:
+                m = Mention(rest, tuple(m.tokens[1:]), initial=False, headline=m.headline, where=m.where)
+        out.append(m)
+    return out
 
 
 def _shouted(text: str) -> bool:
@@ -169,6 +216,7 @@ def _finish(
         surface = acronyms.get(mention.surface, mention.surface)
         return "n:" + "|".join(light_key(t) for t in name_tokens(surface))
 
+    mentions = _drop_leading_months(mentions)
     for mention in mentions:
         etype, _ = mention.best()
         key = group_key(mention)
@@ -337,12 +385,13 @@ class _PersonIndex:
     def __bool__(self) -> bool:
         return bool(self.ends)
 
-    def target(self, tokens: tuple[str, ...]) -> str | None:
-        """The one full name that ends (or, for one word, starts) with *tokens*."""
+    def target(self, tokens: tuple[str, ...], exclude: str | None = None) -> str | None:
+        """The one full name that ends (or, for one word, starts) with *tokens*, other than *exclude*'s."""
         lights = tuple(light_key(t) for t in name_tokens(" ".join(tokens)))
         if not lights:
             return None
-        ends = self.ends.get(lights)
+        # The name being taken apart ends with its own tail: it is no rival of the full name.
+        ends = [(key, full) for key, full in self.ends.get(lights, ()) if key != exclude]
         if ends:
             # "Marzouk" ends both "Abu Marzouk" and "Mousa Abu Marzouk": only
             # the longest names count.
@@ -354,7 +403,8 @@ class _PersonIndex:
             return None
         if len(lights) == 1:
             starts = self.starts.get(lights[0], [])
-            if len(starts) == 1 and not self.ends.get(lights):
+            starts = [key for key in starts if key != exclude]
+            if len(starts) == 1 and not ends:
                 return starts[0]
         return None
 
@@ -390,8 +440,8 @@ def _split_run_together(ctx: Context, groups: dict[str, _Group], order: list[str
             hit = lookup(ctx, " ".join(tokens[:i]))
             if hit is None or hit[2] < EV_GAZ_STRONG:
                 continue
-            target = names.target(tokens[i:])
-            if target is None or target == key:
+            target = names.target(tokens[i:], exclude=key)
+            if target is None:
                 continue
             for mention in group.mentions:
                 tail = Mention(" ".join(tokens[i:]), tokens[i:], initial=mention.initial, headline=mention.headline)

@@ -150,8 +150,10 @@ def _split_connectors(ctx: Context, pieces: list[str]) -> list[list[str]]:
                 while j < len(pieces) and not _is_connector(pieces[j]):
                     right.append(pieces[j])
                     j += 1
-                # "Supreme Court on Monday", "Samajwadi Party of Akhilesh Yadav"
-                if (
+                # "Supreme Court on Monday", "Samajwadi Party of Akhilesh Yadav";
+                # but a company suffix closes one name: "Bank of New Zealand Ltd".
+                closed = len(right) >= 2 and fold_word(right[-1]).rstrip(".") in WORDS.org_suffixes
+                if not closed and (
                     fold_word(word) in WEEKDAYS
                     or fold_word(word) in MONTHS
                     or (extract_person_shape(ctx, tuple(right)) or 0) >= EV_WEAK
@@ -341,8 +343,19 @@ def _strip_titles(ctx: Context, tokens: list[str]) -> tuple[list[str], list[str]
         # they stay in "Israeli Ministry of Foreign Affairs".
         if any(fold_word(t) in WORDS.of_heads for t in tokens[1:]):
             return [], tokens, False
+        # A qualifier of time goes ("Late Okafor", "Former Iranian Ali ..."); another
+        # title modifier only when a given name follows ("Senior John Smith"): without
+        # a title it is a name's own word in "First Boston", "Air New Zealand",
+        # "New England" and "Federal Express".
         i = 0
-        while i < len(tokens) - 1 and classes[i] in ("demonym", "modifier"):
+        while i < len(tokens) - 1 and (
+            classes[i] == "demonym"
+            or classes[i] == "modifier"
+            and (
+                fold_word(tokens[i]) in _TIME_QUALIFIERS
+                or _given_after_modifiers(ctx, tokens[i + 1 :], classes[i + 1 :])
+            )
+        ):
             i += 1
         return [], tokens[i:], False
     core = cores[-1]
@@ -367,6 +380,18 @@ def _strip_titles(ctx: Context, tokens: list[str]) -> tuple[list[str], list[str]
             return [], tokens, False
         return left, [], False
     return left, right, True
+
+
+# Title modifiers that say when someone held a role, never part of a name.
+_TIME_QUALIFIERS = frozenset("former ex late then acting interim incoming outgoing current".split())
+
+
+def _given_after_modifiers(ctx: Context, tokens: list[str], classes: list[str]) -> bool:
+    """Whether the first word after a run of modifiers and nationalities is a given name."""
+    for token, cls in zip(tokens, classes, strict=True):
+        if cls not in ("demonym", "modifier"):
+            return fold_word(token) in ctx.gaz.given and len(tokens) > 1
+    return False
 
 
 class _Analyzer:
