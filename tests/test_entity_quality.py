@@ -163,15 +163,17 @@ def test_names_are_not_cut_at_their_own_words(tmp_path, capsys):
         "utilities fell. The Bank of New Zealand Ltd was floated in March. June Comex gold futures "
         "finished higher; Comex volume was light. Agriculture Secretary Richard Lyng declined to "
         "comment. Asked about wheat for the Soviet Union Lyng said it would not be today. "
-        "Late Okafor goals won it, and former Ali Bagheri Kani spoke.\n",
+        "Late Okafor goals won it, and former Ali Bagheri Kani spoke. Moody's Japan K.K. and "
+        "Japan's Toyota Motor Corp rated it. Japan September M-2 money supply rose.\n",
         encoding="utf-8",
     )
     data = run_json(capsys, "clean", str(page), "--json", "--no-context")
     values = {e["value"] for e in data["entities"]}
     assert {"Air New Zealand", "First Boston", "New England", "Bank of New Zealand Ltd", "Comex",
-            "Richard Lyng", "Soviet Union", "Ali Bagheri Kani"} <= values, values
+            "Richard Lyng", "Soviet Union", "Ali Bagheri Kani", "Moody's Japan K.K.", "Toyota Motor Corp",
+            "Japan"} <= values, values
     assert not values & {"Zealand", "Boston", "England", "New Zealand Ltd", "June Comex", "Soviet Union Lyng",
-                         "Late Okafor"}
+                         "Late Okafor", "Japan K.K.", "Japan's Toyota Motor Corp", "Japan September M-2"}
 
 
 SPORTS = """Baseball results

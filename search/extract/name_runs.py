@@ -200,7 +200,14 @@ def _is_connector(piece: str) -> bool:
     return piece in ("&",) or (piece.islower() and piece in _CONNECTORS)
 
 
-def _split_possessives(tokens: list[str]) -> list[list[str]]:
+# Months that are no one's name, split out of the middle of a run.
+_INNER_MONTHS = frozenset("january february march july september october november december".split())
+
+# Company legal forms (dots dropped).
+_LEGAL_FORMS = frozenset("inc corp co ltd kk plc ag sa nv bv gmbh spa bhd llc pty oy ab asa nl sarl srl".split())
+
+
+def _split_possessives(tokens: list[str], ctx: Context) -> list[list[str]]:
     """Split after a possessive, except in names like "Martyrs' Square"."""
     out: list[list[str]] = [[]]
     for index, token in enumerate(tokens):
@@ -209,6 +216,17 @@ def _split_possessives(tokens: list[str]) -> list[list[str]]:
             rest = tokens[index + 1 :]
             last = fold_word(rest[0]) if len(rest) == 1 else ""
             if last and (last in WORDS.place_suffixes or last in WORDS.org_suffixes):
+                continue
+            # A legal form closes a company's name, possessive and all: "Moody's
+            # Investors Service Inc", "Moody's Japan K.K.", "Standard and Poor's Asia Inc".
+            # "Japan's Toyota Motor Corp" is still Japan's company.
+            owner = token[:-2] if token.endswith("'s") else token[:-1]
+            if (
+                rest
+                and len(rest) <= 4
+                and fold_word(rest[-1]).replace(".", "") in _LEGAL_FORMS
+                and lookup(ctx, owner) is None
+            ):
                 continue
             out.append([])
     return [segment for segment in out if segment]
@@ -417,6 +435,16 @@ class _Analyzer:
             tokens = trimmed
         if not tokens:
             return
+        for i in range(1, len(tokens) - 1):
+            if (
+                fold_word(tokens[i]) in _INNER_MONTHS
+                and tokens[i - 1] != "of"  # "Fourth of July Parade"
+                and lookup(ctx, " ".join(tokens)) is None
+            ):
+                # "Japan September M-2 money supply": a month inside a run dates what follows.
+                self.add_segment(tokens[:i], initial, headline, context.replace("a", ""))
+                self.add_segment(tokens[i + 1 :], False, headline, context.replace("b", ""))
+                return
         if tokens[0] in ("The", "the") and len(tokens) > 1:
             whole = lookup(ctx, " ".join(tokens))
             if whole is None:
@@ -642,7 +670,7 @@ def analyse_run(
     subs = [
         sub
         for segment in _split_connectors(ctx, _PIECE_RE.findall(text))
-        for part in _split_possessives(segment)
+        for part in _split_possessives(segment, ctx)
         for sub in _split_affixed(part)
     ]
     for index, sub in enumerate(subs):
