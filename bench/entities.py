@@ -95,7 +95,10 @@ def junk_classes(value: str, etype: str) -> list[str]:
         out.append("function-word edge")
     if len(words) >= 2 and (lows[0] in _WEEKDAYS or lows[-1] in _WEEKDAYS):
         out.append("weekday edge")
-    if len(words) >= 2 and (lows[0] in _MONTHS | _MONTH_ABBR or lows[-1] in _MONTH_ABBR):
+    # A company's registered name may start with a month ("May Department Stores Co"):
+    # a legal form at the end says the month is part of it.
+    if len(words) >= 2 and (lows[0] in _MONTHS | _MONTH_ABBR or lows[-1] in _MONTH_ABBR) and not (
+            etype == "org" and lows[-1].replace(".", "") in _LEGAL_FORMS):
         out.append("month edge")
     # A unit at an edge ("U.S. Dlrs"), after an abbreviated place ("U.S. Dlr Kansai") or alone ("STG").
     at_edge = lows[0] in _CURRENCY or lows[-1] in _CURRENCY
@@ -110,6 +113,8 @@ def junk_classes(value: str, etype: str) -> list[str]:
         out.append("title in person")
     return out
 
+
+_LEGAL_FORMS = frozenset("inc corp co ltd plc ag sa nv".split())
 
 # Words a junk value adds to a name ("U.S. And", "Friday Iran", "Mr. Baker").
 _NOISE_WORDS = frozenset(_FUNCTION | _WEEKDAYS | _MONTHS | _MONTH_ABBR | _CURRENCY | {"mr", "mrs", "the"})
@@ -167,6 +172,17 @@ def _words(text: str) -> set[str]:
     return {w for w in re.split(r"[^a-z0-9]+", text.lower()) if len(w) > 1}
 
 
+def _same_person(value: str, given: set[str], surname: set[str]) -> bool:
+    """Whether a person value can be the tagged person: it ends with the surname, and a
+    given name it has starts as the tag's does ("Jim Baker" for James Baker; not "Nancy Reagan")."""
+    words = value.split()
+    if not _words(words[-1]) & surname and not _words(value) <= given | surname:
+        return False
+    if len(words) == 1 or not given or given == surname:
+        return True
+    return any(w[:1] == g[:1] for w in _words(words[0]) for g in given)
+
+
 def measure(tags: dict, stories: dict, spellings: dict, top: int = TOP) -> dict:
     from search.readers.reuters import reuters_name
 
@@ -200,9 +216,12 @@ def measure(tags: dict, stories: dict, spellings: dict, top: int = TOP) -> dict:
             name_words = _words(name) | _words(code)
             counts = Counter(v for k in members for v, _ in stories[k])
             belong = []
+            given, surname = (_words(name.split()[0]), _words(name.split()[-1])) if kind == "person" else (None, None)
             for value, n in counts.items():
                 if not (value_words[value] & name_words):
                     continue
+                if kind == "person" and not _same_person(value, given, surname):
+                    continue  # another person of that name: "Nancy Reagan", not Ronald Reagan
                 if n * 4 < len(value_stories[value]):
                     continue  # mostly about something else (tags are sparse: a quarter of its stories suffices)
                 types = value_types[value]
@@ -212,6 +231,10 @@ def measure(tags: dict, stories: dict, spellings: dict, top: int = TOP) -> dict:
                     continue  # "Sea of Japan", "Western Australia": another place named after it
                 belong.append(value)
             belong.sort(key=lambda v: (kind not in value_types[v], -counts[v]))
+            if kind == "person" and belong and given == surname:
+                # A one-word tag ("reagan"): the main value's given name says who is meant.
+                first = _words(belong[0].split()[0])
+                belong = [belong[0]] + [v for v in belong[1:] if _same_person(v, first, surname)]
             main = belong[0] if belong else None
             naming = None
             if main and tag == "PLACES":
