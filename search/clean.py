@@ -10,7 +10,8 @@ by line, by *general* evidence rather than a list of one site's strings:
   enough words); headline-like lines (short, no terminal punctuation) are
   kept only where an article has them: as the title, or as subheadings
   *between* prose paragraphs.  Anything before the headline or after the last
-  paragraph that is not prose is page furniture.
+  paragraph that is not prose is page furniture, except a table under a
+  short lead (results, standings: rows of names and numbers in one block).
 * **UI language** – imperatives and second person aimed at the reader
   ("share", "follow", "sign up", "your email"), copyright and cookie notices,
   breadcrumb trails, and "LABEL: link text" teasers.
@@ -39,6 +40,7 @@ from dataclasses import dataclass, field
 from .clean_lines import (
     DATELINE,
     DECK_MIN_WORDS,
+    HEADLINE_MAX_WORDS,
     SHORT_LINE_WORDS,
     caption_reason,
     has_vocab,
@@ -50,7 +52,7 @@ from .clean_lines import (
     words,
 )
 from .document import DateInfo, Dropped
-from .extract.dates import parse_date_line
+from .extract.dates import dateline_place, parse_date_line
 from .settings import Options
 from .textnorm import fold, normalize_text
 
@@ -183,7 +185,8 @@ class CleanText:
     :param date_lines: date stamps found under the headline, with their parse.
     :param date_context: the lines the date extractor should read, in order:
         date stamps and the lead paragraphs with their dateline intact.
-    :param dateline: the wire dateline removed from the first paragraph.
+    :param dateline: the wire dateline removed from the first paragraph, or
+        the place of a dateline printed on its own line under the headline.
     :param captions: image captions.
     :param bylines: author lines.
     :param dropped: every removed line with its reason.
@@ -250,6 +253,8 @@ def clean_text(
     if not extracted:
         _mark_link_lists(lines)
     spans = [_body_span(lines)] if extracted else _article_block(lines) or [(-1, -1)]
+    if not extracted and spans[-1][1] >= 0:
+        spans[-1] = (spans[-1][0], _table_below(lines, spans))
     body_start, body_end = spans[0][0], spans[-1][1]
     if not extracted and spans[0][0] >= 0:
         body_start = _lead_in(lines, body_start)
@@ -272,7 +277,14 @@ def clean_text(
     paragraphs = [ln.text for ln in kept]
     date_context = [ln.text for ln in lines if ln.verdict in ("keep", "date") and ln is not chosen][:12]
     dateline = None
-    if paragraphs:
+    # A dateline on its own line ("NEW YORK 1996-08-30") under the headline
+    # is the story's; the "SPORT - " of a headline above it is no dateline.
+    # The line stays in the body: its place is often the story's only mention
+    # of it, and the body is what names are found in.
+    placed = next((p for p in map(dateline_place, paragraphs[:DATELINE_LINES]) if p), None)
+    if placed:
+        dateline = placed
+    elif paragraphs:
         m = DATELINE.match(paragraphs[0])
         if m and len(words(m.group("dateline"))) <= 10:
             dateline = m.group("dateline").strip(" -–—:")
@@ -289,6 +301,11 @@ def clean_text(
         bylines=[ln.text for ln in lines if ln.verdict == "byline"],
         dropped=[Dropped(ln.text, ln.reason) for ln in lines if ln.verdict == "drop"],
     )
+
+
+# A dateline line sits under the headline, or under a headline kept as the
+# first paragraph (one ending in a full stop reads as a sentence).
+DATELINE_LINES = 2
 
 
 def _mark_metadata_and_furniture(
@@ -443,6 +460,82 @@ def _article_block(lines: list[_Line]) -> list[tuple[int, int]]:
             spans.append((f, la))
             todo += [(lo, f), (la + 1, hi)]
     return sorted(spans)
+
+
+# A results table, a standings list or a list of scores under a short lead
+# ("Results of games played on Thursday:") is the article, though none of its
+# lines reads as prose: rows of a number (score, time, rank, amount) beside a
+# capitalised name, printed as lines of one block, as a plain-text table is.
+# A scraped page's related-links list or footer has the site's vocabulary (it
+# is dropped and ends the table), few numbers, and one line a block.
+TABLE_MIN_ROWS = 3
+TABLE_ROW_SHARE = 0.5
+# Only under a lead this short: after a real article, short lines are the site's.
+TABLE_LEAD_MAX_PROSE = 400
+_TABLE_SHAPE_REASONS = ("navigation trail", "repeated within the page")
+# A table's cells are numbers at the edge of its rows: the rank before the
+# name ("7. Jane Roe"), the score, time, amount or minute after it ("Kansas
+# City 1", "3:31.526", "1,445.", "(60th minute)"), perhaps with a note in
+# brackets ("2 (1st game)").  A number inside a line ("Top 10 walks",
+# "Posted 3 hours ago") is a headline's or a notice's.
+_CELL = r"\d[\d.,:/-]*(?:st|nd|rd|th)?"
+_TABLE_CELL = re.compile(rf"^\(?{_CELL}(?!\w)|(?<!\w)\(?{_CELL}(?:[^()]*\))?(?:\s*\([^()]*\))?[\s.,;:*-]*$")
+
+
+def _is_table_row(lines: list[_Line], i: int) -> bool:
+    """Whether line *i* reads as a row of a table: a number at its edge beside
+    a capitalised name, in a short line that shares its block with a neighbour."""
+    ws = words(lines[i].text)
+    same_block = any(0 <= j < len(lines) and lines[j].block == lines[i].block for j in (i - 1, i + 1))
+    return (
+        same_block
+        and len(ws) <= HEADLINE_MAX_WORDS
+        and bool(_TABLE_CELL.search(lines[i].text))
+        and any(w[:1].isupper() for w in ws)
+    )
+
+
+def _table_below(lines: list[_Line], spans: list[tuple[int, int]]) -> int:
+    """The last line of a table directly below a short article block, else the block's last line.
+
+    The table runs over the kept lines below the block up to the first line
+    dropped as furniture; it ends with the block of its last row, and at
+    least half of its lines must be rows (labels such as "Division one" and
+    wrapped rows make the rest).
+    """
+    last = spans[-1][1]
+    prose = sum(len(ln.text) for f, la in spans for ln in lines[f : la + 1] if _line_weight(ln) > 0)
+    if prose > TABLE_LEAD_MAX_PROSE:
+        return last
+    rows = kept = kept_at_end = 0
+    end = last
+    restore: list[int] = []
+    for i in range(last + 1, len(lines)):
+        ln = lines[i]
+        if ln.verdict in ("date", "byline", "caption"):
+            continue
+        row = _is_table_row(lines, i)
+        if ln.verdict != "keep":
+            # A table repeats its column heads ("W L PCT GB") and separates
+            # columns with slashes: rules that go by shape alone do not end
+            # it, and a row they dropped is a row.
+            if not ln.reason.startswith(_TABLE_SHAPE_REASONS):
+                break
+            if not row:
+                continue
+            restore.append(i)
+        kept += 1
+        if row:
+            rows += 1
+        elif end == last or ln.block != lines[end].block:
+            continue  # a lead line above the first row, or a line past the table's block
+        end, kept_at_end = i, kept
+    if rows < TABLE_MIN_ROWS or rows < TABLE_ROW_SHARE * kept_at_end:
+        return last
+    for i in restore:
+        if i <= end:
+            lines[i].verdict, lines[i].reason = "keep", ""
+    return end
 
 
 # A standfirst sits above the body, apart from it by at most this many lines

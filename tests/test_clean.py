@@ -234,3 +234,96 @@ def test_extracted_prose_in_the_second_person_and_slashed_words_are_kept():
     result = clean_text("\n".join(["Setting up", *lines, "Share this article"]), OPTIONS, extracted=True)
     assert result.paragraphs == lines
     assert caption_reason("Firefighters at the scene. REUTERS/Jane Roe") is not None
+
+
+# --- tables and lists under a short lead (issue 12) ------------------------------
+
+RESULTS = """ROWING - RESULTS AT THE LAKESIDE REGATTA.
+KESTRELTON 2024-06-14
+Results of the finals at the Lakeside
+regatta on Saturday:
+Men's single sculls
+1. Tomas Verhoek (Netherlands) 7:02.31
+2. Piet Ansbach (Germany) 7:04.88
+3. Luca Ferrandi (Italy) 7:09.10
+Women's pairs
+1. Hart and Oduya (Britain) 7:41.05
+2. Lindqvist and Berg (Sweden) 7:43.90
+3. Moreau and Petit (France) 7:50.12
+"""
+
+STANDINGS = """HOCKEY - NORTHERN LEAGUE STANDINGS.
+OSTRAVIN, Ruritania 2024-02-03
+Northern league standings after Sunday's games (tabulate under played, won, drawn, lost, points):
+Division one
+P W D L Pts
+Harrowgate 10 7 2 1 23
+Fennick Rovers 10 6 2 2 20
+Old Marston 10 4 3 3 15
+Division two
+P W D L Pts
+Castleby 9 6 1 2 19 (3 / 1 away)
+Wexmoor United 9 5 2 2 17
+Lyle Park 9 2 1 6 7
+"""
+
+
+@pytest.mark.parametrize("text", [RESULTS, STANDINGS], ids=["results", "standings"])
+def test_a_table_under_a_short_lead_is_the_article(text):
+    """A results table or standings list has no prose line, but it is the story."""
+    result = clean_text(text, OPTIONS)
+    lines = text.splitlines()
+    rows = [ln for ln in lines if ln[:1].isdigit() or ln.split()[-1].isdigit() or ln.endswith(")")]
+    assert len(rows) == 6
+    for row in rows:
+        assert row in result.paragraphs, row
+    assert lines[0] in result.paragraphs and lines[3] in result.paragraphs  # headline and lead
+
+
+@pytest.mark.parametrize(
+    "text,place,day",
+    [(RESULTS, "KESTRELTON", "2024-06-14"), (STANDINGS, "OSTRAVIN, Ruritania", "2024-02-03")],
+    ids=["results", "standings"],
+)
+def test_a_dateline_on_its_own_line_is_the_dateline_and_the_date(text, place, day):
+    """"PLACE 2024-06-14" under the headline, not the "SPORT - " of the headline."""
+    from search.extract.dates import extract_date
+
+    result = clean_text(text, OPTIONS)
+    assert result.dateline == place
+    assert result.paragraphs[0] == text.splitlines()[0]
+    assert extract_date(result.title, result.date_context, dt.date(2024, 7, 1), OPTIONS).iso() == day
+    stamp = clean_text("Harbour news\nUpdated 2024-05-01\nThe ferry will run again on Monday.", OPTIONS)
+    assert stamp.dateline is None  # a stamp, not a place in capitals
+
+
+FOOTERS = {
+    # One block, as a plain-text dump without blank lines prints it.
+    "one block": "\n".join([
+        "Valley Courier", "Bridge closes for repairs",
+        "Main Street will close on Monday while the river bridge is repaired.",
+        "12 Comments", "Posted 3 hours ago", "Call 0800 123 4567 to advertise with us",
+        "Top 10 walks in the Dales this summer", "© 2024 Valley Courier Media, 5 Mill Lane",
+    ]),
+    "no vocabulary first": "\n".join([
+        "Valley Courier", "Bridge closes for repairs",
+        "Main Street will close on Monday while the river bridge is repaired.",
+        "Posted 3 hours ago", "Call 0800 123 4567 to advertise with us", "Top 10 walks in the Dales",
+        "Harbour Day 2024 in pictures", "Page 2 of 5", "Tel. 01632 960 123", "© 2024 Valley Courier Media",
+    ]),
+    # One line a block, as a scraped page's dump prints it.
+    "a line a block": "\n\n".join([
+        "Valley Courier", "Bridge closes for repairs",
+        "Main Street will close on Monday while the river bridge is repaired.",
+        "Ferry timetable 2024", "Lifeboat Day 2024", "Carnival 2024", "Call 0800 123 4567",
+        "Page 2 of 5", "© 2024 Valley Courier Media",
+    ]),
+}
+
+
+@pytest.mark.parametrize("page", FOOTERS.values(), ids=FOOTERS.keys())
+def test_a_footer_with_numbers_under_a_short_article_is_still_dropped(page):
+    """Comment counts, "3 hours ago", a phone number, a pager and a copyright year are no table."""
+    result = clean_text(page, OPTIONS)
+    assert result.title == "Bridge closes for repairs"
+    assert result.paragraphs == ["Main Street will close on Monday while the river bridge is repaired."]

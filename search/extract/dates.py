@@ -444,17 +444,39 @@ def extract_byline_date(lines: Sequence[str], reference: dt.date | None) -> Date
     return _best_stamp(lines[:BYLINE_SCAN_LINES], reference, "byline:")
 
 
+# "NEW YORK 1996-08-30", "LANDGRAAF, Netherlands 1996-08-31": a wire dateline
+# printed on a line of its own, the place in capitals as wires print it (so
+# "Updated 2024-05-01" is a stamp, not a place) and the day in ISO form.
+PLACE_DATE_LINE = re.compile(
+    r"(?P<place>[A-Z][A-Z.'\-]+(?:\s+[A-Z][A-Z.'\-]*){0,3}(?:,\s*[A-Z][\w.'\-]*(?:\s+[A-Z][\w.'\-]*){0,2})?)"
+    r"\s+(?P<date>\d{4}-\d{2}-\d{2})"
+)
+
+
+def dateline_place(line: str) -> str | None:
+    """The place of a line that is only a wire dateline (``NEW YORK 1996-08-30``), else None."""
+    m = PLACE_DATE_LINE.fullmatch(normalize_text(line).strip())
+    return m.group("place") if m else None
+
+
 def extract_dateline_date(lines: Sequence[str], reference: dt.date | None) -> DateInfo | None:
     """A wire dateline opening the story (``MOSCOW, Oct 26 (Reuters) -``).
 
     Without a place the date must carry an agency mark, so a timeline entry
-    (``October 7, 2023: Hamas attacks``) is not taken for a dateline.
+    (``October 7, 2023: Hamas attacks``) is not taken for a dateline.  A
+    dateline on its own line under the headline (``BERLIN 1996-08-30``) is
+    one too.
     """
     paragraphs = 0
     for raw in lines[:DATELINE_SCAN_LINES]:
         line = normalize_text(raw).strip()
         if _is_caption(line):
             continue
+        alone = PLACE_DATE_LINE.fullmatch(line)
+        if alone:
+            info = _dateline_info(alone.group("date"), reference, line, lines)
+            if info is not None:
+                return info
         m = DATELINE.match(line)
         if m and (m.group("place") or m.group("agency")):
             info = _dateline_info(m.group("date"), reference, line[: m.end("date")], lines)
