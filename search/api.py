@@ -32,17 +32,21 @@ from .errors import (
 )
 from .limits import QueryLimits
 from .model import (
+    DEFAULT_COOCCUR_LIMIT,
     DEFAULT_FACET_LIMIT,
     DEFAULT_FACET_PAGE_SIZE,
     DEFAULT_PER_PAGE,
     FACET_SORTS,
     FACET_TYPES,
     FACET_VALUES_PARAMS,
+    MAX_COOCCUR_LIMIT,
     MAX_QUERY_CHARS,
     PARAMS,
     SORTS,
     UNDATED,
     ArticleView,
+    Cooccurrence,
+    CooccurValue,
     DateFilter,
     EntityRef,
     EntitySummary,
@@ -125,6 +129,31 @@ class SearchBackend(Protocol):
         precision (``2023`` at the month level), so the counts sum to the total.
 
         :raises InvalidParameter: for another *level* (parameter ``level``), or as :meth:`search` does.
+        """
+
+    def cooccurrence(self, req: SearchRequest, with_value: str,
+                     limit: int = DEFAULT_COOCCUR_LIMIT) -> Cooccurrence:
+        """What appears with entity *with_value* ("appears with") in the result set of *req*.
+
+        The result set is the matches of *req* (every filter applies) except
+        that *with_value*'s own ``entity`` filter, if *req* has one, is left
+        out, as a disjunctive facet count leaves out its own group: within a
+        search for it every value would otherwise appear with it exactly as
+        often as chance.  *with_value* may be a merged spelling: it means its
+        canonical value, as an ``entity`` filter does.
+
+        ``values`` are the entity values of every type but *with_value* itself
+        and the values *req* requires (``entity``, present in every article of
+        the result set) that at least one article of the result set has
+        together with *with_value*, each as a :class:`CooccurValue`; most
+        ``count`` first, then highest ``lift``, then by name (casefolded, then
+        type); at most *limit* of them.  Counts are over the result set as it
+        is, not disjunctive.  No article of the result set has *with_value*:
+        no values.
+
+        :raises InvalidParameter: ``with`` for an empty value or one no article
+            of the collection has; ``limit`` outside 1 to :data:`MAX_COOCCUR_LIMIT`;
+            or as :meth:`search` does for the query.
         """
 
     def document(self, doc_id: str) -> ArticleView | None:
@@ -262,17 +291,21 @@ def is_heading(text: str) -> bool:
 __all__ = [
     "BACKENDS",
     "DATE_LEVELS",
+    "DEFAULT_COOCCUR_LIMIT",
     "DEFAULT_FACET_LIMIT",
     "DEFAULT_FACET_PAGE_SIZE",
     "DEFAULT_PER_PAGE",
     "FACET_SORTS",
     "FACET_TYPES",
     "FACET_VALUES_PARAMS",
+    "MAX_COOCCUR_LIMIT",
     "MAX_QUERY_CHARS",
     "PARAMS",
     "SORTS",
     "UNDATED",
     "ArticleView",
+    "CooccurValue",
+    "Cooccurrence",
     "DateFilter",
     "EntityRef",
     "EntitySummary",

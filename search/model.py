@@ -43,6 +43,9 @@ MAX_FACET_PAGE_SIZE = 1000
 MAX_CONTAINS_CHARS = 200
 # A facet-value page's own parameters, after the search's (whose sort and page they stand in for).
 FACET_VALUES_PARAMS = ("contains", "sort", "page")
+# Co-occurrence ("appears with", /api/cooccur): how many values an answer lists by default and at most.
+DEFAULT_COOCCUR_LIMIT = 20
+MAX_COOCCUR_LIMIT = 200
 _DATE_RE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
 
 
@@ -457,6 +460,52 @@ class SearchResult:
         }
 
 
+class CooccurValue(TypedDict):
+    """One value appearing with a :class:`Cooccurrence`'s value.
+
+    * ``count`` — articles of the result set mentioning both;
+    * ``expected`` — what *count* would be by chance: (articles of the result set
+      with the ``with`` value) × (articles of the result set with this value) /
+      (articles in the result set), one float division of whole numbers;
+    * ``lift`` — ``count / expected``, computed as ``count × total / (with_count ×
+      value_count)`` (one float division): above 1, the two appear together more
+      often than chance.
+    """
+
+    value: str
+    type: str
+    count: int
+    expected: float
+    lift: float
+
+
+@dataclass
+class Cooccurrence:
+    """The answer to :meth:`search.api.SearchBackend.cooccurrence`: what appears with one value.
+
+    :param value: the ``with`` value, canonical (a merged spelling names the value it was merged into).
+    :param type: its type.
+    :param count: articles of the result set that have it.
+    :param total: articles in the result set (the search's matches, with the
+        value's own ``entity`` filter left out, if it has one).
+    :param values: at most *limit* values, most co-occurring first.
+    """
+
+    request: SearchRequest
+    value: str
+    type: str
+    count: int
+    total: int
+    limit: int
+    values: list[CooccurValue]
+
+    def as_dict(self) -> dict:
+        skipped = ("sort", "page", "per_page", "facet_limit")
+        query = {k: v for k, v in self.request.as_dict().items() if k not in skipped}
+        return {"query": query, "with": self.value, "type": self.type, "count": self.count, "total": self.total,
+                "limit": self.limit, "values": self.values}
+
+
 @dataclass
 class ArticleView:
     """One stored article, for the article page and ``/api/doc``."""
@@ -491,17 +540,21 @@ class EntitySummary:
 
 
 __all__ = [
+    "DEFAULT_COOCCUR_LIMIT",
     "DEFAULT_FACET_LIMIT",
     "DEFAULT_FACET_PAGE_SIZE",
     "DEFAULT_PER_PAGE",
     "FACET_SORTS",
     "FACET_TYPES",
     "FACET_VALUES_PARAMS",
+    "MAX_COOCCUR_LIMIT",
     "MAX_QUERY_CHARS",
     "PARAMS",
     "SORTS",
     "UNDATED",
     "ArticleView",
+    "CooccurValue",
+    "Cooccurrence",
     "DateFilter",
     "EntityRef",
     "EntitySummary",

@@ -6,8 +6,9 @@ a :class:`~search.model.SearchResult` of dataclasses, strings and numbers —
 no Whoosh objects — so another engine can stand behind the same interface.
 This module holds its plumbing (searchers per thread, per-generation
 caches) and :meth:`WhooshBackend.search`; matching, single articles and
-spelling are its mixins (:mod:`.matching`, :mod:`.articles`, :mod:`.spelling`), and
-whole result sets for export another (:mod:`.export`).
+spelling are its mixins (:mod:`.matching`, :mod:`.articles`, :mod:`.spelling`),
+whole result sets for export another (:mod:`.export`), and co-occurrence
+another (:mod:`.cooccur`).
 
 Counting: the total and every facet count come from the full set of
 matching document numbers, never from ``len()`` of a Whoosh results
@@ -37,6 +38,7 @@ from ..limits import NO_DEADLINE, Deadline, QueryLimits
 from ..model import FacetValuesPage, FacetValuesRequest, Hit, SearchRequest, SearchResult
 from . import schema as S
 from .articles import Articles
+from .cooccur import Cooccur
 from .evaluator import PostingCache
 from .export import Export
 from .facets import (
@@ -81,7 +83,7 @@ def _close_all(searchers: list, lock: threading.Lock) -> None:
         searchers.clear()
 
 
-class WhooshBackend(Matching, Articles, Spelling, Export):
+class WhooshBackend(Matching, Articles, Spelling, Export, Cooccur):
     """Searches one index folder.  Safe to share between threads.
 
     Each call opens a searcher on the latest commit, so a running ``newsfacet
