@@ -92,7 +92,7 @@ def create_app(test_config: dict | None = None, settings: Settings | None = None
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))
 
-    from . import export, facets, index, pages, saved, security
+    from . import cooccur, export, facets, index, pages, saved, security
 
     index.init_app(app)
     security.init_app(app)
@@ -101,6 +101,7 @@ def create_app(test_config: dict | None = None, settings: Settings | None = None
     app.register_blueprint(saved.bp)
     app.register_blueprint(facets.bp)
     app.register_blueprint(export.bp)
+    app.register_blueprint(cooccur.bp)
     pages.register_errors(app)
     return app
 

@@ -31,6 +31,7 @@ from search.api import (
     request_from_params,
 )
 
+from .cooccur import panels as cooccur_panels
 from .export import export_links
 from .index import get_search
 from .urls import link, query_string, with_added, with_entity, with_page, with_removed
@@ -352,6 +353,7 @@ def search_context(req: SearchRequest, data: dict) -> dict:
         "filter_count": len(applied),
         "clear_all": _href([(k, v) for k, v in pairs if k == "q"]) if any(k != "q" for k, _ in pairs) else None,
         "timeline": timeline(req, data, pairs),
+        "cooccur_panels": cooccur_panels(req, pairs),  # "Appears with" each entity filter's value
         "undated_count": next((f["count"] for f in data["facets"]["date"] if f["value"] == "undated"), 0),
         "pagination": pagination(data, pairs),
         "sort_links": sort_links(data, pairs),

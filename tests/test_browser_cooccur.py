@@ -1,0 +1,79 @@
+""""Appears with" in a real browser (Chromium through Playwright): the panel of a selected
+entity, its links ANDing a value in, and the page fitting a 390 px screen.
+
+The server, the browser and the guarded :class:`~tests.test_browser.Session` (nothing leaves
+127.0.0.1; no browser is downloaded) come from ``test_browser``, on the seeds.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+import pytest
+
+from . import test_browser
+from .test_browser import Session, check, click_facet, expect, screenshot, total
+
+pytestmark = test_browser.pytestmark
+browser, base_url = test_browser.browser, test_browser.base_url  # the fixtures: Chromium, the seeds' server
+
+
+@pytest.fixture
+def session(browser, base_url):
+    s = Session(browser, base_url)
+    yield s
+    s.close()
+    assert s.errors == []
+
+
+def api(s: Session, path: str, pairs) -> dict:
+    resp = s.context.request.get(f"{path}?{urlencode(pairs)}")
+    assert resp.ok, resp.status
+    return resp.json()
+
+
+def test_appears_with_panel_follows_a_selected_entity_and_ands_a_value_in(session):
+    page = session.page
+    page.goto("/search?q=talks")
+    expect(page.locator("section.cooccur")).to_have_count(0)  # no entity filter: no panel
+    click_facet(page, "org", "Hamas")
+    panel = page.locator("section.cooccur")
+    expect(panel).to_have_count(1)
+    expect(panel.locator("h2")).to_have_text("Appears with Hamas")
+    data = api(session, "/api/cooccur", [("q", "talks"), ("with", "Hamas"), ("limit", "10")])
+    rows = panel.locator("tbody tr")
+    expect(rows).to_have_count(len(data["values"]))
+    first = data["values"][0]
+    cells = rows.first.locator("td").all_inner_texts()
+    assert cells == [first["value"], str(first["count"]), f"×{first['lift']:.1f}"]
+    # The value's link ANDs it in: both values required, the query kept, canonical order.
+    rows.first.locator("a.cooccur-link").click()
+    page.wait_for_load_state()
+    pairs = parse_qsl(urlsplit(page.url).query)
+    assert pairs == sorted(pairs, key=lambda p: ["q", "entity"].index(p[0]))
+    assert ("q", "talks") in pairs and {v for k, v in pairs if k == "entity"} == {"Hamas", first["value"]}
+    assert total(page) == first["count"]
+    # Both values selected: a panel for each.
+    expect(page.locator("section.cooccur h2")).to_have_count(2)
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["js", "nojs"])
+def test_the_panel_fits_390_px(browser, base_url, javascript):
+    s = Session(browser, base_url, java_script_enabled=javascript)
+    try:
+        page = s.page
+        page.set_viewport_size({"width": 390, "height": 800})
+        page.goto("/search?entity=Hamas&entity=Mousa+Abu+Marzouk")
+        expect(page.locator("section.cooccur")).to_have_count(2)
+        assert check(page, "overflow") == []
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, width
+        for box in page.locator("section.cooccur table").evaluate_all(
+                "els => els.map(e => e.getBoundingClientRect().right)"):
+            assert box <= 390
+        screenshot(page, f"cooccur-390{'' if javascript else '-nojs'}.png")
+        page.goto("/cooccur?with=Hamas")
+        assert check(page, "overflow") == []
+    finally:
+        s.close()
+    assert s.errors == []
