@@ -216,7 +216,12 @@ def measure(tags: dict, stories: dict, spellings: dict, top: int = TOP) -> dict:
             name_words = _words(name) | _words(code)
             counts = Counter(v for k in members for v, _ in stories[k])
             belong = []
-            given, surname = (_words(name.split()[0]), _words(name.split()[-1])) if kind == "person" else (None, None)
+            given = surname = None
+            if kind == "person":
+                parts = name.split()
+                surname = _words(parts[-1])
+                # "de Clercq" names no given name: its first word is a particle.
+                given = _words(parts[0]) if len(parts) > 1 and parts[0][:1].isupper() else surname
             for value, n in counts.items():
                 if not (value_words[value] & name_words):
                     continue

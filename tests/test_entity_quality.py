@@ -164,16 +164,20 @@ def test_names_are_not_cut_at_their_own_words(tmp_path, capsys):
         "finished higher; Comex volume was light. Agriculture Secretary Richard Lyng declined to "
         "comment. Asked about wheat for the Soviet Union Lyng said it would not be today. "
         "Late Okafor goals won it, and former Ali Bagheri Kani spoke. Moody's Japan K.K. and "
-        "Japan's Toyota Motor Corp rated it. Japan September M-2 money supply rose.\n",
+        "Japan's Toyota Motor Corp rated it. Japan September M-2 money supply rose. Indonesian Minister "
+        "of Mines and Energy Subroto spoke; Subroto said prices were firm. Grain 13.50 dlrs "
+        "end-April/early-May Comanav. Barges April Mid-Mississippi River traded. The May Department "
+        "Stores Co said sales rose. The U.S. Said Iranians used the platforms.\n",
         encoding="utf-8",
     )
     data = run_json(capsys, "clean", str(page), "--json", "--no-context")
     values = {e["value"] for e in data["entities"]}
     assert {"Air New Zealand", "First Boston", "New England", "Bank of New Zealand Ltd", "Comex",
             "Richard Lyng", "Soviet Union", "Ali Bagheri Kani", "Moody's Japan K.K.", "Toyota Motor Corp",
-            "Japan"} <= values, values
+            "Japan", "Subroto", "Comanav", "Mid-Mississippi River", "May Department Stores Co"} <= values, values
     assert not values & {"Zealand", "Boston", "England", "New Zealand Ltd", "June Comex", "Soviet Union Lyng",
-                         "Late Okafor", "Japan K.K.", "Japan's Toyota Motor Corp", "Japan September M-2"}
+                         "Late Okafor", "Japan K.K.", "Japan's Toyota Motor Corp", "Japan September M-2",
+                         "Energy Subroto", "May Comanav", "April Mid-Mississippi River", "Said Iranians"}
 
 
 SPORTS = """Baseball results

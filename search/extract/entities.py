@@ -40,6 +40,7 @@ from search.extract.mentions import (
     Context,
     Mention,
     context_evidence,
+    extract_shape,
     looks_like_name,
     lookup,
     word_class,
@@ -152,8 +153,9 @@ def _team_evidence(ctx: Context, mention: Mention, line: str, start: int, end: i
 
 
 # A month right after one of these is a date ("in May"), not a given name.
-_TEMPORAL_WORDS = frozenset("in since until till during last next early late mid through before after from".split())
-_TEMPORAL = re.compile(rf"(?:^|\W)(?:{'|'.join(sorted(_TEMPORAL_WORDS))})[ \t]+\Z", re.IGNORECASE)
+_TEMPORAL_WORDS = frozenset("in since until till during last next early late mid end through before after from".split())
+# ... or joined to it: "early-May Comanav", "end-April".
+_TEMPORAL = re.compile(rf"(?:^|\W)(?:{'|'.join(sorted(_TEMPORAL_WORDS))})(?:[ \t]+|-)\Z", re.IGNORECASE)
 
 
 def _date_prefix(line: str, start: int, text: str) -> int:
@@ -168,18 +170,29 @@ def _date_prefix(line: str, start: int, text: str) -> int:
     return words[k].start() if k else 0
 
 
-def _drop_leading_months(mentions: list[Mention]) -> list[Mention]:
-    """"June Comex" where the document also names "Comex" alone: the month is the
-    contract's date, not a given name, whatever word came before it."""
+def _drop_leading_months(ctx: Context, mentions: list[Mention]) -> list[Mention]:
+    """A month before a name dates it: "June Comex" where the document also names
+    "Comex" alone, "April Mid-Mississippi River", "September Marine Midland".  Only
+    April, May, June and August are given names too, so only they need the evidence."""
     alone = {m.surface for m in mentions}
     out = []
     for m in mentions:
         if len(m.tokens) >= 2 and m.canonical is None and fold_word(m.tokens[0]) in MONTHS:
             rest = " ".join(m.tokens[1:])
-            if rest in alone:
+            if (
+                fold_word(m.tokens[0]) not in _NAME_MONTHS
+                or rest in alone
+                or lookup(ctx, rest) is not None
+                # "May Department Stores Co" is a company's own name: only a place shape tells.
+                or (extract_shape(ctx, tuple(m.tokens[1:])) or ("", 0))[0] == "place"
+            ):
                 m = Mention(rest, tuple(m.tokens[1:]), initial=False, headline=m.headline, where=m.where)
         out.append(m)
     return out
+
+
+# Months that are also given names ("June Carter", "August Busch").
+_NAME_MONTHS = frozenset("april may june august jan".split())
 
 
 def _shouted(text: str) -> bool:
@@ -216,7 +229,7 @@ def _finish(
         surface = acronyms.get(mention.surface, mention.surface)
         return "n:" + "|".join(light_key(t) for t in name_tokens(surface))
 
-    mentions = _drop_leading_months(mentions)
+    mentions = _drop_leading_months(ctx, mentions)
     for mention in mentions:
         etype, _ = mention.best()
         key = group_key(mention)
@@ -431,6 +444,27 @@ def _split_run_together(ctx: Context, groups: dict[str, _Group], order: list[str
         if score >= EV_SHAPE:
             continue
         tokens = group.full
+        lead = 0
+        while lead < len(tokens) - 1 and word_class(ctx, tokens[lead]) == "modifier":
+            lead += 1
+        if lead:
+            # "(Minister of Mines and) Energy Subroto" where the story names Subroto alone:
+            # the portfolio word is the title's, the name is his.
+            rest = tokens[lead:]
+            own = "n:" + "|".join(light_key(t) for t in name_tokens(" ".join(rest)))
+            other = groups.get(own)
+            if own != key and other is not None and other.merged_into is None and other.best_type()[0] == "person":
+                for mention in group.mentions:
+                    other.add(Mention(" ".join(rest), rest, initial=mention.initial, headline=mention.headline))
+                group.merged_into = own
+                continue
+            if other is not None and other.merged_into == key and group.best_type()[0] == "person":
+                # The lone name was merged into the longer spelling already: the spelling loses the word.
+                for mention in group.mentions:
+                    if mention.tokens[:lead] == tokens[:lead]:
+                        mention.surface, mention.tokens = " ".join(rest), rest
+                group.full = rest
+                continue
         surface = " ".join(tokens)
         parts = surface.split("-")
         if len(parts) >= 2 and parts[0][:1].isupper() and all(_names_other(groups, names, p, key) for p in parts):

@@ -469,6 +469,12 @@ class _Analyzer:
                 if piece:
                     self._add_name(piece, True, True, "")
             return
+        for i in range(1, len(tokens) - 1):
+            if fold_word(tokens[i]) in WORDS.speech_verbs and fold_word(tokens[i + 1]) in ctx.gaz.demonyms:
+                # "The U.S. Said Iranians used ...": a capitalised verb between a name and a nationality.
+                self.add_segment(tokens[:i], initial, headline, context.replace("a", ""))
+                self.add_segment(tokens[i + 1 :], False, headline, context.replace("b", ""))
+                return
         if initial and len(tokens) > 1 and fold_word(tokens[0]) in WORDS.speech_verbs:
             # "Said David Gluskin, president", "Said Iranians": a verb starts the
             # sentence when a given name, a nationality or a known name follows
