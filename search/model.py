@@ -24,6 +24,9 @@ from .document import ENTITY_TYPES
 from .errors import InvalidParameter
 
 SORTS = ("relevance", "newest", "oldest")
+# How the search page's timeline (and the JSON twin's "timeline") shows each period: the matches,
+# or the matches as a share of all the articles of the period.
+TIMELINE_MODES = ("count", "share")
 DEFAULT_PER_PAGE = 10
 DEFAULT_FACET_LIMIT = 20
 MAX_PER_PAGE = 100
@@ -34,7 +37,8 @@ MAX_ENTITIES = 20
 UNDATED = "undated"
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 # Public parameter names, in canonical order.
-PARAMS = ("q", "entity", "entity_any", "entity_not", "date", "from", "to", "sort", "page", "per_page", "facet_limit")
+PARAMS = ("q", "entity", "entity_any", "entity_not", "date", "from", "to", "sort", "page", "per_page", "facet_limit",
+          "timeline")
 # Facet-value pages (/facets/<type>): their types, orders and sizes.
 FACET_TYPES = ENTITY_TYPES
 FACET_SORTS = ("count", "name")
@@ -143,6 +147,9 @@ class SearchRequest:
     :param sort: one of :data:`SORTS`; relevance with an empty query means newest.
     :param indexed_after: only articles indexed after this moment (saved
         searches' "new since last visit").
+    :param timeline: one of :data:`TIMELINE_MODES`: how the page's timeline shows
+        a period (the matches, or their share of all the period's articles); it
+        changes no match and no count.
     """
 
     q: str = ""
@@ -157,6 +164,7 @@ class SearchRequest:
     per_page: int = DEFAULT_PER_PAGE
     facet_limit: int = DEFAULT_FACET_LIMIT
     indexed_after: dt.datetime | None = None
+    timeline: str = "count"
 
     def __post_init__(self) -> None:
         # Frozen: normalised values are set once, here, and never again.
@@ -171,6 +179,9 @@ class SearchRequest:
             raise InvalidParameter("entity_not", f"{sorted(both)[0]!r} is both required and excluded")
         if self.sort not in SORTS:
             raise InvalidParameter("sort", f"sort must be one of {', '.join(SORTS)}, not {self.sort!r}")
+        if self.timeline not in TIMELINE_MODES:
+            raise InvalidParameter(
+                "timeline", f"timeline must be one of {', '.join(TIMELINE_MODES)}, not {self.timeline!r}")
         _check_range("page", self.page, 1, MAX_PAGE)
         _check_range("per_page", self.per_page, 1, MAX_PER_PAGE)
         _check_range("facet_limit", self.facet_limit, 1, MAX_FACET_LIMIT)
@@ -193,6 +204,7 @@ class SearchRequest:
             "page": self.page,
             "per_page": self.per_page,
             "facet_limit": self.facet_limit,
+            "timeline": self.timeline,
         }
 
     def to_params(self, per_page: int = DEFAULT_PER_PAGE,
@@ -218,6 +230,8 @@ class SearchRequest:
             pairs.append(("per_page", str(self.per_page)))
         if self.facet_limit != facet_limit:
             pairs.append(("facet_limit", str(self.facet_limit)))
+        if self.timeline != "count":
+            pairs.append(("timeline", self.timeline))
         return pairs
 
 
@@ -263,6 +277,7 @@ def request_from_params(params, per_page: int = DEFAULT_PER_PAGE,
         page=_int(params, "page", 1),
         per_page=_int(params, "per_page", per_page),
         facet_limit=_int(params, "facet_limit", facet_limit),
+        timeline=params.get("timeline") or "count",
     )
 
 
@@ -300,12 +315,13 @@ class FacetValuesRequest:
             raise InvalidParameter("contains", f"contains is longer than {MAX_CONTAINS_CHARS} characters")
         _check_range("page", self.page, 1, MAX_PAGE)
         _check_range("per_page", self.per_page, 1, MAX_FACET_PAGE_SIZE)
-        if self.search.sort != "relevance" or self.search.page != 1:
-            object.__setattr__(self, "search", replace(self.search, sort="relevance", page=1))
+        if self.search.sort != "relevance" or self.search.page != 1 or self.search.timeline != "count":
+            object.__setattr__(self, "search", replace(self.search, sort="relevance", page=1, timeline="count"))
 
     def as_dict(self) -> dict:
         """The request under its public names: the search's filters, then the page's own."""
-        query = {k: v for k, v in self.search.as_dict().items() if k not in ("sort", "page", "per_page", "facet_limit")}
+        skipped = ("sort", "page", "per_page", "facet_limit", "timeline")
+        query = {k: v for k, v in self.search.as_dict().items() if k not in skipped}
         return {"type": self.type, "query": query, "contains": self.contains, "sort": self.sort,
                 "page": self.page, "per_page": self.per_page}
 
@@ -500,7 +516,7 @@ class Cooccurrence:
     values: list[CooccurValue]
 
     def as_dict(self) -> dict:
-        skipped = ("sort", "page", "per_page", "facet_limit")
+        skipped = ("sort", "page", "per_page", "facet_limit", "timeline")
         query = {k: v for k, v in self.request.as_dict().items() if k not in skipped}
         return {"query": query, "with": self.value, "type": self.type, "count": self.count, "total": self.total,
                 "limit": self.limit, "values": self.values}
@@ -551,6 +567,7 @@ __all__ = [
     "MAX_QUERY_CHARS",
     "PARAMS",
     "SORTS",
+    "TIMELINE_MODES",
     "UNDATED",
     "ArticleView",
     "CooccurValue",

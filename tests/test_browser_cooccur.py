@@ -1,5 +1,6 @@
-""""Appears with" in a real browser (Chromium through Playwright): the panel of a selected
-entity, its links ANDing a value in, and the page fitting a 390 px screen.
+""""Appears with" and the share timeline in a real browser (Chromium through Playwright): the
+panel of a selected entity and its links ANDing a value in, the "Share of all articles" /
+"Matching articles" toggle and its bars, and both fitting a 390 px screen.
 
 The server, the browser and the guarded :class:`~tests.test_browser.Session` (nothing leaves
 127.0.0.1; no browser is downloaded) come from ``test_browser``, on the seeds.
@@ -74,6 +75,39 @@ def test_the_panel_fits_390_px(browser, base_url, javascript):
         screenshot(page, f"cooccur-390{'' if javascript else '-nojs'}.png")
         page.goto("/cooccur?with=Hamas")
         assert check(page, "overflow") == []
+    finally:
+        s.close()
+    assert s.errors == []
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["js", "nojs"])
+def test_share_toggle_round_trips_and_fits_390_px(browser, base_url, javascript):
+    s = Session(browser, base_url, java_script_enabled=javascript)
+    try:
+        page = s.page
+        page.set_viewport_size({"width": 390, "height": 800})
+        page.goto("/search?q=Hamas")
+        timeline = page.locator("figure.timeline")
+        expect(timeline.locator("figcaption")).to_contain_text("Matches per year")
+        timeline.locator("a.timeline-mode", has_text="Share of all articles").click()
+        page.wait_for_url("**/search?q=Hamas&timeline=share")
+        expect(timeline.locator("figcaption")).to_contain_text("Share of all articles per year")
+        expect(timeline.locator("strong[aria-current]")).to_have_text("Share of all articles")
+        data = api(s, "/api/search", [("q", "Hamas"), ("timeline", "share")])
+        shown = [p for p in data["timeline"]["periods"] if p["count"]]
+        labels = timeline.locator("a.bar-link").evaluate_all("els => els.map(e => e.getAttribute('aria-label'))")
+        assert labels == [f"{p['value']}: {p['count']:,} of {p['total']:,} article{'' if p['total'] == 1 else 's'}"
+                          f" ({p['share'] * 100:.0f}%)" for p in shown]
+        assert check(page, "overflow") == []
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        screenshot(page, f"timeline-share-390{'' if javascript else '-nojs'}.png")
+        # A bar keeps the mode; the other link goes back to counts, the rest of the URL unchanged.
+        timeline.locator("a.bar-link").first.click()
+        page.wait_for_url(f"**/search?q=Hamas&date={shown[0]['value']}&timeline=share")
+        page.locator("a.timeline-mode", has_text="Matching articles").click()
+        page.wait_for_url(f"**/search?q=Hamas&date={shown[0]['value']}")
+        assert "timeline=" not in page.url
+        expect(page.locator("figure.timeline figcaption")).to_contain_text("Matches per")
     finally:
         s.close()
     assert s.errors == []

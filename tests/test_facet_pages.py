@@ -189,7 +189,7 @@ def test_api_search_with_or_and_not_whole_document(client):
     assert api(client, url) == {
         "query": {"q": "talks", "entity": [], "entity_any": ["Geneva", "Lavrov", "Trumsø", "Vladimir Putin"],
                   "entity_not": ["Moscow"], "date": None, "from": None, "to": None, "sort": "relevance",
-                  "page": 1, "per_page": 10, "facet_limit": 1},
+                  "page": 1, "per_page": 10, "facet_limit": 1, "timeline": "count"},
         "total": 1,
         "page": 1,
         "per_page": 10,
@@ -217,6 +217,10 @@ def test_api_search_with_or_and_not_whole_document(client):
             ],
             "date": [{"value": "2024", "count": 1, "selected": False}],
         },
+        # One year, one month: the days of April 2024; row 5 is the only article of 1 April.
+        "timeline": {"mode": "count", "level": "day", "within": "2024-04", "periods": [
+            {"value": f"2024-04-{d:02d}", "count": int(d == 1), "total": int(d == 1), "share": 1.0 if d == 1 else None}
+            for d in range(1, 31)]},
         "suggestion": None,
         "notice": None,
         "links": {

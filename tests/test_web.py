@@ -43,7 +43,7 @@ def test_api_search_whole_document(client):
     assert api(client, "/api/search?q=Galuzin&facet_limit=1&per_page=1") == {
         "query": {"q": "Galuzin", "entity": [], "entity_any": [], "entity_not": [],
                   "date": None, "from": None, "to": None, "sort": "relevance",
-                  "page": 1, "per_page": 1, "facet_limit": 1},
+                  "page": 1, "per_page": 1, "facet_limit": 1, "timeline": "count"},
         "total": 1,
         "page": 1,
         "per_page": 1,
@@ -73,6 +73,12 @@ def test_api_search_whole_document(client):
             ],
             "date": [{"value": "2023", "count": 1, "selected": False}],
         },
+        # The page's timeline: a single year shows its months, a single month its days; each day with the
+        # matches, all the articles of that day and the share they are (None: a day without articles).
+        "timeline": {"mode": "count", "level": "day", "within": "2023-10", "periods": [
+            {"value": f"2023-10-{d:02d}", "count": int(d == 26), "total": int(d == 26),
+             "share": 1.0 if d == 26 else None}
+            for d in range(1, 32)]},
         "suggestion": None,
         "notice": None,
         "links": {

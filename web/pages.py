@@ -19,6 +19,7 @@ from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
 from search.api import (
+    UNDATED,
     DateFilter,
     IndexDamaged,
     IndexNotFound,
@@ -61,13 +62,18 @@ def search_page_data(req: SearchRequest) -> dict:
     """The search page as plain data: the query service's answer plus canonical links."""
     result = get_search().search(req)
     pairs = req.to_params(*_defaults())
-    feed_pairs = [(k, v) for k, v in pairs if k not in ("sort", "page", "per_page", "facet_limit")]
+    feed_pairs = [(k, v) for k, v in pairs if k not in ("sort", "page", "per_page", "facet_limit", "timeline")]
     data = result.as_dict()
+    # "timeline" beside the facets: "facets.date" stays as it was, the timeline's periods are its own.
+    items = list(data.items())
+    at = [k for k, _ in items].index("facets") + 1
+    data = dict([*items[:at], ("timeline", timeline_data(req, data)), *items[at:]])
     data["links"] = {
         "self": link(url_for("pages.search"), pairs),
         "json": link(url_for("pages.api_search"), pairs),
         "atom": link(url_for("pages.atom"), feed_pairs),
-        **export_links(req),  # csv, jsonl, facets_csv, timeline_csv: the whole result set as files
+        # csv, jsonl, facets_csv, timeline_csv: the whole result set as files (the timeline mode is the page's)
+        **export_links(dataclasses.replace(req, timeline="count")),
     }
     data["elapsed_ms"] = round(result.elapsed_ms, 1)
     return data
@@ -126,7 +132,7 @@ def facets_href(type_: str, pairs) -> str:
     Not the search's ``sort``: on ``/facets`` that parameter is the page's own (count or name), so
     carrying ``sort=newest`` over made "more…" from a search sorted newest a 400.
     """
-    skip = ("page", "sort", "facet_limit")
+    skip = ("page", "sort", "facet_limit", "timeline")
     return link(f"{request.script_root}/facets/{type_}", [(k, v) for k, v in pairs if k not in skip])
 
 
@@ -237,54 +243,115 @@ def chips(data: dict, pairs) -> list[dict]:
     return out
 
 
-def _timeline_level(req: SearchRequest, data: dict) -> tuple[DateFilter | None, list]:
-    """The date level to chart and its buckets: one level below the filter, or further down while
-    that level would be a single bar (a single year shows its months, a single month its days)."""
-    date, values = req.date, data["facets"]["date"]
+LEVEL_LENGTH = {"year": 4, "month": 7, "day": 10}
+
+
+def _level_below(date: DateFilter | None) -> str:
+    """The level a timeline of matches within *date* charts."""
+    if date is None or date.level == UNDATED:
+        return "year"
+    return {"year": "month", "month": "day", "day": "day"}[date.level]
+
+
+def _period_keys(level: str, within: DateFilter | None, found: list[str]) -> list[str]:
+    """The periods a timeline at *level* charts: every year from the first to the last of *found*,
+    the twelve months of the year *within*, the days of the month *within* (or the day itself)."""
+    if level == "year":
+        years = sorted(int(v) for v in found)
+        return [f"{y:04d}" for y in range(years[0], years[-1] + 1)] if years else []
+    if level == "month":
+        return [f"{within.value}-{m:02d}" for m in range(1, 13)]
+    if within.level == "day":
+        return [within.value]
+    year, month = within.parts
+    days = (dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)).day
+    return [f"{within.value}-{d:02d}" for d in range(1, days + 1)]
+
+
+def timeline_data(req: SearchRequest, data: dict) -> dict:
+    """The timeline of the search page and its JSON twin (``"timeline"``).
+
+    ``level``: one level below the date filter, or further down while that level
+    would be a single period (a single year shows its months, a single month its
+    days); ``within``: the year or month charted, if any.  ``periods``: each period
+    at the level (gaps included; none when nothing dated matches) with ``count``
+    (matches), ``total`` (all articles of the period within the search's date
+    filters: ``date``, ``from``, ``to``; no query, no entity filter) and ``share``
+    (count / total; None for a period without articles).  Articles dated less precisely than the
+    level, and undated ones, are in no period.  ``mode`` is what the page shows.
+    """
+    search = get_search()
+    within = req.date if req.date is not None and req.date.level != UNDATED else None
+    level = _level_below(req.date)
+    counts = data["facets"]["date"]  # the search's own, at that level: no second search needed
     for _ in range(2):
-        dated = [f for f in values if f["value"] != "undated" and f["count"]]
-        if len(dated) != 1 or len(dated[0]["value"]) >= 10:
+        dated = [c for c in counts if c["value"] != UNDATED and len(c["value"]) == LEVEL_LENGTH[level] and c["count"]]
+        if len(dated) != 1 or level == "day":
             break
-        date = DateFilter.parse(dated[0]["value"])
-        below = get_search().search(dataclasses.replace(req, date=date, page=1, per_page=1, facet_limit=1))
-        values = below.facets["date"]
-    return date, values
+        within = DateFilter.parse(dated[0]["value"])
+        level = _level_below(within)
+        counts = search.date_counts(req, level)
+    found = {c["value"]: c["count"] for c in counts
+             if c["value"] != UNDATED and len(c["value"]) == LEVEL_LENGTH[level] and c["count"]}
+    periods = []
+    if found:
+        base = SearchRequest(date=req.date, date_from=req.date_from, date_to=req.date_to)
+        totals = {c["value"]: c["count"] for c in search.date_counts(base, level)}
+        for key in _period_keys(level, within, list(found)):
+            count, total = found.get(key, 0), totals.get(key, 0)
+            periods.append({"value": key, "count": count, "total": total, "share": count / total if total else None})
+    return {"mode": req.timeline, "level": level, "within": within.value if within else None, "periods": periods}
+
+
+def percent(share: float) -> str:
+    """``30%``, ``4.5%``, ``0.25%``: a share with the digits that tell periods apart."""
+    pct = share * 100
+    return f"{pct:.0f}%" if pct >= 10 or pct == 0 else f"{pct:.1f}%" if pct >= 1 else f"{pct:.2f}%"
 
 
 def timeline(req: SearchRequest, data: dict, pairs) -> dict | None:
-    """Bars of matches per year (or month, or day), gaps included, at the level that shows more than one bar."""
-    date, values = _timeline_level(req, data)
-    counts = {f["value"]: f["count"] for f in values if f["value"] != "undated"}
-    if not counts or (date is not None and date.level == "day"):
+    """Bars per year (or month, or day), gaps included, at the level that shows more than one bar:
+    the matches, or with ``timeline=share`` their share of all the period's articles."""
+    t = data["timeline"]
+    level, periods = t["level"], t["periods"]
+    if not periods or (t["within"] and len(t["within"]) == LEVEL_LENGTH["day"]):
         return None  # nothing dated, or a single day: nothing to chart
-    if date is None or date.level == "undated":
-        unit = "year"
-        years = sorted(int(v) for v in counts)
-        keys = [f"{y:04d}" for y in range(years[0], years[-1] + 1)]
+    share = t["mode"] == "share"
+    keys = [p["value"] for p in periods]
+    if level == "year":
         labels = keys
-    elif date.level == "year":
-        unit = "month"
-        keys = [f"{date.value}-{m:02d}" for m in range(1, 13)]
+    elif level == "month":
         labels = [date_label(k).split()[0] for k in keys]
     else:
-        unit = "day"
-        year, month = date.parts
-        days = (dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)).day
-        keys = [f"{date.value}-{d:02d}" for d in range(1, days + 1)]
-        labels = [str(d) for d in range(1, days + 1)]
-    peak = max(counts.values())
+        labels = [str(int(k[8:])) for k in keys]
+    size = (lambda p: p["share"] or 0.0) if share else (lambda p: p["count"])
+    top = max(periods, key=size)
+    peak = size(top)
     step = max(1, -(-len(keys) // 12))
     bars = []
-    for i, (key, label) in enumerate(zip(keys, labels, strict=True)):
-        count = counts.get(key, 0)
+    for i, (p, label) in enumerate(zip(periods, labels, strict=True)):
+        count, title = p["count"], date_label(p["value"])
+        text = percent(p["share"] or 0.0) if share else str(count)
+        aria = (f"{title}: {count:,} of {plural(p['total'], 'article')} ({text})" if share
+                else f"{title}: {plural(count, 'article')}")
         bars.append({
-            "count": count, "label": label, "title": date_label(key),
-            "step": 0 if not count else max(1, round(BAR_STEPS * count / peak)),
-            "href": _href(with_added(pairs, "date", key)) if count else None,
+            "count": count, "label": label, "title": title, "text": text, "aria": aria,
+            "step": 0 if not count else max(1, round(BAR_STEPS * size(p) / peak)),
+            "href": _href(with_added(pairs, "date", p["value"])) if count else None,
             "show_label": len(keys) <= 16 or i % step == 0,
         })
-    within = f" in {date.label}" if date is not None and date.level != "undated" and date != req.date else ""
-    return {"bars": bars, "unit": unit, "within": within, "show_counts": len(keys) <= 16}
+    drilled = t["within"] and (req.date is None or t["within"] != req.date.value)
+    within = f" in {date_label(t['within'])}" if drilled else ""
+    page = req.page
+    modes = [
+        {"label": "Matching articles", "current": not share,
+         "href": _href(with_page(with_removed(pairs, "timeline"), page))},
+        {"label": "Share of all articles", "current": share,
+         "href": _href(with_page(with_added(pairs, "timeline", "share"), page))},
+    ]
+    return {"bars": bars, "unit": level, "within": within, "show_counts": len(keys) <= 16, "share": share,
+            "peak": {"text": percent(top["share"]), "title": date_label(top["value"])} if share else None,
+            "modes": modes}
 
 
 def pagination(data: dict, pairs) -> dict:
