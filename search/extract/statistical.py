@@ -24,6 +24,7 @@ import importlib
 import importlib.util
 from typing import TYPE_CHECKING
 
+from search.extract import sports
 from search.extract.mentions import EV_WEAK, Mention
 from search.extract.name_runs import NAME_RUN, analyse_run, is_boilerplate_line, is_initial, line_mode
 
@@ -120,8 +121,10 @@ def statistical_mentions(
     mentions: list[Mention] = []
     headline_mentions: list[Mention] = []
     acronyms: dict[str, str] = {}
+    sporty = sports.is_sports_report(lines)
     for line, mode, doc in zip(lines, modes, nlp.pipe(lines, batch_size=BATCH_SIZE), strict=True):
         headline = mode == "headline"
+        score_line = sporty and sports.is_results_line(line)
         for start, end, text, labelled in _candidates(line, doc):
             body, heads = analyse_run(ctx, text, is_initial(line, start), headline)
             if not body and not heads and len(labelled) == 1 and labelled[0][2] == "other" and " " not in text:
@@ -135,6 +138,8 @@ def statistical_mentions(
                     mention.add(etype, EV_MODEL)
                 if out is mentions:
                     rules._apply_context(ctx, mention, line, start, end, acronyms)
+                    if sporty:  # as for the rules: a city that plays is a team
+                        rules._team_evidence(ctx, mention, line, start, end, score_line)
                 out.append(mention)
     return mentions, headline_mentions, acronyms
 
