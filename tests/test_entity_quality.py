@@ -167,17 +167,20 @@ def test_names_are_not_cut_at_their_own_words(tmp_path, capsys):
         "Japan's Toyota Motor Corp rated it. Japan September M-2 money supply rose. Indonesian Minister "
         "of Mines and Energy Subroto spoke; Subroto said prices were firm. Grain 13.50 dlrs "
         "end-April/early-May Comanav. Barges April Mid-Mississippi River traded. The May Department "
-        "Stores Co said sales rose. The U.S. Said Iranians used the platforms.\n",
+        "Stores Co said sales rose. The U.S. Said Iranians used the platforms. Prime Minister-designate "
+        "Ciriaco De Mita met President-elect Bill Clinton.\n",
         encoding="utf-8",
     )
     data = run_json(capsys, "clean", str(page), "--json", "--no-context")
     values = {e["value"] for e in data["entities"]}
     assert {"Air New Zealand", "First Boston", "New England", "Bank of New Zealand Ltd", "Comex",
             "Richard Lyng", "Soviet Union", "Ali Bagheri Kani", "Moody's Japan K.K.", "Toyota Motor Corp",
-            "Japan", "Subroto", "Comanav", "Mid-Mississippi River", "May Department Stores Co"} <= values, values
+            "Japan", "Subroto", "Comanav", "Mid-Mississippi River", "May Department Stores Co",
+            "Ciriaco De Mita", "Bill Clinton"} <= values, values
     assert not values & {"Zealand", "Boston", "England", "New Zealand Ltd", "June Comex", "Soviet Union Lyng",
                          "Late Okafor", "Japan K.K.", "Japan's Toyota Motor Corp", "Japan September M-2",
-                         "Energy Subroto", "May Comanav", "April Mid-Mississippi River", "Said Iranians"}
+                         "Energy Subroto", "May Comanav", "April Mid-Mississippi River", "Said Iranians",
+                         "Prime Minister-designate", "Minister-designate"}
 
 
 SPORTS = """Baseball results

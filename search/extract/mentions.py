@@ -144,6 +144,9 @@ def word_class(ctx: Context, token: str) -> str:
     low = fold_word(token).rstrip(".")
     if low in WORDS.titles or low + "." in WORDS.titles:
         return "title"
+    head, dash, tail = low.partition("-")
+    if dash and tail in ("designate", "elect") and head in WORDS.titles:
+        return "title"  # "Minister-designate", "President-elect"
     if len(low) >= 6 and token[:1].isupper() and _near_title(low, ctx):
         return "title"
     if low in WORDS.title_modifiers:
