@@ -302,7 +302,9 @@ def page_bars(client, params: str) -> list[tuple[str, int]]:
 
 
 @pytest.mark.parametrize("params", ["", "q=harbour", "date=2023", "date=2023-03", "entity=Anna+Berg",
-                                    "from=2023-03-01&to=2023-04-30", "q=quay&date=2022"],
+                                    "from=2023-03-01&to=2023-04-30", "q=quay&date=2022",
+                                    # one dated month and an undated article: the page drills to days
+                                    "entity=David+Vik&entity=Farid+Strand"],
                          ids=lambda p: p or "everything")
 def test_timeline_csv_is_at_the_level_the_page_charts(client, params):
     rows = timeline_rows(client, params)

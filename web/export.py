@@ -268,7 +268,8 @@ def page_timeline(search, req: SearchRequest) -> tuple[str, DateFilter | None, l
     level = _level_below(date)
     counts = search.date_counts(req, level)
     for _ in range(2):
-        dated = [c for c in counts if len(c["value"]) == LEVEL_LENGTH[level] and c["count"]]
+        # "undated" is as long as YYYY-MM: name it, or a month plus undated ones would stay at months.
+        dated = [c for c in counts if c["value"] != UNDATED and len(c["value"]) == LEVEL_LENGTH[level] and c["count"]]
         if len(dated) != 1 or level == "day":
             break
         date = DateFilter.parse(dated[0]["value"])
