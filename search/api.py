@@ -63,6 +63,7 @@ from .model import (
     request_from_params,
 )
 from .settings import BACKENDS, Options, Settings
+from .timeline import LEVEL_LENGTH, chart_level, dated_periods, level_below
 
 # The levels of :meth:`SearchBackend.date_counts` (and of ``/export/timeline.csv?level=``).
 DATE_LEVELS = ("year", "month", "day")
@@ -337,6 +338,10 @@ __all__ = [
     "clean_files",
     "date_label",
     "facet_values_request_from_params",
+    "LEVEL_LENGTH",
+    "chart_level",
+    "dated_periods",
+    "level_below",
     "index_exists",
     "is_heading",
     "open_backend",

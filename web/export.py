@@ -48,6 +48,7 @@ from werkzeug.exceptions import HTTPException
 from search.api import (
     DATE_LEVELS,
     FACET_TYPES,
+    LEVEL_LENGTH,
     UNDATED,
     DateFilter,
     FacetValuesRequest,
@@ -57,6 +58,7 @@ from search.api import (
     QueryTimeout,
     SearchError,
     SearchRequest,
+    chart_level,
     request_from_params,
 )
 
@@ -78,7 +80,6 @@ NOT_EXPORTED = ("page", "per_page", "facet_limit")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # Letters NFKD leaves whole, spelled in ASCII for file names (the others lose their accents).
 UNDECOMPOSED = str.maketrans({"ø": "o", "æ": "ae", "œ": "oe", "ß": "ss", "đ": "d", "ł": "l", "þ": "th", "ı": "i"})
-LEVEL_LENGTH = {"year": 4, "month": 7, "day": 10}
 CSV_TYPE = "text/csv; charset=utf-8"
 JSONL_TYPE = "application/x-ndjson; charset=utf-8"
 
@@ -245,39 +246,13 @@ def timeline_csv():
     req = export_request(request.args)
     search = get_search()
     if level is None:
-        level, within, counts = page_timeline(search, req)
+        level, within, counts = chart_level(search, req)  # as the page charts it
     else:
         within = req.date if req.date and req.date.level != UNDATED and \
             LEVEL_LENGTH[req.date.level] < LEVEL_LENGTH[level] else None
         counts = search.date_counts(req, level)
     rows = [("period", "count")] + [(p, n) for p, n in with_gaps(counts, level, within)]
     return _attachment(_csv_text(rows), CSV_TYPE, file_name(req, "timeline", "csv"))
-
-
-def _level_below(date: DateFilter | None) -> str:
-    """The level a timeline of matches within *date* charts."""
-    if date is None or date.level == UNDATED:
-        return "year"
-    return {"year": "month", "month": "day", "day": "day"}[date.level]
-
-
-def page_timeline(search, req: SearchRequest) -> tuple[str, DateFilter | None, list[dict]]:
-    """``(level, the period it is within, counts)`` as the search page's timeline charts them:
-    one level below the date filter, further down while that level would be a single bar."""
-    date = req.date
-    level = _level_below(date)
-    counts = search.date_counts(req, level)
-    for _ in range(2):
-        # "undated" is as long as YYYY-MM: name it, or a month plus undated ones would stay at months.
-        dated = [c for c in counts if c["value"] != UNDATED and len(c["value"]) == LEVEL_LENGTH[level] and c["count"]]
-        if len(dated) != 1 or level == "day":
-            break
-        date = DateFilter.parse(dated[0]["value"])
-        level = _level_below(date)
-        counts = search.date_counts(req, level)
-    if date is not None and date.level == UNDATED:
-        date = None
-    return level, date, counts
 
 
 def _periods(first: str, last: str, level: str):

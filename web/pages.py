@@ -19,7 +19,7 @@ from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
 from search.api import (
-    UNDATED,
+    LEVEL_LENGTH,
     DateFilter,
     IndexDamaged,
     IndexNotFound,
@@ -27,7 +27,9 @@ from search.api import (
     QueryTimeout,
     SearchError,
     SearchRequest,
+    chart_level,
     date_label,
+    dated_periods,
     is_heading,
     request_from_params,
 )
@@ -243,16 +245,6 @@ def chips(data: dict, pairs) -> list[dict]:
     return out
 
 
-LEVEL_LENGTH = {"year": 4, "month": 7, "day": 10}
-
-
-def _level_below(date: DateFilter | None) -> str:
-    """The level a timeline of matches within *date* charts."""
-    if date is None or date.level == UNDATED:
-        return "year"
-    return {"year": "month", "month": "day", "day": "day"}[date.level]
-
-
 def _period_keys(level: str, within: DateFilter | None, found: list[str]) -> list[str]:
     """The periods a timeline at *level* charts: every year from the first to the last of *found*,
     the twelve months of the year *within*, the days of the month *within* (or the day itself)."""
@@ -281,18 +273,9 @@ def timeline_data(req: SearchRequest, data: dict) -> dict:
     level, and undated ones, are in no period.  ``mode`` is what the page shows.
     """
     search = get_search()
-    within = req.date if req.date is not None and req.date.level != UNDATED else None
-    level = _level_below(req.date)
-    counts = data["facets"]["date"]  # the search's own, at that level: no second search needed
-    for _ in range(2):
-        dated = [c for c in counts if c["value"] != UNDATED and len(c["value"]) == LEVEL_LENGTH[level] and c["count"]]
-        if len(dated) != 1 or level == "day":
-            break
-        within = DateFilter.parse(dated[0]["value"])
-        level = _level_below(within)
-        counts = search.date_counts(req, level)
-    found = {c["value"]: c["count"] for c in counts
-             if c["value"] != UNDATED and len(c["value"]) == LEVEL_LENGTH[level] and c["count"]}
+    # The date facet is the search's own count at the first level: no second search needed.
+    level, within, counts = chart_level(search, req, data["facets"]["date"])
+    found = {c["value"]: c["count"] for c in dated_periods(counts, level)}
     periods = []
     if found:
         base = SearchRequest(date=req.date, date_from=req.date_from, date_to=req.date_to)
