@@ -270,9 +270,10 @@ def build_contains_keys(tables: FacetTables, spellings: dict[str, list[str]]) ->
 def _entry(tables: FacetTables, tid: int, count: int, selection: EntitySelection) -> FacetValue:
     value, type_ = tables.terms[tid]
     entry: FacetValue = {"value": value, "type": type_, "count": count, "selected": value in selection.required}
-    mode = selection.mode(value)
-    if mode:
-        entry["mode"] = mode
+    if selection.groups or selection.excluded:  # the common case has neither: skip the lookups
+        mode = selection.mode(value)
+        if mode:
+            entry["mode"] = mode
     return entry
 
 
@@ -315,9 +316,10 @@ def entity_facet(tables: FacetTables, counts: dict[str, np.ndarray], selection: 
             cut = np.partition(c[nz], len(nz) - limit)[len(nz) - limit]
             nz = nz[c[nz] >= cut]
             nz = nz[np.lexsort((tables.name_rank[tids[nz]], -c[nz]))][:limit]
-        chosen = np.flatnonzero(np.isin(tids, named_ids))
-        for i in np.union1d(nz, chosen):
-            listed[int(tids[i])] = int(c[i])
+        if len(named_ids):
+            nz = np.union1d(nz, np.flatnonzero(np.isin(tids, named_ids)))
+        # Plain lists: a few dozen Python ints are cheaper than numpy scalars one by one.
+        listed.update(zip(tids[nz].tolist(), c[nz].tolist(), strict=True))
     out = [_entry(tables, tid, n, selection) for tid, n in listed.items()]
     out.sort(key=lambda d: (-d["count"], d["value"].casefold(), d["type"]))
     return out
