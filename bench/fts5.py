@@ -242,11 +242,10 @@ class Fts5Service:
             )
             params.append(value)
         if req.date:
-            if req.date == "undated":
+            if req.date.level == "undated":
                 where.append("d.year = 0")
             else:
-                parts = [int(p) for p in req.date.split("-")]
-                for col, val in zip(("d.year", "d.month", "d.day"), parts, strict=False):
+                for col, val in zip(("d.year", "d.month", "d.day"), req.date.parts, strict=False):
                     where.append(f"{col} = ?")
                     params.append(val)
         if req.date_from or req.date_to:
@@ -298,7 +297,7 @@ class Fts5Service:
 
     def _date_facet(self, src: str, req) -> list[dict]:
         join = f"FROM {src} m CROSS JOIN docs d ON d.id = m.id" if src != "docs" else "FROM docs d"
-        date = req.date
+        date = req.date.value if req.date else None  # the DateFilter's text: "2023", "2023-10", "undated"
         if date and date != "undated" and date.count("-") == 2:
             n = self.conn.execute(f"SELECT COUNT(*) FROM {src}").fetchone()[0]
             return [{"value": date, "count": n, "selected": True}]
