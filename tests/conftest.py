@@ -92,6 +92,13 @@ def make_app(index_dir: Path, instance: Path):
                        "SECRET_KEY": "test"})
 
 
+def get_json(client, url: str, status: int = 200) -> dict:
+    """*url*'s JSON answer through a Flask test client, asserting its status."""
+    response = client.get(url)
+    assert response.status_code == status, response.data
+    return response.get_json()
+
+
 @pytest.fixture(scope="module")
 def seed_app(seed_index, tmp_path_factory):
     return make_app(seed_index, tmp_path_factory.mktemp("instance"))

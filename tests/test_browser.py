@@ -19,6 +19,7 @@ import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 
@@ -149,6 +150,13 @@ def session(browser, base_url):
 
 
 # -- helpers: what is on screen ---------------------------------------------------------
+
+
+def api_json(s: Session, path: str, pairs) -> dict:
+    """``path?pairs`` fetched through the session's browser context, as JSON."""
+    resp = s.context.request.get(f"{path}?{urlencode(pairs)}")
+    assert resp.ok, resp.status
+    return resp.json()
 
 
 def total(page) -> int:

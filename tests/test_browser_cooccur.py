@@ -8,12 +8,13 @@ The server, the browser and the guarded :class:`~tests.test_browser.Session` (no
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
 from . import test_browser
 from .test_browser import Session, check, click_facet, expect, screenshot, total
+from .test_browser import api_json as api
 
 pytestmark = test_browser.pytestmark
 browser, base_url = test_browser.browser, test_browser.base_url  # the fixtures: Chromium, the seeds' server
@@ -25,12 +26,6 @@ def session(browser, base_url):
     yield s
     s.close()
     assert s.errors == []
-
-
-def api(s: Session, path: str, pairs) -> dict:
-    resp = s.context.request.get(f"{path}?{urlencode(pairs)}")
-    assert resp.ok, resp.status
-    return resp.json()
 
 
 def test_appears_with_panel_follows_a_selected_entity_and_ands_a_value_in(session):

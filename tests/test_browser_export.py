@@ -12,12 +12,13 @@ import io
 import json
 import re
 from pathlib import Path
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
 from . import test_browser
 from .test_browser import Session, click_facet, expect, facet_with_count_below, search_for, total
+from .test_browser import api_json as api
 
 pytestmark = test_browser.pytestmark
 browser, base_url = test_browser.browser, test_browser.base_url  # the fixtures: Chromium, the seeds' server
@@ -32,12 +33,6 @@ def session(browser, base_url):
     yield s
     s.close()
     assert s.errors == []
-
-
-def api(s: Session, path: str, pairs) -> dict:
-    resp = s.context.request.get(f"{path}?{urlencode(pairs)}")
-    assert resp.ok, resp.status
-    return resp.json()
 
 
 def every_hit(s: Session, pairs) -> list[dict]:

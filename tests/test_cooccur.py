@@ -27,7 +27,7 @@ from search.api import SearchRequest, request_from_params
 from search.ingest import build_index
 from search.settings import Options
 
-from .conftest import make_app
+from .conftest import get_json, make_app
 from .test_disjunctive import ENTITIES, UNKNOWN, Brute, filter_strategy, request_of, row_strategy, write
 
 MARZOUK = "Mousa Abu Marzouk"
@@ -118,12 +118,6 @@ def test_cooccurrence_equals_brute_force_on_random_corpora(rows, edits, filters,
 @pytest.fixture
 def client(seed_app):
     return seed_app.test_client()
-
-
-def get_json(client, url: str, status: int = 200) -> dict:
-    response = client.get(url)
-    assert response.status_code == status, response.data
-    return response.get_json()
 
 
 def test_api_cooccur_document_and_formulas(client):

@@ -26,7 +26,7 @@ from search.whoosh_backend.evaluator import Unsupported
 from search.whoosh_backend.service import WhooshBackend
 from web import export as web_export
 
-from .conftest import make_app
+from .conftest import get_json, make_app
 
 PEOPLE = ["Anna Berg", "Bruno Dahl", "Clara Lund", "David Vik", "Elin Holm", "Farid Strand"]
 ORGS = ["Harbour Board", "Ferry Union", "Port Authority"]
@@ -100,9 +100,7 @@ def client(app):
 
 
 def api(client, url: str) -> dict:
-    response = client.get(url)
-    assert response.status_code == 200, response.data
-    return response.get_json()
+    return get_json(client, url)
 
 
 def paged_hits(client, params: str) -> list[dict]:

@@ -30,7 +30,7 @@ from search.api import SearchRequest, request_from_params
 from search.ingest import build_index
 from search.settings import Options
 
-from .conftest import make_app
+from .conftest import get_json, make_app
 from .test_disjunctive import Brute, date_matches, filter_strategy, request_of, row_strategy, write
 
 LENGTH = {"year": 4, "month": 7, "day": 10}
@@ -159,12 +159,6 @@ def test_share_timeline_equals_brute_force_on_random_corpora(rows, edits, filter
 @pytest.fixture
 def client(seed_app):
     return seed_app.test_client()
-
-
-def get_json(client, url: str, status: int = 200) -> dict:
-    response = client.get(url)
-    assert response.status_code == status, response.data
-    return response.get_json()
 
 
 @pytest.mark.parametrize("query", ["q=Hamas", "entity=Hamas", "q=Hamas+OR+Russia", ""])
