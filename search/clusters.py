@@ -48,9 +48,11 @@ the figures are in the commit that made each choice):
   wholly equal (pigeonhole), so the pair is a candidate.  At 0.8 that gives
   32 bands of 4 rows.  Banding only proposes candidates; every link is
   verified on the whole signature.
-* Connected components, not a stricter rule: on Reuters the pairs inside
-  clusters have an exact Jaccard of at least 0.7 in the share the benchmark
-  prints; chaining across unrelated stories was not seen.
+* Connected components, not a stricter rule (yet): on Reuters 92.4 % of the
+  608 pairs sharing a cluster have an exact Jaccard >= 0.8 and 95.9 % >= 0.7
+  (lowest 0.59, inside chains of market-report updates such as "NY COMEX
+  ALUMINUM 10:31 / 11:01 / 11:31"); no merge across different stories was
+  seen on 3,000 generated rewrites.
 
 A body with fewer than ``SHINGLE`` words has the empty fingerprint
 ``b""``: such an article never clusters, not even with an identical copy of
@@ -79,8 +81,8 @@ SEED = 20_141_401
 _CHUNK = 4096
 _WORD = re.compile(r"[^\W_]+")
 _STATE_VERSION = 1
-# Buffered band entries are merged into the sorted arrays past this many (or a quarter of them).
-_MIN_BUFFER = 1 << 16
+# Buffered band entries become a sorted run past this many (a dict entry costs ~100 bytes, a run's 8).
+_BUFFER = 1 << 16
 
 
 def _rng_params(num_perm: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -201,9 +203,11 @@ class ClusterIndex:
         self._comp_nodes: dict[int, set[int]] = {}
         self._head: dict[int, str] = {}  # component token -> cluster id (cache)
         self._next_token = 0
-        # LSH: sorted (key, node) arrays plus a dict of recent entries, merged when it grows.
-        self._base_keys = np.zeros(0, dtype=np.uint64)
-        self._base_nodes = np.zeros(0, dtype=np.int64)
+        # LSH: a dict of recent (band key -> node) entries, flushed into sorted numpy runs of
+        # 32-bit keys and nodes; a run is merged into the one before once half its size (so there
+        # are O(log n) runs and each entry is re-sorted O(log n) times).  A 32-bit key collides by
+        # chance with ~n/2^32 entries a band: a few spurious candidates, each verified away.
+        self._runs: list[tuple[np.ndarray, np.ndarray]] = []
         self._buffer: dict[int, int | list[int]] = {}
         self._before: dict[str, tuple[str, int] | None] = {}  # state before first change since take
         if state is not None:
@@ -424,21 +428,23 @@ class ClusterIndex:
         return self._sigs[node].astype("<u2").tobytes() == fingerprint
 
     def _keys(self, sigs: np.ndarray) -> np.ndarray:
-        """Band keys, (n, bands) uint64: a hash of each band's rows, tagged with the band."""
+        """Band keys, (n, bands) uint32: a hash of each band's rows, tagged with the band."""
         s = sigs[:, : self.bands * self.rows].reshape(len(sigs), self.bands, self.rows).astype(np.uint64)
         with np.errstate(over="ignore"):
             k = (s * self._band_mult).sum(axis=2, dtype=np.uint64) + self._band_tag
             k ^= k >> np.uint64(31)
-        return k
+        return k.astype(np.uint32)
 
     def _neighbours(self, sig: np.ndarray, keys: np.ndarray, skip: int = -1) -> tuple[list[int], int | None]:
         """Live nodes linked to *sig* (estimate ≥ threshold), and the one equal to it if any."""
         cands: set[int] = set()
-        if len(self._base_keys):
-            lo = np.searchsorted(self._base_keys, keys, "left")
-            hi = np.searchsorted(self._base_keys, keys, "right")
-            for a, b in zip(lo[hi > lo].tolist(), hi[hi > lo].tolist(), strict=True):
-                cands.update(self._base_nodes[a:b].tolist())
+        for run_keys, run_nodes in self._runs:
+            lo = np.searchsorted(run_keys, keys, "left")
+            hi = np.searchsorted(run_keys, keys, "right")
+            hit = hi > lo
+            if hit.any():
+                for a, b in zip(lo[hit].tolist(), hi[hit].tolist(), strict=True):
+                    cands.update(run_nodes[a:b].tolist())
         buffer = self._buffer
         for key in keys.tolist():
             hit = buffer.get(key)
@@ -476,11 +482,11 @@ class ClusterIndex:
                 hit.append(node)
             else:
                 buffer[key] = [hit, node]
-        if len(buffer) > max(_MIN_BUFFER, len(self._base_keys) // 4):
-            self._merge_buffer()
+        if len(buffer) > _BUFFER:
+            self._flush_buffer()
         return node
 
-    def _merge_buffer(self) -> None:
+    def _flush_buffer(self) -> None:
         keys: list[int] = []
         nodes: list[int] = []
         for key, hit in self._buffer.items():
@@ -491,12 +497,16 @@ class ClusterIndex:
                 keys.append(key)
                 nodes.append(hit)
         self._buffer = {}
-        all_keys = np.concatenate([self._base_keys, np.array(keys, dtype=np.uint64)])
-        all_nodes = np.concatenate([self._base_nodes, np.array(nodes, dtype=np.int64)])
-        live = self._alive[all_nodes]  # entries of removed nodes go now
-        all_keys, all_nodes = all_keys[live], all_nodes[live]
-        order = np.argsort(all_keys, kind="stable")
-        self._base_keys, self._base_nodes = all_keys[order], all_nodes[order]
+        self._runs.append(self._sorted_run(np.array(keys, dtype=np.uint32), np.array(nodes, dtype=np.uint32)))
+        while len(self._runs) > 1 and 2 * len(self._runs[-1][0]) >= len(self._runs[-2][0]):
+            (k1, n1), (k2, n2) = self._runs.pop(-2), self._runs.pop()
+            self._runs.append(self._sorted_run(np.concatenate([k1, k2]), np.concatenate([n1, n2])))
+
+    def _sorted_run(self, keys: np.ndarray, nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        live = self._alive[nodes]  # entries of removed nodes go now
+        keys, nodes = keys[live], nodes[live]
+        order = np.argsort(keys, kind="stable")
+        return keys[order], nodes[order]
 
     def _set_component(self, nodes: set[int]) -> None:
         token = self._next_token
@@ -574,16 +584,15 @@ class ClusterIndex:
             self._arts[n] = a if arts is None else [*arts, a] if isinstance(arts, list) else [arts, a]
         keys = self._keys(self._sigs)
         flat = keys.reshape(-1)
-        nodes = np.repeat(np.arange(self._count, dtype=np.int64), self.bands)
-        order = np.argsort(flat, kind="stable")
-        self._base_keys, self._base_nodes = flat[order], nodes[order]
+        nodes = np.repeat(np.arange(self._count, dtype=np.uint32), self.bands)
+        self._runs = [self._sorted_run(flat, nodes)] if len(flat) else []
         self._batch_components()
 
     def _batch_components(self) -> None:
         """Every component from scratch: candidate pairs from equal band keys, verified, then unioned."""
-        keys, nodes = self._base_keys, self._base_nodes
-        if len(keys) < 2:
+        if not self._runs or len(self._runs[0][0]) < 2:
             return
+        keys, nodes = self._runs[0]
         starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
         lengths = np.diff(np.r_[starts, len(keys)])
         pairs: list[np.ndarray] = []

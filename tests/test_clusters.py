@@ -14,6 +14,7 @@ import sys
 
 import pytest
 
+from search import clusters
 from search.clusters import ClusterIndex, estimate, fingerprint, jaccard, shingle_text
 
 TOPIC = (
@@ -125,7 +126,10 @@ def variants() -> list[str]:
     return out
 
 
-def test_incremental_equals_rebuild_on_random_edits() -> None:
+@pytest.mark.parametrize("buffer", [None, 40])
+def test_incremental_equals_rebuild_on_random_edits(buffer: int | None, monkeypatch: pytest.MonkeyPatch) -> None:
+    if buffer:  # flush band entries into sorted runs (and merge runs) every few articles
+        monkeypatch.setattr(clusters, "_BUFFER", buffer)
     pool = variants()
     fps = [fingerprint(t) for t in pool]
     rng = random.Random(14)
