@@ -1,7 +1,8 @@
 """Entry point of ``python -m bench``: runs the benchmark (see :mod:`bench.run`).
 
 ``python -m bench entities ...`` runs the entity-facet evaluation on Reuters
-instead (see :mod:`bench.entities`).
+instead (see :mod:`bench.entities`); ``python -m bench clusters ...`` measures
+the near-duplicate clusters (see :mod:`bench.clusters`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,10 @@ if sys.argv[1:2] == ["entities"]:
     from .entities import main as entities_main
 
     sys.exit(entities_main(sys.argv[2:]))
+if sys.argv[1:2] == ["clusters"]:
+    from .clusters import main as clusters_main
+
+    sys.exit(clusters_main(sys.argv[2:]))
 
 from .run import main
 
