@@ -252,6 +252,34 @@ def test_sudan_and_south_sudan_stay_apart():
     assert ("Sudan", "place") in found and ("South Sudan", "place") in found
 
 
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        # A document of the Cold War says "Germany" for the West Germany it names.
+        ("West Germany said it would act. Germany had been alone in its opposition.",
+         {("West Germany", "place")}),
+        # Naming both halves, or neither, leaves the short name alone.
+        ("West Germany and East Germany met. Germany was divided.",
+         {("West Germany", "place"), ("East Germany", "place"), ("Germany", "place")}),
+        ("Germany said it would act.", {("Germany", "place")}),
+    ],
+)
+def test_short_name_of_a_former_state_named_in_the_document(text, expected):
+    assert {e for e in ents(text) if e[1] == "place"} == expected
+
+
+@pytest.mark.parametrize(
+    "text, person",
+    [
+        ("Prices will stay firm, Indonesian Minister of Mines and Energy Subroto told Reuters.", "Subroto"),
+        ("He met the Minister of Trade and Industry Hajime Tamura there.", "Hajime Tamura"),
+        ("Secretary of State Shultz said no.", "Shultz"),
+    ],
+)
+def test_a_ministers_portfolio_is_no_part_of_the_name(text, person):
+    assert {v for v, t in ents(text) if t == "person"} == {person}
+
+
 def test_given_entities_are_included_and_canonicalised():
     given = [("Islamic Resistance Movement", "org"), ("Lena Marsh", "person")]
     found = ents("A quiet day in the markets.", given=given)

@@ -282,6 +282,7 @@ def _finish(
             groups[target].add(mention)
 
     _merge_partials(groups, order)
+    _merge_former_states(groups, order)
     _split_run_together(ctx, groups, order)
     entities = []
     for key in order:
@@ -531,6 +532,24 @@ def _merge_org_prefixes(groups: dict[str, _Group], order: list[str]) -> None:
         if len(targets) == 1 and score < EV_ALIAS and (etype in (None, "org", "other") or score < EV_GAZ_STRONG):
             groups[targets[0]].extend(group.mentions)
             group.merged_into = targets[0]
+
+
+def _merge_former_states(groups: dict[str, _Group], order: list[str]) -> None:
+    """Join "Germany" to "West Germany" in a document that names that one
+    former state of it (see ``search/data/former_states.txt``)."""
+    known: dict[str, str] = {}
+    for key in order:
+        group = groups[key]
+        if group.merged_into is None:
+            value = group.canonical()
+            if value is not None:
+                known.setdefault(value, key)
+    for short, states in WORDS.former_states.items():
+        key = known.get(short)
+        named = [known[state] for state in states if state in known]
+        if key is not None and len(named) == 1:
+            groups[named[0]].extend(groups[key].mentions)
+            groups[key].merged_into = named[0]
 
 
 def _merge_partials(groups: dict[str, _Group], order: list[str]) -> None:

@@ -59,6 +59,11 @@ def _load() -> dict[str, Any]:
     # A name ending in one of these may take "of"/"for"/"on" and more name:
     # "Ministry of Foreign Affairs", "Gulf of Aden", "Times of Israel".
     words["of_heads"] = words["org_suffixes"] | words["event_suffixes"] | frozenset(read_data_lines("of_heads.txt"))
+    former: dict[str, tuple[str, ...]] = {}
+    for line in read_data_lines("former_states.txt"):
+        state, _, short = (part.strip() for part in line.partition("|"))
+        former[short] = (*former.get(short, ()), state)
+    words["former_states"] = former
     lines = read_data_lines("boilerplate_lines.txt")
     words["boilerplate_line"] = re.compile("|".join(re.escape(line) for line in lines))
     return words
@@ -89,6 +94,7 @@ class EntityWords:
     of_heads: frozenset[str]
     caps_words: frozenset[str]
     edge_words: frozenset[str]  # never start or end a name: units, foreign weekdays and months
+    former_states: dict[str, tuple[str, ...]]  # short name -> former states it may stand for
     boilerplate_line: re.Pattern[str]  # matches the start of a page-furniture line
 
     def __getattr__(self, name: str) -> Any:

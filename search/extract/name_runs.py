@@ -122,6 +122,7 @@ def _split_connectors(ctx: Context, pieces: list[str]) -> list[list[str]]:
     """Split a capitalised run at connectors unless they belong to the name."""
     segments: list[list[str]] = [[pieces[0]]]
     joined_of = [False]
+    portfolio: set[int] = set()  # segments that continue a minister's portfolio
     i = 1
     while i < len(pieces):
         conns = []
@@ -193,7 +194,25 @@ def _split_connectors(ctx: Context, pieces: list[str]) -> list[list[str]]:
         else:
             segments.append([word])
             joined_of.append(False)
+            if kinds <= {"of", "and", "the"} and (
+                "of" in kinds and fold_word(left[-1]).rstrip(".") in _PORTFOLIO_TITLES
+                or "and" in kinds and len(segments) - 2 in portfolio
+            ):
+                portfolio.add(len(segments) - 1)
+    for index in sorted(portfolio):
+        # "Minister of Mines and Energy Subroto", "Secretary of State James Baker":
+        # the everyday words after a minister's "of" name the portfolio, not the person.
+        segment = segments[index]
+        cut = 0
+        while cut < len(segment) - 1 and fold_word(segment[cut]) in ctx.gaz.common:
+            cut += 1
+        if cut and lookup(ctx, " ".join(segment[:cut + 1])) is None:
+            segments[index] = segment[cut:]
     return segments
+
+
+# Titles whose "of" phrase is a government portfolio ("Minister of Trade and Industry").
+_PORTFOLIO_TITLES = frozenset("minister ministers secretary undersecretary commissioner".split())
 
 
 def _is_connector(piece: str) -> bool:
