@@ -193,7 +193,7 @@ class IndexWriter(Protocol):
     (:meth:`add`), deletes the ones whose files are gone (:meth:`delete`),
     and makes it all visible at once (:meth:`commit`); :meth:`abort` leaves
     the last commit as it was.  After the commit, articles whose resolved
-    entities moved are rewritten with :meth:`update_entities`.
+    entities or copy clusters moved are rewritten with :meth:`update_entities`.
     """
 
     def existing(self, roots: set[str]) -> tuple[dict[str, StoredState], dict[str, str]]:
@@ -202,9 +202,13 @@ class IndexWriter(Protocol):
     def entity_state(self) -> dict | None:
         """The collection-wide entity resolver's saved state, if any."""
 
+    def cluster_state(self) -> bytes | None:
+        """The syndicated-copy clusters' saved state (:meth:`search.clusters.ClusterIndex.to_bytes`), if any."""
+
     def add(self, article: Article, raw: list[Entity], canonical: list[Entity], root: str,
-            content_hash: str) -> None:
-        """Write *article* (replacing one with its id), with its extracted and resolved entities."""
+            content_hash: str, cluster: str = "") -> None:
+        """Write *article* (replacing one with its id), with its extracted and resolved entities
+        and its copy cluster's id (``""``: it has no copies)."""
 
     def delete(self, article_id: str) -> None:
         """Remove an article."""
@@ -212,11 +216,15 @@ class IndexWriter(Protocol):
     def commit(self, changes: int) -> None:
         """Make this run's writes visible together (nothing happens for no *changes*)."""
 
-    def update_entities(self, moved: dict[str, list[Entity]]) -> int:
-        """Rewrite the resolved entities of already-written articles; returns how many."""
+    def update_entities(self, moved: dict[str, list[Entity]], clusters: dict[str, str] | None = None) -> int:
+        """Rewrite the resolved entities (*moved*) and the cluster ids (*clusters*) of
+        already-written articles; returns how many."""
 
     def save_entity_state(self, state: dict) -> None:
         """Keep the resolver's state beside the index for the next run."""
+
+    def save_cluster_state(self, state: bytes) -> None:
+        """Keep the copy clusters' state beside the index for the next run."""
 
     def count(self) -> int:
         """Articles in the index after the run."""

@@ -382,6 +382,15 @@ class ClusterIndex:
     def __len__(self) -> int:
         return len(self._ids)
 
+    def ids(self) -> list[str]:
+        """Every article id held."""
+        return list(self._ids)
+
+    def stored_value(self, article_id: str) -> str:
+        """What an index stores for *article_id*: its cluster id when it has copies, else ``""``."""
+        cluster = self.cluster_of(article_id)
+        return cluster if self.size(cluster) >= 2 else ""
+
     def __contains__(self, article_id: object) -> bool:
         return article_id in self._ids
 

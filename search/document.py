@@ -134,3 +134,5 @@ class Article:
     meta: dict[str, Any] = field(default_factory=dict)
     dropped: list[Dropped] = field(default_factory=list)
     content_hash: str = ""
+    # MinHash signature of the body (:func:`search.clusters.fingerprint`), for syndicated-copy clusters.
+    fingerprint: bytes = b""

@@ -34,6 +34,7 @@ from pathlib import Path
 
 from .aliases import load_aliases
 from .clean import RepeatedLines, line_key, split_lines
+from .clusters import ClusterIndex
 from .document import Article, Entity, ReadFailure, Source
 from .errors import SearchError
 from .extract import statistical
@@ -324,6 +325,10 @@ def _write(writer, roots, options: Options, rebuild: bool, procs, shown: Progres
     aliases = load_aliases(options.aliases_path)
     existing, taken = ({}, {}) if rebuild else writer.existing(root_keys)
     resolver = EntityResolver(aliases, state=None if rebuild else writer.entity_state())
+    clusters = _load_clusters(None if rebuild else writer.cluster_state(), taken)
+    # Articles the cluster state lacks (it was lost, or a run died before saving it)
+    # are processed again for their fingerprints, as if changed.
+    stale = {aid for aid in existing if aid not in clusters}
     seen_ids: set[str] = set()
     # id -> (raw entities, public entities), as the JSON stored: a million
     # articles' entity objects would take gigabytes, their JSON a fraction.
@@ -333,7 +338,8 @@ def _write(writer, roots, options: Options, rebuild: bool, procs, shown: Progres
     # What finds the names (rules, or a spaCy model and its version) decides an
     # article's entities as much as the aliases do: a change re-extracts everything.
     extraction_key = f"{aliases.fingerprint()}\0ner:{statistical.backend(options.ner)}"
-    tasks = _tasks(roots, options, repeated, extraction_key, existing, taken, seen_ids, report, fail, shown)
+    tasks = _tasks(roots, options, repeated, extraction_key, existing, taken, seen_ids, report, fail, shown, stale)
+    written_clusters: dict[str, str] = {}  # id -> the cluster value written this run
     for batch in _processed_batches(tasks, options, procs, shown, fail):
         for article, _, _ in batch:
             resolver.observe(article.entities)
@@ -344,25 +350,63 @@ def _write(writer, roots, options: Options, rebuild: bool, procs, shown: Progres
                 report.updated += 1
             else:
                 report.added += 1
-            writer.add(article, article.entities, canonical, root, ehash)
+            clusters.add(article.id, article.fingerprint, cluster_sort_key(article))
+            cluster = written_clusters[article.id] = clusters.stored_value(article.id)
+            writer.add(article, article.entities, canonical, root, ehash, cluster)
             written[article.id] = (entities_json(article.entities), public_entities_json(canonical))
             shown.update()  # counted as written: the pool cleans a batch ahead, in a burst
     for aid in existing:
         if aid not in seen_ids:
             writer.delete(aid)
+            clusters.remove(aid)
             report.removed += 1
     changes = report.added + report.updated + report.removed
     committing = shown.phase(f"Committing {plural(changes, 'change', grouped=True)} (writing and merging segments)")
     with committing if changes else contextlib.nullcontext():  # no changes: nothing is written
         writer.commit(changes)
+    moved: dict[str, list[Entity]] = {}
     if written:  # new articles can move earlier ones to a full name they taught the resolver
         with shown.phase("Resolving entities across the collection"):
             moved = _moved(existing, seen_ids, written, resolver)
-        if moved:
-            with shown.phase(f"Updating the entities of {plural(len(moved), 'article', grouped=True)}"):
-                writer.update_entities(moved)
-            report.updated += sum(1 for aid in moved if aid not in written)
+    recluster = _reclustered(clusters, existing, written_clusters)
+    if moved or recluster:
+        rewrite = set(moved) | set(recluster)
+        with shown.phase(f"Updating the entities and copies of {plural(len(rewrite), 'article', grouped=True)}"):
+            writer.update_entities(moved, recluster)
+        # A copy cluster's id is no change to an article's own content: not counted.
+        report.updated += sum(1 for aid in moved if aid not in written)
     writer.save_entity_state(resolver.state())
+    writer.save_cluster_state(clusters.to_bytes())
+
+
+def cluster_sort_key(article: Article) -> str:
+    """Orders a cluster's copies: the earliest dated first, undated last (then by id)."""
+    return article.date.iso() or "9999"
+
+
+def _load_clusters(state: bytes | None, taken: dict[str, str]) -> ClusterIndex:
+    """The saved clusters, without articles no longer in the index; empty when unreadable."""
+    try:
+        clusters = ClusterIndex(state=state)
+    except (ValueError, KeyError, OSError, EOFError):
+        return ClusterIndex()  # damaged: every article is fingerprinted again
+    if len(clusters) != len(taken) or any(aid not in taken for aid in clusters.ids()):
+        for aid in clusters.ids():
+            if aid not in taken:
+                clusters.remove(aid)
+    clusters.take_changed()
+    return clusters
+
+
+def _reclustered(clusters: ClusterIndex, existing, written: dict[str, str]) -> dict[str, str]:
+    """Articles whose stored cluster value must change now that the run's copies are all known."""
+    out = {}
+    for aid in clusters.take_changed(with_size=True) | set(written):
+        value = clusters.stored_value(aid)
+        before = written[aid] if aid in written else existing[aid].cluster if aid in existing else None
+        if value != before:
+            out[aid] = value
+    return out
 
 
 class _Count:
@@ -420,7 +464,7 @@ def _sources(roots: list[Path], options: Options, fail, on_file=None) -> Iterato
 
 
 def _tasks(roots, options, repeated: RepeatedLines, aliases_hash: str, existing, taken, seen_ids, report, fail,
-           shown: Progress):
+           shown: Progress, stale: set[str] = frozenset()):
     """Work for the pool: every source whose effective hash changed, as it is read.
 
     *taken* maps the ids of indexed articles to their folder; it grows as
@@ -443,7 +487,7 @@ def _tasks(roots, options, repeated: RepeatedLines, aliases_hash: str, existing,
             taken[aid] = root
         source.meta["_id"] = aid
         seen_ids.add(aid)
-        if aid in existing and existing[aid].content_hash == ehash:
+        if aid in existing and existing[aid].content_hash == ehash and aid not in stale:
             report.unchanged += 1
             shown.update()
             continue

@@ -27,6 +27,8 @@ SORTS = ("relevance", "newest", "oldest")
 # How the search page's timeline (and the JSON twin's "timeline") shows each period: the matches,
 # or the matches as a share of all the articles of the period.
 TIMELINE_MODES = ("count", "share")
+# Whether results show each syndicated-copy cluster once (its earliest copy) or every copy.
+COLLAPSE_MODES = ("on", "off")
 DEFAULT_PER_PAGE = 10
 DEFAULT_FACET_LIMIT = 20
 MAX_PER_PAGE = 100
@@ -37,8 +39,8 @@ MAX_ENTITIES = 20
 UNDATED = "undated"
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 # Public parameter names, in canonical order.
-PARAMS = ("q", "entity", "entity_any", "entity_not", "date", "from", "to", "sort", "page", "per_page", "facet_limit",
-          "timeline")
+PARAMS = ("q", "entity", "entity_any", "entity_not", "date", "from", "to", "cluster", "sort", "page", "per_page",
+          "facet_limit", "timeline", "collapse")
 # Facet-value pages (/facets/<type>): their types, orders and sizes.
 FACET_TYPES = ENTITY_TYPES
 FACET_SORTS = ("count", "name")
@@ -150,6 +152,11 @@ class SearchRequest:
     :param timeline: one of :data:`TIMELINE_MODES`: how the page's timeline shows
         a period (the matches, or their share of all the period's articles); it
         changes no match and no count.
+    :param cluster: only the copies of this syndicated-copy cluster (its id, as
+        hits give it); an unknown id matches the article of that id alone.
+    :param collapse: one of :data:`COLLAPSE_MODES`: ``"on"`` lists each story
+        once, as its earliest matching copy, and counts stories (the total,
+        facets, timeline); ``"off"`` lists and counts every copy.
     """
 
     q: str = ""
@@ -165,6 +172,8 @@ class SearchRequest:
     facet_limit: int = DEFAULT_FACET_LIMIT
     indexed_after: dt.datetime | None = None
     timeline: str = "count"
+    cluster: str | None = None
+    collapse: str = "on"
 
     def __post_init__(self) -> None:
         # Frozen: normalised values are set once, here, and never again.
@@ -179,6 +188,11 @@ class SearchRequest:
             raise InvalidParameter("entity_not", f"{sorted(both)[0]!r} is both required and excluded")
         if self.sort not in SORTS:
             raise InvalidParameter("sort", f"sort must be one of {', '.join(SORTS)}, not {self.sort!r}")
+        if self.collapse not in COLLAPSE_MODES:
+            raise InvalidParameter(
+                "collapse", f"collapse must be one of {', '.join(COLLAPSE_MODES)}, not {self.collapse!r}")
+        if self.cluster is not None and (not self.cluster.strip() or len(self.cluster) > 200):
+            raise InvalidParameter("cluster", "cluster must be a cluster id as a hit gives it")
         if self.timeline not in TIMELINE_MODES:
             raise InvalidParameter(
                 "timeline", f"timeline must be one of {', '.join(TIMELINE_MODES)}, not {self.timeline!r}")
@@ -200,11 +214,13 @@ class SearchRequest:
             "date": self.date.value if self.date else None,
             "from": self.date_from.isoformat() if self.date_from else None,
             "to": self.date_to.isoformat() if self.date_to else None,
+            "cluster": self.cluster,
             "sort": self.sort,
             "page": self.page,
             "per_page": self.per_page,
             "facet_limit": self.facet_limit,
             "timeline": self.timeline,
+            "collapse": self.collapse,
         }
 
     def to_params(self, per_page: int = DEFAULT_PER_PAGE,
@@ -222,6 +238,8 @@ class SearchRequest:
             pairs.append(("from", self.date_from.isoformat()))
         if self.date_to:
             pairs.append(("to", self.date_to.isoformat()))
+        if self.cluster:
+            pairs.append(("cluster", self.cluster))
         if self.sort != "relevance":
             pairs.append(("sort", self.sort))
         if self.page != 1:
@@ -232,6 +250,8 @@ class SearchRequest:
             pairs.append(("facet_limit", str(self.facet_limit)))
         if self.timeline != "count":
             pairs.append(("timeline", self.timeline))
+        if self.collapse != "on":
+            pairs.append(("collapse", self.collapse))
         return pairs
 
 
@@ -278,6 +298,8 @@ def request_from_params(params, per_page: int = DEFAULT_PER_PAGE,
         per_page=_int(params, "per_page", per_page),
         facet_limit=_int(params, "facet_limit", facet_limit),
         timeline=params.get("timeline") or "count",
+        cluster=(params.get("cluster") or "").strip() or None,
+        collapse=params.get("collapse") or "on",
     )
 
 
@@ -441,6 +463,9 @@ class Hit:
     url: str | None
     snippet: str  # HTML: matched terms in <mark>, all else escaped
     entities: list[EntityRef]
+    # Its syndicated-copy cluster: {"id", "size", "sources"} (size 1: no copies; sources: of the
+    # other copies, each once, earliest first, at most five).
+    cluster: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -460,11 +485,15 @@ class SearchResult:
     suggestion: str | None = None
     notice: str | None = None
     elapsed_ms: float = 0.0
+    # Matching articles counting every copy (equal to total when not collapsed).
+    copies: int = 0
 
     def as_dict(self) -> dict:
         return {
             "query": self.request.as_dict(),
             "total": self.total,
+            "collapsed": self.request.collapse == "on",
+            "copies": self.copies,
             "page": self.request.page,
             "per_page": self.request.per_page,
             # Shallow copies: dataclasses.asdict deep-copies every entity dict and

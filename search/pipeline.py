@@ -18,6 +18,7 @@ import hashlib
 import re
 
 from .clean import CleanText, clean_text, first_sentence_title
+from .clusters import fingerprint
 from .document import UNDATED, Article, DateInfo, Dropped, Source
 from .extract.dates import extract_date, parse_date_line, parse_date_string
 from .extract.entities import extract_entities
@@ -27,7 +28,7 @@ from .textnorm import site_of
 
 # Bumped whenever cleaning or extraction changes what an unchanged file yields,
 # so the next ``newsfacet index`` re-processes everything once.
-PIPELINE_VERSION = "6"
+PIPELINE_VERSION = "7"
 # The most text one article keeps (stored, indexed and shown): 1,000,000 characters.
 MAX_BODY_CHARS = 1_000_000
 
@@ -109,6 +110,7 @@ def process(
         meta=meta,
         dropped=cleaned.dropped,
         content_hash=source.content_hash,
+        fingerprint=fingerprint(body),
     )
     return article, cleaned
 

@@ -180,6 +180,7 @@ def test_csv_export_is_the_whole_result_set(client, params):
     assert len(rows) == len(expected) == int(response.headers["X-Total-Count"])
     for row, hit in zip(rows, expected, strict=True):
         want = {f: guarded(hit[f]) for f in ("id", "path", "title", "date", "date_precision", "source", "url")}
+        want.update({"cluster": hit["cluster"]["id"], "cluster_size": str(hit["cluster"]["size"])})
         want.update({t: guarded("; ".join(v)) for t, v in grouped(hit["entities"]).items()})
         assert row == want
 
@@ -188,15 +189,15 @@ def test_csv_export_is_the_whole_result_set(client, params):
 def test_jsonl_export_is_the_whole_result_set(client, params):
     expected = paged_hits(client, params)
     records = read_jsonl(client.get("/export.jsonl?" + params))
-    assert records == [{**{k: v for k, v in hit.items() if k != "entities"}, "entities": grouped(hit["entities"])}
+    assert records == [{**{k: v for k, v in hit.items() if k not in ("entities", "cluster")},
+                        "cluster": {k: hit["cluster"][k] for k in ("id", "size")}, "entities": grouped(hit["entities"])}
                        for hit in expected]
 
 
 def test_csv_header_and_file_names(client):
     response = client.get("/export.csv?q=Harbour&entity=Anna+Berg&date=2023")
     first = response.get_data(as_text=True).split("\r\n", 1)[0]
-    # No cluster id column yet: story clusters do not exist.
-    assert first == "id,path,title,date,date_precision,source,url,person,org,place,other"
+    assert first == "id,path,title,date,date_precision,source,url,cluster,cluster_size,person,org,place,other"
     assert response.headers["Content-Disposition"] == 'attachment; filename="newsfacet-harbour-anna-berg-2023.csv"'
     assert client.get("/export.jsonl").headers["Content-Disposition"] == 'attachment; filename="newsfacet-all.jsonl"'
     disposition = client.get("/export/facets.csv?entity_any=Tromsø").headers["Content-Disposition"]

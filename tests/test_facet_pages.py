@@ -104,7 +104,7 @@ def test_api_facets_whole_document(client):
     assert api(client, "/api/facets/person?entity_not=Ola+Nordmann&q=talks&entity_any=Lavrov&entity_any=Tromso") == {
         "type": "person",
         "query": {"q": "talks", "entity": [], "entity_any": ["Lavrov", "Tromso"], "entity_not": ["Ola Nordmann"],
-                  "date": None, "from": None, "to": None},
+                  "date": None, "from": None, "to": None, "cluster": None, "collapse": "on"},
         "contains": "",
         "sort": "count",
         "total_values": 2,
@@ -188,9 +188,12 @@ def test_api_search_with_or_and_not_whole_document(client):
                  "&entity_not=Moscow&facet_limit=1")
     assert api(client, url) == {
         "query": {"q": "talks", "entity": [], "entity_any": ["Geneva", "Lavrov", "Trumsø", "Vladimir Putin"],
-                  "entity_not": ["Moscow"], "date": None, "from": None, "to": None, "sort": "relevance",
-                  "page": 1, "per_page": 10, "facet_limit": 1, "timeline": "count"},
+                  "entity_not": ["Moscow"], "date": None, "from": None, "to": None, "cluster": None,
+                  "sort": "relevance", "page": 1, "per_page": 10, "facet_limit": 1, "timeline": "count",
+                  "collapse": "on"},
         "total": 1,
+        "collapsed": True,
+        "copies": 1,
         "page": 1,
         "per_page": 10,
         "hits": [{
@@ -204,6 +207,7 @@ def test_api_search_with_or_and_not_whole_document(client):
             "snippet": "… planned for the spring, after months of <mark>talks</mark>.",
             "entities": [{"value": "Geneva", "type": "place"}, {"value": "Kremlin", "type": "org"},
                          {"value": "Sergey Lavrov", "type": "person"}, {"value": "Vladimir Putin", "type": "person"}],
+            "cluster": {"id": "c1134b83bf78668e", "size": 1, "sources": []},
         }],
         "facets": {
             "entity": [

@@ -254,9 +254,10 @@ def test_document_and_similar(service):
 def test_result_is_plain_data(service):
     data = service.search(SearchRequest(q="ferry")).as_dict()
     json.dumps(data)  # engine-neutral: serialisable as is
-    assert set(data) == {"query", "total", "page", "per_page", "hits", "facets", "suggestion", "notice"}
+    assert set(data) == {"query", "total", "collapsed", "copies", "page", "per_page", "hits", "facets", "suggestion",
+                         "notice"}
     assert set(data["hits"][0]) == {"id", "path", "title", "date", "date_precision", "source", "url", "snippet",
-                                    "entities"}
+                                    "entities", "cluster"}
 
 
 def write_feed(folder, articles) -> None:

@@ -30,9 +30,13 @@ def one_file(tmp_path_factory):
 
 
 def test_one_file_gives_a_thousand_dated_stories(one_file):
-    result = one_file.search(SearchRequest(facet_limit=50))
-    assert result.total == 1000
+    result = one_file.search(SearchRequest(facet_limit=50, collapse="off"))
+    assert result.total == result.copies == 1000
     assert result.facets["date"] == [{"value": "1987", "count": 1000, "selected": False}]
+    # The wire re-sent some stories: collapsed, each counts once, under its earliest copy.
+    stories = one_file.search(SearchRequest(facet_limit=50))
+    assert stories.copies == 1000 and 900 < stories.total < 1000
+    assert stories.facets["date"] == [{"value": "1987", "count": stories.total, "selected": False}]
     months = one_file.search(SearchRequest(date="1987")).facets["date"]
     assert [m["value"] for m in months] == ["1987-02", "1987-03"]
     assert result.hits[0].date_precision == "day"
@@ -67,5 +71,8 @@ def test_whole_collection(tmp_path, capsys):
     assert "reut2-012.sgm.gz#12793: no title or body" in captured.err
     service = WhooshBackend(index_dir)
     assert service.search(SearchRequest(q="grain")).total > 300
-    years = service.search(SearchRequest()).facets["date"]
+    years = service.search(SearchRequest(collapse="off")).facets["date"]
     assert years == [{"value": "1987", "count": 21577, "selected": False}]
+    # Re-sent wire copies count once as stories: a few hundred of them.
+    stories = service.search(SearchRequest())
+    assert stories.copies == 21577 and 20000 < stories.total < 21500

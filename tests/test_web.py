@@ -42,9 +42,11 @@ def api(client, url: str) -> dict:
 def test_api_search_whole_document(client):
     assert api(client, "/api/search?q=Galuzin&facet_limit=1&per_page=1") == {
         "query": {"q": "Galuzin", "entity": [], "entity_any": [], "entity_not": [],
-                  "date": None, "from": None, "to": None, "sort": "relevance",
-                  "page": 1, "per_page": 1, "facet_limit": 1, "timeline": "count"},
+                  "date": None, "from": None, "to": None, "cluster": None, "sort": "relevance",
+                  "page": 1, "per_page": 1, "facet_limit": 1, "timeline": "count", "collapse": "on"},
         "total": 1,
+        "collapsed": True,
+        "copies": 1,
         "page": 1,
         "per_page": 1,
         "hits": [
@@ -61,6 +63,7 @@ def test_api_search_whole_document(client):
                 "deputy foreign ministers and the presence of representatives of Palestinian movements were "
                 "confirmed by Russian Foreign Ministry spokeswoman Maria Zakharova at a press …",
                 "entities": api(client, "/api/doc/4a358e425141727c")["entities"],
+                "cluster": {"id": "4a358e425141727c", "size": 1, "sources": []},
             }
         ],
         "facets": {

@@ -64,8 +64,8 @@ def _request(args, settings: Settings) -> api.SearchRequest:
     """The search the flags ask for, read by the same mapping as the web's URL parameters."""
     params = {"q": " ".join(args.query), "entity": args.entity or [], "entity_any": args.entity_any or [],
               "entity_not": args.entity_not or [], "date": args.date, "from": args.date_from,
-              "to": args.date_to, "sort": args.sort, "page": args.page, "per_page": args.per_page,
-              "facet_limit": args.facet_limit}
+              "to": args.date_to, "cluster": args.cluster, "collapse": "off" if args.all_copies else None,
+              "sort": args.sort, "page": args.page, "per_page": args.per_page, "facet_limit": args.facet_limit}
     return api.request_from_params({k: v for k, v in params.items() if v is not None}, settings.per_page,
                                    settings.facet_limit)
 
@@ -97,7 +97,11 @@ def cmd_search(args) -> int:
     req = result.request
     first = (req.page - 1) * req.per_page + 1
     shown = f"{first}-{first + len(result.hits) - 1} of " if result.hits else ""
-    print(f"{shown}{plural(result.total, 'article')} ({result.elapsed_ms:.0f} ms)")
+    if result.copies > result.total:
+        found = f"{plural(result.total, 'story', 'stories')} ({plural(result.copies, 'article')} with their copies, "
+    else:
+        found = f"{plural(result.total, 'article')} ("
+    print(f"{shown}{found}{result.elapsed_ms:.0f} ms)")
     if result.suggestion:
         print(f"did you mean: {result.suggestion}")
     for hit in result.hits:
@@ -106,6 +110,10 @@ def cmd_search(args) -> int:
         meta = [date_label(hit.date), hit.source or "", hit.path]
         print("  " + " · ".join(m for m in meta if m))
         print("  " + _terminal_snippet(hit.snippet, color))
+        if hit.cluster.get("size", 1) > 1 and req.collapse == "on":
+            others = hit.cluster["size"] - 1
+            print(f"  also in {plural(others, 'other copy', 'other copies')}: "
+                  f"newsfacet search --cluster {hit.cluster['id']} --all-copies")
     facets = result.facets
     if facets["entity"]:
         marks = [_FACET_MARKS["all"] if f["selected"] else _FACET_MARKS.get(f.get("mode"), " ")
@@ -128,6 +136,7 @@ def cmd_facets(args) -> int:
     settings = _settings(args)
     params = {"q": args.q or "", "entity": args.entity or [], "entity_any": args.entity_any or [],
               "entity_not": args.entity_not or [], "date": args.date, "from": args.date_from, "to": args.date_to,
+              "cluster": args.cluster, "collapse": "off" if args.all_copies else None,
               "contains": args.contains, "sort": args.sort, "page": args.page}
     kwargs = {"page_size": args.per_page} if args.per_page is not None else {}
     req = api.facet_values_request_from_params(args.type, {k: v for k, v in params.items() if v is not None},
@@ -324,6 +333,10 @@ def _add_filters(p: argparse.ArgumentParser) -> None:
     p.add_argument("--date", help="YYYY, YYYY-MM, YYYY-MM-DD or undated")
     p.add_argument("--from", dest="date_from", help="earliest day, YYYY-MM-DD")
     p.add_argument("--to", dest="date_to", help="latest day, YYYY-MM-DD")
+    p.add_argument("--cluster", metavar="ID", help="only the copies of this story (the id 'also in' prints)")
+    p.add_argument("--all-copies", action="store_true",
+                   help="list and count every copy of a syndicated story (default: each story once, "
+                   "as its earliest copy)")
 
 
 def build_parser() -> argparse.ArgumentParser:

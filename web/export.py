@@ -67,10 +67,11 @@ from .urls import link
 
 bp = Blueprint("export", __name__)
 
-# Columns of a hit row.  A story-cluster id column joins these when clusters exist (issue 14's
-# syndicated-copy clusters); they do not yet, so there is none.
+# Columns of a hit row; the syndicated-copy cluster as its id and size after them.
 HIT_FIELDS = ("id", "path", "title", "date", "date_precision", "source", "url")
-CSV_COLUMNS = HIT_FIELDS + FACET_TYPES  # entities: one column per type, values joined by ENTITY_JOINER
+CLUSTER_COLUMNS = ("cluster", "cluster_size")
+# Entities: one column per type, values joined by ENTITY_JOINER.
+CSV_COLUMNS = HIT_FIELDS + CLUSTER_COLUMNS + FACET_TYPES
 ENTITY_JOINER = "; "
 BATCH = 500  # hits read, and rows written out, at a time
 FACET_PAGE = 1000  # values asked of the query service at a time (its largest page)
@@ -157,11 +158,13 @@ def entities_by_type(hit: dict) -> dict[str, list[str]]:
 
 def csv_row(hit: dict) -> list[str]:
     groups = entities_by_type(hit)
-    return [safe_cell(hit[f]) for f in HIT_FIELDS] + [safe_cell(ENTITY_JOINER.join(groups[t])) for t in FACET_TYPES]
+    cluster = [safe_cell(hit["cluster"]["id"]), str(hit["cluster"]["size"])]
+    return ([safe_cell(hit[f]) for f in HIT_FIELDS] + cluster
+            + [safe_cell(ENTITY_JOINER.join(groups[t])) for t in FACET_TYPES])
 
 
 def jsonl_record(hit: dict) -> dict:
-    return {**{f: hit[f] for f in HIT_FIELDS}, "entities": entities_by_type(hit)}
+    return {**{f: hit[f] for f in HIT_FIELDS}, "cluster": hit["cluster"], "entities": entities_by_type(hit)}
 
 
 def _csv_text(rows) -> str:

@@ -242,7 +242,32 @@ def chips(data: dict, pairs) -> list[dict]:
         if q[name]:
             out.append({"label": f"{name} {q[name]}", "kind": name, "href": _href(with_removed(pairs, name)),
                         "aria": f"Remove filter {name} {q[name]}"})
+    if q.get("cluster"):
+        out.append({"label": "copies of one story", "kind": "cluster", "href": _href(with_removed(pairs, "cluster")),
+                    "aria": "Stop listing only the copies of one story"})
     return out
+
+
+def copies_note(data: dict, pairs) -> dict | None:
+    """What the results head says of syndicated copies: how many were folded into their
+    stories (with a link to list every copy), or that every copy is listed (with a link back)."""
+    if data["query"].get("collapse") == "off":
+        back = [(k, v) for k, v in with_removed(pairs, "collapse")]
+        return {"collapsed": False, "href": _href(back)}
+    hidden = data["copies"] - data["total"]
+    if hidden <= 0:
+        return None
+    return {"collapsed": True, "hidden": hidden, "copies": data["copies"],
+            "href": _href(with_added(pairs, "collapse", "off"))}
+
+
+def hit_copies(hit: dict, collapsed: bool) -> dict | None:
+    """A collapsed hit's "also in N other copies (sources …)", linking to the list of its copies."""
+    cluster = hit.get("cluster") or {}
+    if not collapsed or cluster.get("size", 1) < 2:
+        return None
+    return {"others": cluster["size"] - 1, "sources": cluster.get("sources", []),
+            "href": _href([("cluster", cluster["id"]), ("sort", "oldest"), ("collapse", "off")])}
 
 
 def _period_keys(level: str, within: DateFilter | None, found: list[str]) -> list[str]:
@@ -278,7 +303,7 @@ def timeline_data(req: SearchRequest, data: dict) -> dict:
     found = {c["value"]: c["count"] for c in dated_periods(counts, level)}
     periods = []
     if found:
-        base = SearchRequest(date=req.date, date_from=req.date_from, date_to=req.date_to)
+        base = SearchRequest(date=req.date, date_from=req.date_from, date_to=req.date_to, collapse=req.collapse)
         totals = {c["value"]: c["count"] for c in search.date_counts(base, level)}
         for key in _period_keys(level, within, list(found)):
             count, total = found.get(key, 0), totals.get(key, 0)
@@ -391,6 +416,7 @@ def search_context(req: SearchRequest, data: dict) -> dict:
         hit["title_html"] = Markup(title_html) if title_html else hit["title"]
         hit["href"] = url_for("pages.doc", doc_id=hit["id"], q=q["q"] or None)
         hit["entity_links"] = hit_chips(hit, filtered, pairs)
+        hit["copies"] = hit_copies(hit, q.get("collapse") != "off")
     suggestion = None
     if data["suggestion"]:
         suggestion = {"text": data["suggestion"], "href": _href(with_added(pairs, "q", data["suggestion"]))}
@@ -403,6 +429,7 @@ def search_context(req: SearchRequest, data: dict) -> dict:
         "filter_count": len(applied),
         "clear_all": _href([(k, v) for k, v in pairs if k == "q"]) if any(k != "q" for k, _ in pairs) else None,
         "timeline": timeline(req, data, pairs),
+        "copies_note": copies_note(data, pairs),
         "cooccur_panels": cooccur_panels(req, pairs),  # "Appears with" each entity filter's value
         "undated_count": next((f["count"] for f in data["facets"]["date"] if f["value"] == "undated"), 0),
         "pagination": pagination(data, pairs),

@@ -123,11 +123,13 @@ class Export:
 
     def _read_hits(self, searcher, order: np.ndarray, batch_size: int) -> Iterator[dict]:
         reader = searcher.reader()
+        tables = self._facet_tables(searcher)
         for start in range(0, len(order), batch_size):
             batch = [int(d) for d in order[start:start + batch_size]]
             stored = {d: self._read_stored(reader, d) for d in sorted(batch)}
             for d in batch:
-                yield _export_hit(stored.pop(d))
+                f = stored.pop(d)
+                yield _export_hit(f, tables.cluster_ref(d, f[S.ID]))
 
     @guarded
     def _read_stored(self, reader, docnum: int) -> dict:
@@ -175,7 +177,7 @@ def _period(num: int) -> str:
     return f"{year:04d}-{month:02d}-{day:02d}"
 
 
-def _export_hit(f: dict) -> dict:
+def _export_hit(f: dict, cluster: dict) -> dict:
     """One exported hit: the fields of a search hit but the snippet."""
     return {
         "id": f[S.ID],
@@ -186,6 +188,7 @@ def _export_hit(f: dict) -> dict:
         "source": f.get(S.SOURCE) or None,
         "url": f.get(S.URL) or None,
         "entities": json.loads(f.get(S.ENTITIES) or "[]"),
+        "cluster": cluster,
     }
 
 

@@ -101,6 +101,48 @@ class FacetTables:
     # Term id -> the ``contains`` keys of its value and merged spellings, joined
     # by newlines (filled on first use, from the same resolver state).
     contains_keys: list[str] | None = None
+    # Syndicated-copy clusters: cluster[doc] is an index into cluster_names (the
+    # cluster ids), -1 for an article without copies; cluster_sizes[index] counts
+    # the cluster's live copies.
+    cluster: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
+    cluster_names: list[str] = field(default_factory=list)
+    cluster_sizes: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    cluster_heads: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # [cluster]: its id's doc
+
+    def cluster_index(self, cluster_id: str) -> int:
+        """The index of cluster *cluster_id* (-1: no such cluster of copies)."""
+        if not hasattr(self, "_cluster_lookup"):
+            self._cluster_lookup = {name: i for i, name in enumerate(self.cluster_names)}
+        return self._cluster_lookup.get(cluster_id, -1)
+
+    def cluster_ref(self, docnum: int, article_id: str) -> dict:
+        """``{"id", "size"}`` of the cluster of document *docnum* (size 1 and its own id: no copies)."""
+        index = int(self.cluster[docnum]) if docnum < len(self.cluster) else -1
+        if index < 0:
+            return {"id": article_id, "size": 1}
+        return {"id": self.cluster_names[index], "size": int(self.cluster_sizes[index])}
+
+    def collapsed(self, docnums: np.ndarray) -> np.ndarray:
+        """Which of *docnums* stand for their story: every article without copies, and of
+        each cluster's copies among *docnums* the earliest dated (undated last), as a
+        boolean array aligned with *docnums*."""
+        if not len(self.cluster_names) or not len(docnums):
+            return np.ones(len(docnums), dtype=bool)
+        c = self.cluster[docnums]
+        keep = c < 0
+        copies = np.flatnonzero(~keep)
+        if len(copies):
+            docs = docnums[copies]
+            dates = self.date_num[docs].astype(np.int64)
+            dates[dates == 0] = np.iinfo(np.int64).max  # undated copies come last
+            # The cluster's own earliest copy (whose id names it) first among equal dates.
+            not_head = self.cluster_heads[c[copies]] != docs
+            order = np.lexsort((docs, not_head, dates, c[copies]))
+            ordered = c[copies][order]
+            first = np.ones(len(ordered), dtype=bool)
+            first[1:] = ordered[1:] != ordered[:-1]
+            keep[copies[order[first]]] = True
+        return keep
 
     def canonical(self, value: str) -> str:
         """The facet value *value* names: itself, or the value its spelling was merged into."""
@@ -174,10 +216,25 @@ class FacetTables:
             name: np.fromiter((reader.doc_field_length(d, name, 1) for d in range(n)), dtype=np.float32, count=n)
             for name in S.DEFAULT_FIELDS
         }
-        return cls.from_arrays(date_num, indexed_num, live, terms, post_doc, post_term, lengths)
+        cluster = np.full(n, -1, dtype=np.int32)
+        cluster_names: list[str] = []
+        heads: list[int] = []
+        if S.CLUSTER in reader.schema:
+            for raw in reader.lexicon(S.CLUSTER):
+                ids = np.fromiter(reader.postings(S.CLUSTER, raw).all_ids(), dtype=np.int32)
+                ids = ids[live[ids]]
+                if len(ids):
+                    cluster[ids] = len(cluster_names)
+                    cluster_names.append(raw.decode("utf-8") if isinstance(raw, bytes) else raw)
+                    head = [d for d in reader.postings(S.ID, raw).all_ids() if live[d]] \
+                        if (S.ID, raw) in reader else []
+                    heads.append(head[0] if head else -1)
+        return cls.from_arrays(date_num, indexed_num, live, terms, post_doc, post_term, lengths,
+                               cluster, cluster_names, heads)
 
     @classmethod
-    def from_arrays(cls, date_num, indexed_num, live, terms, post_doc, post_term, lengths=None) -> FacetTables:
+    def from_arrays(cls, date_num, indexed_num, live, terms, post_doc, post_term, lengths=None,
+                    cluster=None, cluster_names=(), cluster_heads=()) -> FacetTables:
         """Assemble tables from their stored arrays, deriving the lookup structures."""
         terms = [tuple(t) for t in terms]
         by_value: dict[str, list[int]] = {}
@@ -189,8 +246,12 @@ class FacetTables:
         name_rank = np.empty(len(terms), dtype=np.int32)
         name_rank[names] = np.arange(len(terms), dtype=np.int32)
         by_type_arrays = {t: np.asarray(ids, dtype=np.int64) for t, ids in by_type.items()}
+        cluster = np.full(len(live), -1, dtype=np.int32) if cluster is None else np.asarray(cluster, dtype=np.int32)
+        names = list(cluster_names)
+        sizes = np.bincount(cluster[live & (cluster >= 0)], minlength=len(names)).astype(np.int64)
         return cls(len(live), date_num, indexed_num, live, terms, post_doc, post_term, by_value, name_rank,
-                   by_type_arrays, dict(lengths or {}))
+                   by_type_arrays, dict(lengths or {}), cluster=cluster, cluster_names=names, cluster_sizes=sizes,
+                   cluster_heads=np.asarray(cluster_heads, dtype=np.int64).reshape(-1))
 
     def save(self, path: Path) -> None:
         """Write the tables beside the index generation they describe (atomically)."""
@@ -198,6 +259,8 @@ class FacetTables:
         np.savez(tmp, date_num=self.date_num, indexed_num=self.indexed_num, live=self.live,
                  post_doc=self.post_doc, post_term=self.post_term,
                  terms=np.asarray(json.dumps(self.terms, ensure_ascii=False)),
+                 cluster=self.cluster, cluster_heads=self.cluster_heads,
+                 cluster_names=np.asarray(json.dumps(self.cluster_names, ensure_ascii=False)),
                  **{f"length_{name}": arr for name, arr in self.lengths.items()})
         os.replace(tmp, path)
 
@@ -208,7 +271,9 @@ class FacetTables:
             with np.load(path, allow_pickle=False) as data:
                 lengths = {k[len("length_"):]: data[k] for k in data.files if k.startswith("length_")}
                 return cls.from_arrays(data["date_num"], data["indexed_num"], data["live"],
-                                       json.loads(str(data["terms"])), data["post_doc"], data["post_term"], lengths)
+                                       json.loads(str(data["terms"])), data["post_doc"], data["post_term"], lengths,
+                                       data["cluster"], json.loads(str(data["cluster_names"])),
+                                       data["cluster_heads"])
         except (OSError, ValueError, KeyError):
             return None
 

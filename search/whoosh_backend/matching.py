@@ -43,6 +43,9 @@ class Filters:
     common: np.ndarray | None  # None: no such filter
     groups: dict[str, np.ndarray]  # type -> documents with a value of its OR group
     excluded: dict[str, np.ndarray]  # excluded value -> documents having it
+    # Set when results collapse syndicated copies: of each cluster's copies that
+    # pass, only the earliest does (:meth:`FacetTables.collapsed`).
+    collapse: FacetTables | None = None
 
     def select(self, docnums: np.ndarray, without_group: str | None = None,
                without_excluded: str | None = None) -> np.ndarray:
@@ -51,8 +54,9 @@ class Filters:
         return docnums if keep is None else docnums[keep]
 
     def passing(self, docnums: np.ndarray, without_group: str | None = None,
-                without_excluded: str | None = None) -> np.ndarray | None:
-        """Which of *docnums* pass, as a boolean array aligned with it (None: all of them)."""
+                without_excluded: str | None = None, collapse: bool = True) -> np.ndarray | None:
+        """Which of *docnums* pass, as a boolean array aligned with it (None: all of them);
+        with *collapse* false, every copy of a story that passes the filters does."""
         keep = None
         parts = [self.common] if self.common is not None else []
         parts += [m for t, m in self.groups.items() if t != without_group]
@@ -61,6 +65,14 @@ class Filters:
         for value, m in self.excluded.items():
             if value != without_excluded:
                 keep = ~m[docnums] if keep is None else keep & ~m[docnums]
+        if collapse and self.collapse is not None:
+            passed = docnums if keep is None else docnums[keep]
+            stories = self.collapse.collapsed(passed)
+            if keep is None:
+                keep = stories
+            else:
+                keep = keep.copy()
+                keep[np.flatnonzero(keep)[~stories]] = False
         return keep
 
 
@@ -180,7 +192,21 @@ class Matching:
                 m |= self._value_docs(value, tables, postings)
             groups[type_] = m
         excluded = {value: self._value_docs(value, tables, postings) for value in selection.excluded}
-        return Filters(selection, common, groups, excluded)
+        if req.cluster:
+            m = self._cluster_docs(req.cluster, tables, postings)
+            common = m if common is None else common & m
+        collapse = tables if req.collapse == "on" and tables.cluster_names else None
+        return Filters(selection, common, groups, excluded, collapse)
+
+    def _cluster_docs(self, cluster_id: str, tables: FacetTables, postings) -> np.ndarray:
+        """The copies of cluster *cluster_id*, as a boolean array; an article
+        without copies is a cluster of one under its own id."""
+        index = tables.cluster_index(cluster_id)
+        if index >= 0:
+            return tables.cluster == index
+        m = np.zeros(tables.doc_count_all, dtype=bool)
+        m[term_ids(postings, S.ID, cluster_id)] = True
+        return m
 
     def _date_mask(self, req: SearchRequest, tables: FacetTables) -> np.ndarray | None:
         """Documents passing the date, range and indexed-after filters, as a boolean array."""

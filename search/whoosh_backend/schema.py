@@ -38,6 +38,7 @@ DROPPED = "dropped"
 CONTENT_HASH = "content_hash"
 INDEXED_AT = "indexed_at"
 INDEXED_NUM = "indexed_num"
+CLUSTER = "cluster"
 
 # Fields a user may name in a query (``title:putin``); the rest are internal.
 QUERY_FIELDS = (TITLE, BODY, SOURCE, ENTITY, PATH)
@@ -100,6 +101,9 @@ class ArticleSchema(fields.SchemaClass):
     indexed_at = fields.STORED()
     # When the article entered the index (epoch milliseconds): "new since your last visit".
     indexed_num = fields.NUMERIC(numtype=int, bits=64, signed=False, stored=True, sortable=True, default=0)
+    # The syndicated-copy cluster (:mod:`search.clusters`) of an article that has
+    # copies: the id of its earliest copy.  Absent for an article without copies.
+    cluster = fields.ID(stored=True)
 
 
 def schema() -> fields.Schema:

@@ -57,6 +57,9 @@ from .store import ENTITY_STATE_FILE, generation_of, open_index, open_searcher, 
 
 # Stored articles kept in memory for rendering hits (a few KB each).
 STORED_CACHE_DOCS = 5000
+# A hit's "also in N other copies (sources ...)": copies read for their sources, and sources named.
+COPY_SOURCES_READ = 20
+COPY_SOURCES_SHOWN = 5
 # Facet tables kept in memory: the newest commit's, and the one before for
 # requests still finishing on it while threads move over.
 KEPT_GENERATIONS = 2
@@ -288,12 +291,17 @@ class WhooshBackend(Matching, Articles, Spelling, Export, Cooccur):
         with self._searcher() as searcher:
             m = self._matched(searcher, req)
             tables, parsed = m.tables, m.parsed
-            keep = m.filters.passing(m.qdocs)
+            keep = m.filters.passing(m.qdocs, collapse=False)
             docnums = m.qdocs if keep is None else m.qdocs[keep]
             scores = m.qscores if keep is None or m.qscores is None else m.qscores[keep]
+            copies = int(len(docnums))
+            if m.filters.collapse is not None:
+                stories = tables.collapsed(docnums)
+                docnums = docnums[stories]
+                scores = None if scores is None else scores[stories]
             total = int(len(docnums))
             page_docs = self._page(searcher, req, parsed, docnums, scores, tables)
-            hits = [self._hit(searcher, d, parsed) for d in page_docs]
+            hits = [self._hit(searcher, d, parsed, tables) for d in page_docs]
             counts, excluded_counts = self._facet_counts(tables, m.filters, m.qdocs)
             facets = {
                 "entity": entity_facet(tables, counts, m.filters.selection, req.facet_limit, excluded_counts),
@@ -308,6 +316,7 @@ class WhooshBackend(Matching, Articles, Spelling, Export, Cooccur):
             suggestion=suggestion,
             notice=m.notice,
             elapsed_ms=(time.perf_counter() - started) * 1000,
+            copies=copies,
         )
 
     @guarded
@@ -352,8 +361,11 @@ class WhooshBackend(Matching, Articles, Spelling, Export, Cooccur):
                 cache.popitem(last=False)
         return value
 
-    def _hit(self, searcher, docnum: int, parsed) -> Hit:
+    def _hit(self, searcher, docnum: int, parsed, tables: FacetTables | None = None) -> Hit:
         f = self._stored(searcher, docnum)
+        tables = tables or self._facet_tables(searcher)
+        cluster = tables.cluster_ref(docnum, f[S.ID])
+        cluster["sources"] = self._copy_sources(searcher, tables, docnum) if cluster["size"] > 1 else []
         return Hit(
             id=f[S.ID],
             path=f[S.PATH],
@@ -364,7 +376,21 @@ class WhooshBackend(Matching, Articles, Spelling, Export, Cooccur):
             url=f.get(S.URL) or None,
             snippet=self.snippet(f[S.BODY], parsed),
             entities=json.loads(f.get(S.ENTITIES) or "[]"),
+            cluster=cluster,
         )
+
+    def _copy_sources(self, searcher, tables: FacetTables, docnum: int) -> list[str]:
+        """The sources of the other copies of *docnum*'s story, each once, earliest copies first."""
+        copies = np.flatnonzero(tables.cluster == tables.cluster[docnum])
+        copies = copies[(copies != docnum) & tables.live[copies]]
+        dates = tables.date_num[copies].astype(np.int64)
+        dates[dates == 0] = np.iinfo(np.int64).max
+        sources: dict[str, None] = {}
+        for d in copies[np.lexsort((copies, dates))][:COPY_SOURCES_READ]:
+            source = self._stored(searcher, int(d)).get(S.SOURCE)
+            if source:
+                sources[source] = None
+        return list(sources)[:COPY_SOURCES_SHOWN]
 
     def snippet(self, body: str, parsed, chars: int = SNIPPET_CHARS) -> str:
         """A passage of *body* around the query's terms, as safe HTML (terms in ``<mark>``)."""

@@ -19,6 +19,8 @@ from ..errors import IndexNotFound
 
 INDEX_NAME = "articles"
 ENTITY_STATE_FILE = "entities.json"
+# The syndicated-copy clusters' signatures (:meth:`search.clusters.ClusterIndex.to_bytes`).
+CLUSTER_STATE_FILE = "clusters.npz"
 
 
 def index_exists(index_dir: Path | str) -> bool:

@@ -35,7 +35,7 @@ from ..errors import IndexLocked, IndexWriteError
 from ..ingest import entities_json, public_entities_json
 from . import schema as S
 from .facets import FacetTables
-from .store import ENTITY_STATE_FILE, INDEX_NAME, index_exists, tables_path
+from .store import CLUSTER_STATE_FILE, ENTITY_STATE_FILE, INDEX_NAME, index_exists, tables_path
 
 # A run adding more than this many articles ends with a merge to one segment.
 OPTIMIZE_MIN_CHANGES = 1000
@@ -49,6 +49,7 @@ class Stored:
     content_hash: str
     raw_entities: str
     public_entities: str
+    cluster: str = ""
 
 
 class WhooshWriter:
@@ -80,14 +81,21 @@ class WhooshWriter:
                 owners[fields_[S.ID]] = root
                 if root in roots:
                     mine[fields_[S.ID]] = Stored(fields_[S.CONTENT_HASH], fields_.get(S.RAW_ENTITIES) or "[]",
-                                                 fields_.get(S.ENTITIES) or "[]")
+                                                 fields_.get(S.ENTITIES) or "[]", fields_.get(S.CLUSTER) or "")
         return mine, owners
 
     def entity_state(self) -> dict | None:
         return _load_entity_state(self.index_dir)
 
-    def add(self, article: Article, raw: list[Entity], canonical: list[Entity], root: str, content_hash: str) -> None:
-        self._add(**_fields(article, raw, canonical, root, content_hash))
+    def cluster_state(self) -> bytes | None:
+        try:
+            return (self.index_dir / CLUSTER_STATE_FILE).read_bytes()
+        except OSError:
+            return None
+
+    def add(self, article: Article, raw: list[Entity], canonical: list[Entity], root: str, content_hash: str,
+            cluster: str = "") -> None:
+        self._add(**_fields(article, raw, canonical, root, content_hash, cluster))
 
     def delete(self, article_id: str) -> None:
         self._writer.delete_by_term(S.ID, article_id)
@@ -100,18 +108,27 @@ class WhooshWriter:
         else:
             self._writer.cancel()
 
-    def update_entities(self, moved: dict[str, list[Entity]]) -> int:
-        """Rewrite moved articles from their stored fields, in a second commit."""
+    def update_entities(self, moved: dict[str, list[Entity]], clusters: dict[str, str] | None = None) -> int:
+        """Rewrite moved articles from their stored fields, in a second commit: those
+        whose entities moved (*moved*) and those whose cluster changed (*clusters*)."""
         self._writer = _writer(self.ix, self.wait)
         count = 0
+        clusters = clusters or {}
         with self.ix.searcher() as s:
-            for aid, canonical in moved.items():
+            for aid in dict.fromkeys([*moved, *clusters]):
                 stored = s.document(**{S.ID: aid})
                 if stored is None:
                     continue
                 fields_ = dict(stored)
-                fields_[S.ENTITIES] = public_entities_json(canonical)
+                canonical = moved.get(aid)
+                if canonical is None:
+                    canonical = [Entity(e["value"], e["type"]) for e in json.loads(stored.get(S.ENTITIES) or "[]")]
+                fields_[S.ENTITIES] = public_entities_json(canonical) if aid in moved else stored.get(S.ENTITIES)
                 fields_[S.ENTITY] = S.entity_field(canonical)
+                if aid in clusters:
+                    fields_.pop(S.CLUSTER, None)
+                    if clusters[aid]:
+                        fields_[S.CLUSTER] = clusters[aid]
                 fields_[S.WORDS] = f"{stored[S.TITLE]}\n{stored[S.BODY]}"
                 fields_[S.DATE_NUM] = S.date_num(stored.get(S.DATE))
                 fields_[S.DATE_PATH] = " ".join(S.date_path_terms(stored.get(S.DATE) or None))
@@ -122,6 +139,12 @@ class WhooshWriter:
 
     def save_entity_state(self, state: dict) -> None:
         _save_json_atomic(self.index_dir / ENTITY_STATE_FILE, state)
+
+    def save_cluster_state(self, state: bytes) -> None:
+        path = self.index_dir / CLUSTER_STATE_FILE
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        tmp.write_bytes(state)
+        os.replace(tmp, path)
 
     def count(self) -> int:
         with self.ix.searcher() as s:
@@ -146,6 +169,7 @@ def _create_or_open(index_dir: Path, rebuild: bool):
         # Written by an older newsfacet: its fields differ, so start a new index.
         _check_unlocked(index_dir)
     (index_dir / ENTITY_STATE_FILE).unlink(missing_ok=True)
+    (index_dir / CLUSTER_STATE_FILE).unlink(missing_ok=True)
     return whoosh_index.create_in(str(index_dir), S.schema(), indexname=INDEX_NAME)
 
 
@@ -231,10 +255,12 @@ def _write_error(index_dir: Path, error: OSError) -> IndexWriteError:
     )
 
 
-def _fields(article: Article, raw: list[Entity], canonical: list[Entity], root: str, ehash: str) -> dict:
+def _fields(article: Article, raw: list[Entity], canonical: list[Entity], root: str, ehash: str,
+            cluster: str = "") -> dict:
     iso = article.date.iso()
     now = dt.datetime.now(dt.UTC)
-    return {
+    extra = {S.CLUSTER: cluster} if cluster else {}
+    return extra | {
         S.ID: article.id,
         S.PATH: article.path,
         S.ROOT: root,

@@ -26,8 +26,9 @@ UNTAGGED = re.compile(r"<(?!/?mark>)")
 
 
 def everything(backend: SearchBackend, **kw) -> list:
-    """Every hit of a search, page by page."""
+    """Every hit of a search, page by page (every copy of a syndicated story unless *kw* says otherwise)."""
     hits, page = [], 1
+    kw.setdefault("collapse", "off")
     while True:
         result = backend.search(SearchRequest(per_page=100, page=page, **kw))
         hits += result.hits

@@ -20,7 +20,7 @@ from search.api import DATE_LEVELS, InvalidParameter, SearchBackend, SearchReque
 
 from .test_backend_contract import MARZOUK, everything
 
-HIT_KEYS = {"id", "path", "title", "date", "date_precision", "source", "url", "entities"}
+HIT_KEYS = {"id", "path", "title", "date", "date_precision", "source", "url", "entities", "cluster"}
 
 REQUESTS = [
     {},
@@ -52,6 +52,7 @@ def make_request(kw: dict) -> SearchRequest:
 def as_export(hit) -> dict:
     row = dict(vars(hit))
     row.pop("snippet")
+    row["cluster"] = {k: row["cluster"][k] for k in ("id", "size")}  # exports name no copy's source
     return row
 
 
