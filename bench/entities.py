@@ -73,6 +73,31 @@ def _close_to_title(word: str) -> bool:
     return any(abs(len(t) - len(low)) <= 1 and len(t) >= 7 and one_edit(low, t) for t in _TITLES)
 
 
+def _given_names() -> frozenset[str]:
+    from search.extract.gazetteer import load_gazetteer
+
+    return frozenset(load_gazetteer().given)
+
+
+_GIVEN: frozenset[str] | None = None
+_GENERATION = frozenset("jr sr ii iii iv".split())
+
+
+def _person_named(words: list[str], lows: list[str], at: int) -> bool:
+    """Whether a person value's first word, a month, is a given name with a surname after it
+    ("Jan Carlzon", "August Busch III"): the other words must read as names (capitalised, no
+    everyday word, no abbreviation: "May Int" stays junk)."""
+    global _GIVEN
+    if _GIVEN is None:
+        _GIVEN = _given_names()
+    if at == 0 and lows[0] not in _GIVEN:
+        return False
+    others = [w for i, w in enumerate(words) if i != at and w.lower().strip(".") not in _GENERATION]
+    return bool(others) and all(
+        w[:1].isupper() and len(w) >= 4 and w.isalpha() and w.lower() not in _FUNCTION | _WEEKDAYS | _MONTHS
+        for w in others)
+
+
 def junk_classes(value: str, etype: str) -> list[str]:
     """The junk classes *value* falls in (empty: a clean value)."""
     words = value.split()
@@ -98,7 +123,8 @@ def junk_classes(value: str, etype: str) -> list[str]:
     # A company's registered name may start with a month ("May Department Stores Co"):
     # a legal form at the end says the month is part of it.
     if len(words) >= 2 and (lows[0] in _MONTHS | _MONTH_ABBR or lows[-1] in _MONTH_ABBR) and not (
-            etype == "org" and lows[-1].replace(".", "") in _LEGAL_FORMS):
+            etype == "org" and lows[-1].replace(".", "") in _LEGAL_FORMS) and not (
+            etype == "person" and lows[-1] not in _MONTH_ABBR and _person_named(words, lows, 0)):
         out.append("month edge")
     # A unit at an edge ("U.S. Dlrs"), after an abbreviated place ("U.S. Dlr Kansai") or alone ("STG").
     at_edge = lows[0] in _CURRENCY or lows[-1] in _CURRENCY
