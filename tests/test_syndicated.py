@@ -243,3 +243,10 @@ def test_a_lost_cluster_state_is_rebuilt_from_the_articles(tmp_path):
     shutil.copy(folder / "wire.jsonl", folder / "again.jsonl")
     build_index([folder], index_dir, progress=False)
     assert clusters(index_dir)["again.jsonl#1"][1] == 5
+
+
+def test_appears_with_counts_stories_when_collapsed(client):
+    html = client.get("/search?entity=Bruno+Dahl").get_data(as_text=True)
+    assert "Of 4 stories in this search without the Bruno Dahl filter, 2 mention Bruno Dahl." in html
+    every = client.get("/search?entity=Bruno+Dahl&collapse=off").get_data(as_text=True)
+    assert "Of 7 articles in this search without the Bruno Dahl filter, 5 mention Bruno Dahl." in every

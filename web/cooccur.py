@@ -96,6 +96,8 @@ def present(data: dict, req: SearchRequest, asked: str, pairs: list[tuple[str, s
     names = {asked.casefold(), data["with"].casefold()}
     data["left_out"] = any(v.casefold() in names for v in req.entities)
     data["key"] = key
+    # Collapsed, the result set is counted in stories (each syndicated story once).
+    data["units"] = ("article", "articles") if req.collapse == "off" else ("story", "stories")
     return data
 
 
