@@ -202,6 +202,12 @@ class IndexWriter(Protocol):
     def entity_state(self) -> dict | None:
         """The collection-wide entity resolver's saved state, if any."""
 
+    def run_stamps(self) -> dict:
+        """What the last finished runs read, by the folders they were given (see :mod:`search.ingest`)."""
+
+    def save_run_stamps(self, stamps: dict) -> None:
+        """Keep *stamps* beside the index (replacing the ones kept)."""
+
     def cluster_state(self) -> bytes | None:
         """The syndicated-copy clusters' saved state (:meth:`search.clusters.ClusterIndex.to_bytes`), if any."""
 

@@ -21,6 +21,7 @@ Whoosh traps that shape the writing live in :mod:`search.whoosh_backend.writer`.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import itertools
 import json
@@ -40,7 +41,7 @@ from .errors import SearchError
 from .extract import statistical
 from .extract.entities import prepare as prepare_entities
 from .pipeline import PIPELINE_VERSION, ExtractionError, article_id, process
-from .readers import article_path, count_files, iter_sources, split_article_path
+from .readers import article_path, count_files, iter_sources, split_article_path, walk_stamp
 from .resolution import EntityResolver
 from .settings import Options, Settings
 
@@ -211,6 +212,12 @@ class Progress:
             self._bar.close()
             self._bar = None
 
+    def say(self, text: str) -> None:
+        """A line of its own."""
+        self.close()
+        if self.enabled:
+            print(text, file=self.stream, flush=True)
+
     @contextlib.contextmanager
     def phase(self, text: str):
         """A closing step: its line before it starts, how long it took once done."""
@@ -316,13 +323,47 @@ def build_index(
 def _write(writer, roots, options: Options, rebuild: bool, procs, shown: Progress, report: IndexReport,
            fail) -> None:
     root_keys = {str(root.resolve()) for root in roots}
+    aliases = load_aliases(options.aliases_path)
+    # What finds the names (rules, or a spaCy model and its version) decides an
+    # article's entities as much as the aliases do: a change re-extracts everything.
+    extraction_key = f"{aliases.fingerprint()}\0ner:{statistical.backend(options.ner)}"
+    stamps = {} if rebuild else writer.run_stamps()
+    runs_key = "\0".join(sorted(root_keys))
+    stamp = _run_stamp(roots, options, extraction_key)
+    last = stamps.pop(runs_key, None)
+    if last is not None and last["stamp"] == stamp:
+        # The same files as when this run last finished, read the same way: nothing to do.
+        shown.say(f"No file changed since the last run over {'these folders' if len(roots) > 1 else roots[0]}: "
+                  f"{plural(last['articles'], 'article', grouped=True)} unchanged")
+        report.unchanged = last["articles"]
+        for path, reason in last["failed"]:
+            fail(ReadFailure(path, reason))
+        writer.commit(0)  # nothing written: releases the index
+        return
+    # Dropped until this run finishes, so that a run that fails leaves no stamp to skip it by.
+    writer.save_run_stamps(stamps)
+    _write_changes(writer, roots, root_keys, aliases, extraction_key, options, rebuild, procs, shown, report, fail)
+    stamps[runs_key] = {"stamp": stamp, "articles": report.added + report.updated + report.unchanged,
+                        "failed": [[f.path, f.reason] for f in report.failed]}
+    writer.save_run_stamps(stamps)
+
+
+def _run_stamp(roots: list[Path], options: Options, extraction_key: str) -> str:
+    """A digest of everything a run reads: the files (by :func:`walk_stamp`), how they are
+    read (the options, the alias table and entity backend, the pipeline version)."""
+    how = [PIPELINE_VERSION, extraction_key, dataclasses.asdict(options), [str(r.resolve()) for r in roots]]
+    text = json.dumps([how, walk_stamp(roots, options)], ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _write_changes(writer, roots, root_keys, aliases, extraction_key: str, options: Options, rebuild: bool, procs,
+                   shown: Progress, report: IndexReport, fail) -> None:
     # Pass 1: which short lines recur across each folder or site; it counts the articles too.
     articles = _Count()
     if shown.enabled:
         shown.start("Reading", count_files(roots, options), "files")
     repeated = RepeatedLines.from_texts(_texts(roots, options, articles, shown), options)
     shown.start("Indexing", articles.n, "articles")
-    aliases = load_aliases(options.aliases_path)
     existing, taken = ({}, {}) if rebuild else writer.existing(root_keys)
     resolver = EntityResolver(aliases, state=None if rebuild else writer.entity_state())
     clusters = _load_clusters(None if rebuild else writer.cluster_state(), taken)
@@ -335,9 +376,6 @@ def _write(writer, roots, options: Options, rebuild: bool, procs, shown: Progres
     written: dict[str, tuple[str, str]] = {}
     # Pass 2: read again, skip what is unchanged, clean and extract the rest in a
     # process pool while this process resolves entities and writes each batch.
-    # What finds the names (rules, or a spaCy model and its version) decides an
-    # article's entities as much as the aliases do: a change re-extracts everything.
-    extraction_key = f"{aliases.fingerprint()}\0ner:{statistical.backend(options.ner)}"
     tasks = _tasks(roots, options, repeated, extraction_key, existing, taken, seen_ids, report, fail, shown, stale)
     written_clusters: dict[str, str] = {}  # id -> the cluster value written this run
     for batch in _processed_batches(tasks, options, procs, shown, fail):
@@ -504,6 +542,7 @@ def _processed_batches(tasks, options: Options, procs: int | None, shown: Progre
             first = list(itertools.islice(tasks, BATCH_SIZE))
         return
     prepare_entities(options)  # built once here, shared by the forked workers
+    import search.extract.html  # noqa: F401  (imported once here too, not in every worker)
     ctx = multiprocessing.get_context("fork" if sys.platform != "win32" else "spawn")
     with ctx.Pool(procs) as pool:
         batch = first

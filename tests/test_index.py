@@ -175,3 +175,48 @@ def test_folders_with_the_same_file_names_keep_all_their_articles(tmp_path):
     # Two new folders in one run keep both too.
     fresh = build_index([first, second], tmp_path / "ix2", Options(), progress=False)
     assert (fresh.added, fresh.total) == (2, 2)
+
+
+def test_a_run_over_unchanged_files_stops_at_once_and_reports_as_before(corpus, tmp_path):
+    (corpus / "broken.html").write_text("<html><body><nav>Home</nav></body></html>", encoding="utf-8")
+    index_dir = tmp_path / "ix"
+    first = run(corpus, index_dir)
+    generation = open_index(index_dir).latest_generation()
+    again = run(corpus, index_dir)
+    # The same summary, the same skipped file, nothing read or written.
+    assert (again.added, again.updated, again.unchanged, again.removed) == (0, 0, first.added, 0)
+    assert again.failed == first.failed and len(first.failed) == 1
+    assert again.total == first.total and open_index(index_dir).latest_generation() == generation
+    # Any change to a file, to the folder or to how it is read is a full run again.
+    seed = sorted(corpus.glob("*.txt"))[0]
+    seed.write_text(seed.read_text(encoding="utf-8").replace("Hamas", "Hamas movement", 1), encoding="utf-8")
+    assert run(corpus, index_dir).updated == 1
+    (corpus / "new.txt").write_text(ARTICLE, encoding="utf-8")
+    assert run(corpus, index_dir).added == 1
+    aliases = tmp_path / "aliases.txt"
+    aliases.write_text("Harbour Board | org | HB\n", encoding="utf-8")
+    relabelled = build_index([corpus], index_dir, Options(aliases_path=aliases), progress=False)
+    assert relabelled.unchanged < relabelled.total
+    assert run(corpus, index_dir, rebuild=True).added == relabelled.total
+
+
+def test_a_failed_run_leaves_nothing_to_skip_the_next_one_by(corpus, tmp_path, monkeypatch):
+    index_dir = tmp_path / "ix"
+    run(corpus, index_dir)
+    (corpus / "new.txt").write_text(ARTICLE, encoding="utf-8")
+    import search.ingest as ingest
+
+    def broken(*args, **kw):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(ingest, "_reclustered", broken)
+    with pytest.raises(Exception, match="disk"):
+        run(corpus, index_dir)
+    monkeypatch.undo()
+    # The new article was committed before the failure, its copy cluster never saved: the next run
+    # is a full one and finishes the work (the article read again for its fingerprint).
+    again = run(corpus, index_dir)
+    assert (again.added, again.updated, again.total) == (0, 1, 6)
+    with WhooshBackend(index_dir) as service:
+        assert service.search(SearchRequest(q="container berth")).total == 1
+    assert run(corpus, index_dir).unchanged == 6

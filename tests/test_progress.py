@@ -75,10 +75,18 @@ def test_forced_progress_shows_totals_percentages_time_left_and_the_commit(corpu
 def test_unchanged_articles_move_the_bar_and_nothing_is_committed(corpus, tmp_path):
     assert index(corpus, tmp_path / "ix", "--quiet").returncode == 0
     again = index(corpus, tmp_path / "ix", "--progress")
+    # No file changed: the run says so and stops, reporting what the last one did.
     lines = screen_lines(again.stderr)
+    assert f"No file changed since the last run over {corpus}: 7 articles unchanged" in lines, lines
+    assert not any(line.startswith(("Reading", "Indexing", "Committing", "Updating")) for line in lines)
+    assert "7 unchanged" in again.stdout
+    # A new file that yields nothing: every article is unchanged, the bar moves over them all.
+    (corpus / "blank.txt").write_text("   \n", encoding="utf-8")
+    third = index(corpus, tmp_path / "ix", "--progress")
+    lines = screen_lines(third.stderr)
     assert any(re.match(r"Indexing: 100%\|█+\| 7/7 articles", line) for line in lines), lines
     assert not any(line.startswith(("Committing", "Updating")) for line in lines)
-    assert "7 unchanged" in again.stdout
+    assert "7 unchanged" in third.stdout
 
 
 def test_no_progress_in_a_pipe_unless_forced(corpus, tmp_path):

@@ -21,7 +21,7 @@ from search.readers.decoding import BadInput, content_hash, decode_bytes, utf16_
 from search.readers.fields import parse_iso_date
 from search.readers.files import article_path, split_article_path
 from search.readers.reuters import reuters_name, rewrap_paragraphs
-from search.readers.walk import count_files, iter_sources, read_path
+from search.readers.walk import count_files, iter_sources, read_path, walk_stamp
 
 __all__ = [
     "BadInput",
@@ -36,4 +36,5 @@ __all__ = [
     "rewrap_paragraphs",
     "split_article_path",
     "utf16_without_bom",
+    "walk_stamp",
 ]

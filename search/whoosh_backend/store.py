@@ -21,6 +21,8 @@ INDEX_NAME = "articles"
 ENTITY_STATE_FILE = "entities.json"
 # The syndicated-copy clusters' signatures (:meth:`search.clusters.ClusterIndex.to_bytes`).
 CLUSTER_STATE_FILE = "clusters.npz"
+# What each finished indexing run read (search.ingest), so that a run over unchanged files stops at once.
+RUN_STAMPS_FILE = "runs.json"
 
 
 def index_exists(index_dir: Path | str) -> bool:

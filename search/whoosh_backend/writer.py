@@ -35,7 +35,7 @@ from ..errors import IndexLocked, IndexWriteError
 from ..ingest import entities_json, public_entities_json
 from . import schema as S
 from .facets import FacetTables
-from .store import CLUSTER_STATE_FILE, ENTITY_STATE_FILE, INDEX_NAME, index_exists, tables_path
+from .store import CLUSTER_STATE_FILE, ENTITY_STATE_FILE, INDEX_NAME, RUN_STAMPS_FILE, index_exists, tables_path
 
 # A run adding more than this many articles ends with a merge to one segment.
 OPTIMIZE_MIN_CHANGES = 1000
@@ -86,6 +86,17 @@ class WhooshWriter:
 
     def entity_state(self) -> dict | None:
         return _load_entity_state(self.index_dir)
+
+    def run_stamps(self) -> dict:
+        path = self.index_dir / RUN_STAMPS_FILE
+        try:
+            stamps = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return stamps if isinstance(stamps, dict) else {}
+
+    def save_run_stamps(self, stamps: dict) -> None:
+        _save_json_atomic(self.index_dir / RUN_STAMPS_FILE, stamps)
 
     def cluster_state(self) -> bytes | None:
         try:
@@ -170,6 +181,7 @@ def _create_or_open(index_dir: Path, rebuild: bool):
         _check_unlocked(index_dir)
     (index_dir / ENTITY_STATE_FILE).unlink(missing_ok=True)
     (index_dir / CLUSTER_STATE_FILE).unlink(missing_ok=True)
+    (index_dir / RUN_STAMPS_FILE).unlink(missing_ok=True)
     return whoosh_index.create_in(str(index_dir), S.schema(), indexname=INDEX_NAME)
 
 
