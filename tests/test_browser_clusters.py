@@ -18,7 +18,8 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 
 from . import test_browser
-from .test_browser import Session, api_json, screenshot, serve, titles, total
+from .test_browser import api_json, screenshot, serve, titles, total
+from .test_browser_facets import browsing
 from .test_syndicated import plant
 
 pytestmark = test_browser.pytestmark
@@ -34,16 +35,13 @@ def copies_url(tmp_path_factory):
 
 @pytest.fixture
 def session(browser, copies_url):
-    s = Session(browser, copies_url)
-    yield s
-    s.close()
-    assert s.errors == []
+    with browsing(browser, copies_url) as s:
+        yield s
 
 
 @JS
 def test_copies_fold_into_their_story_and_the_link_lists_them(browser, copies_url, javascript):
-    s = Session(browser, copies_url, java_script_enabled=javascript)
-    try:
+    with browsing(browser, copies_url, javascript) as s:
         page = s.page
         page.goto("/search?q=Bergen+port")
         assert total(page) == 2
@@ -68,9 +66,6 @@ def test_copies_fold_into_their_story_and_the_link_lists_them(browser, copies_ur
         page.locator(".copies-note a", has_text="Fold copies into their stories").click()
         page.wait_for_url(lambda url: "collapse" not in url)
         assert total(page) == 2
-    finally:
-        s.close()
-    assert s.errors == []
 
 
 def test_sidebar_counts_are_stories_as_the_json_twin_says(session):
@@ -86,8 +81,7 @@ def test_sidebar_counts_are_stories_as_the_json_twin_says(session):
 
 @JS
 def test_appears_with_panel_counts_and_links(browser, copies_url, javascript):
-    s = Session(browser, copies_url, java_script_enabled=javascript)
-    try:
+    with browsing(browser, copies_url, javascript) as s:
         page = s.page
         page.goto("/search?entity=Bruno+Dahl")
         panel = page.locator("section.cooccur")
@@ -102,9 +96,6 @@ def test_appears_with_panel_counts_and_links(browser, copies_url, javascript):
         query = parse_qsl(urlsplit(page.url).query)
         assert ("entity", "Bruno Dahl") in query and ("entity", "Ingrid Solheim") in query
         assert total(page) == 2
-    finally:
-        s.close()
-    assert s.errors == []
 
 
 def test_download_links_give_the_searchs_files(session):
