@@ -108,6 +108,7 @@ class FacetTables:
     cluster_names: list[str] = field(default_factory=list)
     cluster_sizes: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     cluster_heads: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # [cluster]: its id's doc
+    _members: tuple[np.ndarray, np.ndarray] | None = None  # clustered docs in copy order, each cluster's start
 
     def cluster_index(self, cluster_id: str) -> int:
         """The index of cluster *cluster_id* (-1: no such cluster of copies)."""
@@ -122,9 +123,18 @@ class FacetTables:
             return {"id": article_id, "size": 1}
         return {"id": self.cluster_names[index], "size": int(self.cluster_sizes[index])}
 
+    def _copy_order(self, docs: np.ndarray) -> np.ndarray:
+        """The order that sorts copies *docs* by cluster, then earliest dated (undated last), the
+        copy whose id names the cluster first among equal dates, then document number."""
+        c = self.cluster[docs]
+        dates = self.date_num[docs].astype(np.int64)
+        dates[dates == 0] = np.iinfo(np.int64).max
+        not_head = self.cluster_heads[c] != docs
+        return np.lexsort((docs, not_head, dates, c))
+
     def collapsed(self, docnums: np.ndarray) -> np.ndarray:
         """Which of *docnums* stand for their story: every article without copies, and of
-        each cluster's copies among *docnums* the earliest dated (undated last), as a
+        each cluster's copies among *docnums* the earliest (:meth:`_copy_order`), as a
         boolean array aligned with *docnums*."""
         if not len(self.cluster_names) or not len(docnums):
             return np.ones(len(docnums), dtype=bool)
@@ -132,17 +142,26 @@ class FacetTables:
         keep = c < 0
         copies = np.flatnonzero(~keep)
         if len(copies):
-            docs = docnums[copies]
-            dates = self.date_num[docs].astype(np.int64)
-            dates[dates == 0] = np.iinfo(np.int64).max  # undated copies come last
-            # The cluster's own earliest copy (whose id names it) first among equal dates.
-            not_head = self.cluster_heads[c[copies]] != docs
-            order = np.lexsort((docs, not_head, dates, c[copies]))
+            order = self._copy_order(docnums[copies])
             ordered = c[copies][order]
             first = np.ones(len(ordered), dtype=bool)
             first[1:] = ordered[1:] != ordered[:-1]
             keep[copies[order[first]]] = True
         return keep
+
+    def copies(self, docnum: int) -> np.ndarray:
+        """Every copy of *docnum*'s story, itself included, in :meth:`_copy_order` (empty for
+        an article without copies).  The clusters' members are sorted once per tables."""
+        index = int(self.cluster[docnum]) if docnum < len(self.cluster) else -1
+        if index < 0:
+            return np.zeros(0, dtype=np.int64)
+        if self._members is None:
+            docs = np.flatnonzero(self.cluster >= 0)
+            members = docs[self._copy_order(docs)]
+            starts = np.searchsorted(self.cluster[members], np.arange(len(self.cluster_names) + 1))
+            self._members = (members, starts)
+        members, starts = self._members
+        return members[starts[index]:starts[index + 1]]
 
     def canonical(self, value: str) -> str:
         """The facet value *value* names: itself, or the value its spelling was merged into."""

@@ -381,12 +381,9 @@ class WhooshBackend(Matching, Articles, Spelling, Export, Cooccur):
 
     def _copy_sources(self, searcher, tables: FacetTables, docnum: int) -> list[str]:
         """The sources of the other copies of *docnum*'s story, each once, earliest copies first."""
-        copies = np.flatnonzero(tables.cluster == tables.cluster[docnum])
-        copies = copies[(copies != docnum) & tables.live[copies]]
-        dates = tables.date_num[copies].astype(np.int64)
-        dates[dates == 0] = np.iinfo(np.int64).max
+        copies = tables.copies(docnum)
         sources: dict[str, None] = {}
-        for d in copies[np.lexsort((copies, dates))][:COPY_SOURCES_READ]:
+        for d in copies[copies != docnum][:COPY_SOURCES_READ]:
             source = self._stored(searcher, int(d)).get(S.SOURCE)
             if source:
                 sources[source] = None
