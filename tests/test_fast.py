@@ -97,7 +97,8 @@ def check(service: WhooshBackend, ix, rng: random.Random) -> None:
     for _ in range(6):
         q = rng.choice(["", rng.choice(WORDS), f"{rng.choice(WORDS)} {rng.choice(WORDS)}",
                         f"{rng.choice(WORDS)} OR {rng.choice(WORDS)}", f"{rng.choice(WORDS)} -{rng.choice(WORDS)}",
-                        f'"{rng.choice(WORDS)} {rng.choice(WORDS)}"', rng.choice(WORDS)[:3] + "*"])
+                        f'"{rng.choice(WORDS)} {rng.choice(WORDS)}"', rng.choice(WORDS)[:3] + "*",
+                        f'"{rng.choice(WORDS)} {rng.choice(WORDS)} {rng.choice(WORDS)}"~{rng.randint(1, 3)}'])
         entities = tuple(sorted({v for v, _ in rng.sample(ENTITIES, rng.randint(0, 2))}))
         date = rng.choice([None, None, "2023", "2024", "undated", "2023-01"])
         req = SearchRequest(q=q, entities=entities, date=date, per_page=100, facet_limit=1000)

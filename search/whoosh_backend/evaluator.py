@@ -40,8 +40,12 @@ from ..errors import InvalidParameter
 from ..limits import NO_DEADLINE, Deadline, QueryLimits
 from .lexicon import Lexicon, PatternTooComplex
 
-# Posting blocks read between two deadline checks (a block holds up to 128 ids).
-BLOCKS_PER_CHECK = 256
+# Posting blocks read between two deadline checks (a block holds up to 128 ids): few, so
+# that a thread past its deadline notices within milliseconds even when it gets the GIL
+# only a fraction of the time; a check costs one clock read.
+BLOCKS_PER_CHECK = 16
+# Candidate documents whose positions are checked between two deadline checks.
+PHRASE_DOCS_PER_CHECK = 64
 # Posting arrays kept per generation, by total size.
 CACHE_BYTES = 512 * 1024 * 1024
 K1 = 1.2
@@ -175,11 +179,13 @@ class Bound:
         keep = self.live[ids]
         return ids[keep], tfs[keep]
 
-    def phrase_ids(self, q) -> np.ndarray:
-        """Live documents where the phrase occurs, cached like a term's postings.
+    def phrase_ids(self, q, candidates: np.ndarray) -> np.ndarray:
+        """Those of *candidates* (live documents holding every word of phrase *q*, sorted)
+        where the phrase occurs, cached like a term's postings.
 
-        Positions live only in Whoosh's matchers, which decode them in Python;
-        a phrase is checked once per index generation.
+        Positions live only in Whoosh's matchers, which decode them in Python; each
+        candidate is checked here, the deadline between small batches, so a phrase of
+        common words stops on time instead of inside Whoosh's own phrase matcher.
         """
         key = ("\0phrase", q.fieldname, tuple(q.words), q.slop)
         c = self.cache
@@ -187,9 +193,8 @@ class Bound:
             hit = c._postings.get(key)
         if hit is not None:
             return hit[0]
-        found = np.fromiter(checked(self.searcher.docs_for_query(Q.Phrase(q.fieldname, q.words, slop=q.slop)),
-                                     self.deadline), dtype=np.int64)
-        found = np.unique(found[self.live[found]]) if len(found) else found
+        found = np.asarray(_phrase_docs(self.reader, q.fieldname, q.words, q.slop, candidates, self.deadline,
+                                        self.yield_gil), dtype=np.int64)
         with c._lock:
             c._postings[key] = (found, np.zeros(0, dtype=np.float32))
             c._bytes += found.nbytes
@@ -230,7 +235,46 @@ class Bound:
         return Evaluation(ids, scores * boost)
 
 
-def checked(docnums, deadline: Deadline, every: int = 4096):
+def _phrase_docs(reader, field: str, words, slop: int, candidates: np.ndarray, deadline: Deadline,
+                 yield_gil: bool = False) -> list[int]:
+    """Documents of *candidates* where *words* occur in order, each within *slop*
+    positions of the one before (Whoosh's phrase semantics, read from its postings)."""
+    found: list[int] = []
+    btexts = [w.encode("utf-8") if isinstance(w, str) else w for w in words]
+    checked_docs = 0
+    for segment, offset in reader.leaf_readers():
+        local = candidates[(candidates >= offset) & (candidates < offset + segment.doc_count_all())] - offset
+        if not len(local) or any((field, b) not in segment for b in btexts):
+            continue
+        matchers = []
+        for b in btexts:
+            m = segment.postings(field, b)
+            while hasattr(m, "child") and not hasattr(m, "_read_ids"):
+                m = m.child  # deletions wrap the leaf; candidates are live already
+            matchers.append(m)
+        for docnum in local.tolist():
+            checked_docs += 1
+            if checked_docs % PHRASE_DOCS_PER_CHECK == 0:
+                deadline.check()
+                if yield_gil:
+                    time.sleep(0)
+            ends = None
+            for m in matchers:
+                m.skip_to(docnum)
+                if not m.is_active() or m.id() != docnum:
+                    ends = set()
+                    break
+                positions = m.value_as("positions")
+                ends = set(positions) if ends is None else {p for p in positions
+                                                            if any(0 < p - e <= slop for e in ends)}
+                if not ends:
+                    break
+            if ends:
+                found.append(docnum + offset)
+    return found
+
+
+def checked(docnums, deadline: Deadline, every: int = 256):
     """*docnums* as they come, checking *deadline* every *every* documents."""
     for n, docnum in enumerate(docnums):
         if n % every == every - 1:
@@ -386,7 +430,7 @@ def _phrase(q, cache: Bound, boost: float) -> Evaluation:
     candidates = _intersect(terms) if terms else _empty()
     if not len(candidates.ids):
         return candidates
-    found = cache.phrase_ids(q)
+    found = cache.phrase_ids(q, candidates.ids)
     keep = np.isin(candidates.ids, found, assume_unique=True)
     return Evaluation(candidates.ids[keep], candidates.scores[keep], candidates.capped)
 
