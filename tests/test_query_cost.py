@@ -9,6 +9,7 @@ search past its time budget answers 503 with a message.
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -138,6 +139,29 @@ def test_time_budget_answers_503(seed_index, tmp_path, monkeypatch):
     assert page.status_code == 503 and b"time budget" in page.data
     # A query that reads no postings has nothing to stop.
     assert client.get("/api/search").status_code == 200
+
+
+def test_a_page_matches_its_query_once(tmp_path, monkeypatch):
+    """The timeline's counts come from the search's own matching, not a second one: a
+    costly query costs one time budget per request, not one per view of its matches."""
+    from search.ingest import build_index
+    from search.settings import Options
+    from search.whoosh_backend.matching import Matching
+
+    # One year of articles: the timeline drills from the single year to its months.
+    (tmp_path / "feed.jsonl").write_text("".join(
+        json.dumps({"title": f"Harbour {m}", "text": "The harbour board met.", "date": f"2023-{m:02d}-05"}) + "\n"
+        for m in (1, 2, 3)), encoding="utf-8")
+    build_index([tmp_path], tmp_path / "ix", Options(), progress=False, procs=1)
+    calls = []
+    original = Matching._query_matches
+    monkeypatch.setattr(Matching, "_query_matches",
+                        lambda self, searcher, parsed, *a: calls.append(parsed) or original(self, searcher, parsed, *a))
+    client = make_app(tmp_path / "ix", tmp_path).test_client()
+    data = client.get("/api/search?q=harb*").get_json()
+    assert data["total"] == 3 and data["timeline"]["level"] == "month"
+    # The share of each period's articles needs the period totals: a search without a query.
+    assert [p for p in calls if p is not None] == [calls[0]]
 
 
 def test_bad_limit_setting_is_a_clear_error(seed_index, monkeypatch, capsys):

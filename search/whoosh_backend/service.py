@@ -103,6 +103,9 @@ class WhooshBackend(Matching, Articles, Spelling, Export, Cooccur):
                         "local": threading.local(), "open": []}
         self._parser = self._make_parser()
         self._pinned = None
+        # A session's last matching, (request, _Matched): one web request matches its
+        # query once, though its page also counts the timeline (``date_counts``).
+        self._last_matched: tuple[SearchRequest, _Matched] | None = None
         self._damaged: IndexDamaged | None = None
         # Searchers hold open files; close them when the service goes away.
         self._finalizer = weakref.finalize(self, _close_all, self._shared["open"], self._shared["lock"])
@@ -152,6 +155,7 @@ class WhooshBackend(Matching, Articles, Spelling, Export, Cooccur):
         if self._pinned is not None:
             # The pinned searcher is this thread's shared one; it stays open for reuse.
             self._pinned = None
+            self._last_matched = None
         else:
             self._finalizer()
 
@@ -260,13 +264,16 @@ class WhooshBackend(Matching, Articles, Spelling, Export, Cooccur):
                 self._shared["postings"] = cached
         return cached.bind(searcher, self.limits, deadline)
 
-    def _matched(self, searcher, req: SearchRequest) -> _Matched:
+    def _matched(self, searcher, req: SearchRequest, deadline: Deadline | None = None) -> _Matched:
         """The query's own matches and the request's filters, under the cost limits and time budget.
 
         :raises InvalidParameter: for a query over the cost limits (:class:`QueryLimits`).
-        :raises QueryTimeout: when matching runs past the time budget.
+        :raises QueryTimeout: when matching runs past the time budget (*deadline*, or one from now).
         """
-        deadline = Deadline(self.limits.timeout)
+        last = self._last_matched
+        if self._pinned is not None and last is not None and last[0] == req:
+            return last[1]
+        deadline = deadline or Deadline(self.limits.timeout)
         parsed, notice = self.parse(req.q)
         allowance, costly = self._check_cost(parsed)
         tables = self._facet_tables(searcher)
@@ -278,7 +285,10 @@ class WhooshBackend(Matching, Articles, Spelling, Export, Cooccur):
             filters = self._filters(req, tables, postings)
         if capped:
             notice = f"A wildcard matched too many words; the {allowance} most frequent were searched."
-        return _Matched(parsed, notice, tables, qdocs, qscores, filters)
+        matched = _Matched(parsed, notice, tables, qdocs, qscores, filters)
+        if self._pinned is not None:
+            self._last_matched = (req, matched)
+        return matched
 
     @guarded
     def search(self, req: SearchRequest) -> SearchResult:
