@@ -16,9 +16,9 @@ never opens an index.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from .errors import (
     IndexDamaged,
@@ -195,6 +195,12 @@ class IndexWriter(Protocol):
     the last commit as it was.  After the commit, articles whose resolved
     entities or copy clusters moved are rewritten with :meth:`update_entities`.
     """
+
+    #: A picklable function run on each article in the extraction pool, or None: what it
+    #: returns reaches :meth:`add` as ``article.prepared``, so an engine's per-article
+    #: work (analysing text, serialising) runs beside cleaning instead of in the one
+    #: process that writes.
+    prepare: Callable[[Article], Any] | None
 
     def existing(self, roots: set[str]) -> tuple[dict[str, StoredState], dict[str, str]]:
         """Articles indexed from *roots* by id, and every indexed article's root folder by id."""

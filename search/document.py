@@ -136,3 +136,6 @@ class Article:
     content_hash: str = ""
     # MinHash signature of the body (:func:`search.clusters.fingerprint`), for syndicated-copy clusters.
     fingerprint: bytes = b""
+    # What the index writer's ``prepare`` made of the article in the extraction pool
+    # (:class:`search.api.IndexWriter`); opaque to everything else.
+    prepared: Any = None

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import hashlib
 import itertools
 import json
@@ -134,10 +135,12 @@ def _repeated_in(source: Source, repeated: dict[str, int]) -> dict[str, int]:
     return {k: v for k, v in repeated.items() if k in keys}
 
 
-def _work(task: tuple[Source, dict[str, int], frozenset[str], Options]) -> Article | ReadFailure:
+def _work(task: tuple[Source, dict[str, int], frozenset[str], Options], prepare=None) -> Article | ReadFailure:
     source, repeated, headlines, options = task
     try:
         article, _ = process(source, options, repeated, headlines)
+        if prepare is not None:
+            article.prepared = prepare(article)
     except ExtractionError as exc:
         return ReadFailure(source.path, str(exc))
     except RecursionError:
@@ -378,7 +381,7 @@ def _write_changes(writer, roots, root_keys, aliases, extraction_key: str, optio
     # process pool while this process resolves entities and writes each batch.
     tasks = _tasks(roots, options, repeated, extraction_key, existing, taken, seen_ids, report, fail, shown, stale)
     written_clusters: dict[str, str] = {}  # id -> the cluster value written this run
-    for batch in _processed_batches(tasks, options, procs, shown, fail):
+    for batch in _processed_batches(tasks, options, procs, shown, fail, getattr(writer, "prepare", None)):
         for article, _, _ in batch:
             resolver.observe(article.entities)
         resolver.prime(())  # settle the batch's new names in one pass
@@ -532,13 +535,17 @@ def _tasks(roots, options, repeated: RepeatedLines, aliases_hash: str, existing,
         yield (source, rep, heads, options), ehash
 
 
-def _processed_batches(tasks, options: Options, procs: int | None, shown: Progress, fail):
-    """Cleaned articles in batches; the pool works on the next batch while the caller writes one."""
+def _processed_batches(tasks, options: Options, procs: int | None, shown: Progress, fail, prepare=None):
+    """Cleaned articles in batches; the pool works on the next batch while the caller writes one.
+
+    :param prepare: the writer's per-article preparation, run beside cleaning.
+    """
     procs = procs or os.cpu_count() or 1
+    work = functools.partial(_work, prepare=prepare)
     first = list(itertools.islice(tasks, BATCH_SIZE))
     if procs < 2 or len(first) < POOL_MIN_DOCS:
         while first:
-            yield _collect(first, map(_work, (t for t, _ in first)), fail, shown)
+            yield _collect(first, map(work, (t for t, _ in first)), fail, shown)
             first = list(itertools.islice(tasks, BATCH_SIZE))
         return
     prepare_entities(options)  # built once here, shared by the forked workers
@@ -546,12 +553,12 @@ def _processed_batches(tasks, options: Options, procs: int | None, shown: Progre
     ctx = multiprocessing.get_context("fork" if sys.platform != "win32" else "spawn")
     with ctx.Pool(procs) as pool:
         batch = first
-        pending = pool.imap(_work, [t for t, _ in batch], chunksize=16)
+        pending = pool.imap(work, [t for t, _ in batch], chunksize=16)
         while batch:
             following = list(itertools.islice(tasks, BATCH_SIZE))
             done = _collect(batch, pending, fail, shown)
             if following:
-                pending = pool.imap(_work, [t for t, _ in following], chunksize=16)
+                pending = pool.imap(work, [t for t, _ in following], chunksize=16)
             yield done
             batch = following
 

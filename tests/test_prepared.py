@@ -1,0 +1,71 @@
+"""Text fields analysed in the extraction pool index exactly as the writer would analyse them.
+
+:func:`search.whoosh_backend.writer.prepare_article` runs Whoosh's own field
+analysis in the pool and the writer adds the postings it returns; an index
+built that way must equal, term by term and position by position, one whose
+writer analysed every field itself.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+
+from search.ingest import POOL_MIN_DOCS, build_index
+from search.settings import Options
+from search.whoosh_backend import schema as S
+from search.whoosh_backend.store import open_index
+from search.whoosh_backend.writer import ANALYSED_IN_POOL, WhooshWriter
+
+WORDS = ["Tromsø", "estimates", "estimated", "harbour", "ferry", "Müller", "café", "council", "the", "a",
+         "U.S.", "o'brien", "2023", "strike", "naïve", "Ærø"]
+
+
+def corpus(folder, n: int, seed: int = 7) -> None:
+    rng = random.Random(seed)
+    with open(folder / "feed.jsonl", "w", encoding="utf-8") as fh:
+        for i in range(n):
+            text = " ".join(rng.choice(WORDS) for _ in range(rng.randint(3, 60))) + "."
+            fh.write(json.dumps({"title": f"Story {i} {rng.choice(WORDS)}", "text": text.capitalize()}) + "\n")
+
+
+def postings(index_dir) -> tuple[dict, dict]:
+    """Every indexed term's (article id, weight, encoded value: positions where kept) list,
+    and every field length, by article id."""
+    ix = open_index(index_dir)
+    with ix.searcher() as s:
+        r = s.reader()
+        ids = {d: f[S.ID] for d, f in s.iter_docs()}
+        terms = {}
+        for field in ANALYSED_IN_POOL:
+            for text in r.field_terms(field):
+                m = r.postings(field, text)
+                rows = []
+                while m.is_active():
+                    rows.append((ids[m.id()], m.weight(), m.value()))
+                    m.next()
+                terms[(field, text)] = sorted(rows)
+        lengths = {(ids[d], f): r.doc_field_length(d, f) for d in ids for f in ANALYSED_IN_POOL}
+    return terms, lengths
+
+
+def test_no_field_needs_what_the_prepared_path_leaves_out():
+    for name, field in S.schema().items():
+        assert not field.separate_spelling() and not field.vector, name
+
+
+def test_pool_analysed_index_equals_writer_analysed(tmp_path, monkeypatch):
+    corpus(tmp_path, POOL_MIN_DOCS + 50)
+    build_index([tmp_path], tmp_path / "pooled", Options(), progress=False, procs=2)
+    with monkeypatch.context() as m:
+        original = WhooshWriter.__init__
+
+        def unprepared(self, *a, **k):
+            original(self, *a, **k)
+            self.prepare = None
+
+        m.setattr(WhooshWriter, "__init__", unprepared)
+        build_index([tmp_path], tmp_path / "plain", Options(), progress=False, procs=1)
+    pooled, plain = postings(tmp_path / "pooled"), postings(tmp_path / "plain")
+    assert len(pooled[0]) > 30
+    assert pooled == plain
