@@ -2,18 +2,21 @@
 
 :func:`search.whoosh_backend.writer.prepare_article` runs Whoosh's own field
 analysis in the pool and the writer adds the postings it returns; an index
-built that way must equal, term by term and position by position, one whose
-writer analysed every field itself.
+built that way must equal, term by term, position by position and byte for
+byte in its postings and term files, one whose writer analysed every field
+itself.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import random
 
 from search.ingest import POOL_MIN_DOCS, build_index
 from search.settings import Options
 from search.whoosh_backend import schema as S
+from search.whoosh_backend import writer as writer_module
 from search.whoosh_backend.store import open_index
 from search.whoosh_backend.writer import ANALYSED_IN_POOL, WhooshWriter
 
@@ -54,8 +57,20 @@ def test_no_field_needs_what_the_prepared_path_leaves_out():
         assert not field.separate_spelling() and not field.vector, name
 
 
+class _FrozenClock:
+    """``datetime`` for the writer: every article indexed at the same moment, so two builds can match byte for byte."""
+
+    UTC = dt.UTC
+
+    class datetime:  # noqa: N801 - stands in for the module's class
+        @staticmethod
+        def now(tz=None):
+            return dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=tz)
+
+
 def test_pool_analysed_index_equals_writer_analysed(tmp_path, monkeypatch):
     corpus(tmp_path, POOL_MIN_DOCS + 50)
+    monkeypatch.setattr(writer_module, "dt", _FrozenClock)
     build_index([tmp_path], tmp_path / "pooled", Options(), progress=False, procs=2)
     with monkeypatch.context() as m:
         original = WhooshWriter.__init__
@@ -69,3 +84,11 @@ def test_pool_analysed_index_equals_writer_analysed(tmp_path, monkeypatch):
     pooled, plain = postings(tmp_path / "pooled"), postings(tmp_path / "plain")
     assert len(pooled[0]) > 30
     assert pooled == plain
+    assert files(tmp_path / "pooled") == files(tmp_path / "plain")
+
+
+def files(index_dir) -> dict[str, bytes]:
+    """The postings and term files' bytes, by extension (one segment each here)."""
+    found = {p.suffix: p.read_bytes() for p in index_dir.iterdir() if p.suffix in (".pst", ".trm")}
+    assert len(found) == 2
+    return found

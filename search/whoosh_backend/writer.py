@@ -11,6 +11,12 @@ Whoosh traps this module designs around (each has a test):
 * a compound segment file is read into memory for every searcher: segments
   are written as separate files.
 
+The text fields are analysed in the extraction pool (:func:`prepare_article`,
+the writer's ``prepare`` hook) and :meth:`_Writer.add_document` adds the
+postings it gets, so the one writing process, the one a run waits on, does
+less; the index is byte for byte what Whoosh's own analysis writes
+(tests/test_prepared.py).
+
 A failed run (a full disk, a kill) leaves the last commit whole: the partial
 segment is removed and the lock released (:meth:`WhooshWriter.abort`).
 """
