@@ -8,6 +8,7 @@ stemmed), so a query ``estimates`` marks ``estimated``; everything but the
 from __future__ import annotations
 
 import bisect
+import functools
 import html
 import re
 
@@ -36,6 +37,28 @@ def _stem(word: str) -> str:
     return stem
 
 
+# A Porter2 stem keeps all but at most this many of its (ASCII) word's last
+# letters: the algorithm only rewrites endings (y -> i, -ational -> -ate, ...).
+STEM_REWRITES_AT_MOST = 3
+
+
+@functools.lru_cache(maxsize=1024)
+def _candidates(terms: frozenset) -> re.Pattern:
+    """The tokens of an ASCII text that may stem to one of *terms*: those starting
+    with a term's first letters, found by one regex scan instead of stemming every word."""
+    prefixes = sorted({t[: max(1, len(t) - STEM_REWRITES_AT_MOST)] for t in terms}, key=len, reverse=True)
+    alternatives = "|".join(re.escape(p) for p in prefixes)
+    # A token starts where a word character follows neither a word character nor a
+    # word character and an inner apostrophe or dot (those join one token).
+    return re.compile(rf"(?<!\w)(?<!\w['.])(?=(?:{alternatives}))\w+(?:['.]\w+)*", re.IGNORECASE | re.ASCII)
+
+
+def _spans(text: str, terms: frozenset) -> list[tuple[int, int]]:
+    """``(start, end)`` of each word of *text* whose stem is one of *terms*, in order."""
+    words = _candidates(terms).finditer(text) if text.isascii() and terms else _WORD.finditer(text)
+    return [(m.start(), m.end()) for m in words if _stem(m.group()) in terms]
+
+
 def make_snippet(body: str, terms: frozenset, chars: int = SNIPPET_CHARS) -> str | None:
     """The *chars*-long passage of *body* with the most matched words, as safe HTML.
 
@@ -44,7 +67,7 @@ def make_snippet(body: str, terms: frozenset, chars: int = SNIPPET_CHARS) -> str
     """
     window = _around_first_match(body, terms)
     offset = body.find(window) if window is not body else 0
-    spans = [(m.start(), m.end()) for m in _WORD.finditer(window) if _stem(m.group()) in terms]
+    spans = _spans(window, terms)
     if not spans:
         return None
     # The best start: the match whose next `chars` characters hold most matches.
@@ -83,11 +106,10 @@ def mark_terms(text: str, terms: frozenset) -> str:
     """*text* as safe HTML with every word whose stem is in *terms* in ``<mark>``."""
     out = []
     pos = 0
-    for m in _WORD.finditer(text):
-        if _stem(m.group()) in terms:
-            out.append(html.escape(text[pos:m.start()], quote=False))
-            out.append(f"<mark>{html.escape(m.group(), quote=False)}</mark>")
-            pos = m.end()
+    for start, end in _spans(text, terms):
+        out.append(html.escape(text[pos:start], quote=False))
+        out.append(f"<mark>{html.escape(text[start:end], quote=False)}</mark>")
+        pos = end
     out.append(html.escape(text[pos:], quote=False))
     return "".join(out)
 
