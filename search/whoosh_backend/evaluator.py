@@ -39,6 +39,7 @@ from whoosh import query as Q
 from ..errors import InvalidParameter
 from ..limits import NO_DEADLINE, Deadline, QueryLimits
 from .lexicon import Lexicon, PatternTooComplex
+from .store import leaf_postings
 
 # Posting blocks read between two deadline checks (a block holds up to 128 ids): few, so
 # that a thread past its deadline notices within milliseconds even when it gets the GIL
@@ -163,9 +164,7 @@ class Bound:
         for segment, offset in self.reader.leaf_readers():
             if (field, btext) not in segment:
                 continue
-            matcher = segment.postings(field, btext)
-            while hasattr(matcher, "child") and not hasattr(matcher, "_read_ids"):
-                matcher = matcher.child  # deletions wrap the leaf; the live mask filters below
+            matcher = leaf_postings(segment, field, btext)  # the live mask filters below
             if hasattr(matcher, "_read_ids"):
                 ids, tfs = _read_blocks(matcher, self.deadline)
             else:
@@ -248,10 +247,7 @@ def _phrase_docs(reader, field: str, words, slop: int, candidates: np.ndarray, d
             continue
         matchers = []
         for b in btexts:
-            m = segment.postings(field, b)
-            while hasattr(m, "child") and not hasattr(m, "_read_ids"):
-                m = m.child  # deletions wrap the leaf; candidates are live already
-            matchers.append(m)
+            matchers.append(leaf_postings(segment, field, b))  # candidates are live already
         for docnum in local.tolist():
             checked_docs += 1
             if checked_docs % PHRASE_DOCS_PER_CHECK == 0:

@@ -35,6 +35,7 @@ from ..aliases import alias_key
 from ..model import UNDATED, DateFilter, FacetValue
 from ..textnorm import fold
 from . import schema as S
+from .store import leaf_postings
 
 # The OR group of ``entity_any`` values no article has, when no value of the request is known:
 # their type is unknown, and the group matches nothing.
@@ -219,10 +220,8 @@ class FacetTables:
         terms: list[tuple[str, str]] = []
         docs_parts: list[np.ndarray] = []
         term_parts: list[np.ndarray] = []
-        for raw in reader.lexicon(S.ENTITY):
+        for raw, ids in _live_postings(reader, S.ENTITY, live):
             text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
-            ids = np.fromiter(reader.postings(S.ENTITY, raw).all_ids(), dtype=np.int32)
-            ids = ids[live[ids]]
             if not len(ids):
                 continue
             tid = len(terms)
@@ -239,9 +238,7 @@ class FacetTables:
         cluster_names: list[str] = []
         heads: list[int] = []
         if S.CLUSTER in reader.schema:
-            for raw in reader.lexicon(S.CLUSTER):
-                ids = np.fromiter(reader.postings(S.CLUSTER, raw).all_ids(), dtype=np.int32)
-                ids = ids[live[ids]]
+            for raw, ids in _live_postings(reader, S.CLUSTER, live):
                 if len(ids):
                     cluster[ids] = len(cluster_names)
                     cluster_names.append(raw.decode("utf-8") if isinstance(raw, bytes) else raw)
@@ -461,3 +458,20 @@ def date_facet(tables: FacetTables, mask: np.ndarray, date: DateFilter | None) -
         keys, counts = np.unique(days[days > 0], return_counts=True)
     return [{"value": f"{date.value}-{k:02d}", "count": int(c), "selected": False}
             for k, c in zip(keys, counts, strict=True)]
+
+
+def _live_postings(reader, field: str, live: np.ndarray):
+    """``(term bytes, live document numbers)`` of every term of *field*, in term order.
+
+    Read segment by segment from the leaf postings, the live mask filtering
+    (:func:`.store.leaf_postings`: through the reader, every term of a segment
+    with deletions costs a set of all its deleted documents).
+    """
+    found: dict[bytes, list[np.ndarray]] = {}
+    for segment, offset in reader.leaf_readers():
+        for raw in segment.lexicon(field):
+            ids = np.fromiter(leaf_postings(segment, field, raw).all_ids(), dtype=np.int32) + offset
+            found.setdefault(raw, []).append(ids)
+    for raw in sorted(found):
+        ids = np.concatenate(found[raw]) if len(found[raw]) > 1 else found[raw][0]
+        yield raw, ids[live[ids]]
