@@ -245,9 +245,7 @@ def _phrase_docs(reader, field: str, words, slop: int, candidates: np.ndarray, d
         local = candidates[(candidates >= offset) & (candidates < offset + segment.doc_count_all())] - offset
         if not len(local) or any((field, b) not in segment for b in btexts):
             continue
-        matchers = []
-        for b in btexts:
-            matchers.append(leaf_postings(segment, field, b))  # candidates are live already
+        matchers = [leaf_postings(segment, field, b) for b in btexts]  # candidates are live already
         for docnum in local.tolist():
             checked_docs += 1
             if checked_docs % PHRASE_DOCS_PER_CHECK == 0:

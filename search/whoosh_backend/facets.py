@@ -242,9 +242,9 @@ class FacetTables:
                 if len(ids):
                     cluster[ids] = len(cluster_names)
                     cluster_names.append(raw.decode("utf-8") if isinstance(raw, bytes) else raw)
-                    head = [d for d in reader.postings(S.ID, raw).all_ids() if live[d]] \
-                        if (S.ID, raw) in reader else []
-                    heads.append(head[0] if head else -1)
+                    head = _term_ids(reader, S.ID, raw)
+                    head = head[live[head]]
+                    heads.append(int(head[0]) if len(head) else -1)
         return cls.from_arrays(date_num, indexed_num, live, terms, post_doc, post_term, lengths,
                                cluster, cluster_names, heads)
 
@@ -458,6 +458,13 @@ def date_facet(tables: FacetTables, mask: np.ndarray, date: DateFilter | None) -
         keys, counts = np.unique(days[days > 0], return_counts=True)
     return [{"value": f"{date.value}-{k:02d}", "count": int(c), "selected": False}
             for k, c in zip(keys, counts, strict=True)]
+
+
+def _term_ids(reader, field: str, raw: bytes) -> np.ndarray:
+    """A term's document numbers in every segment, deleted ones included (see :func:`_live_postings`)."""
+    parts = [np.fromiter(leaf_postings(segment, field, raw).all_ids(), dtype=np.int32) + offset
+             for segment, offset in reader.leaf_readers() if (field, raw) in segment]
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int32)
 
 
 def _live_postings(reader, field: str, live: np.ndarray):
