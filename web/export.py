@@ -41,7 +41,7 @@ import json
 import re
 import unicodedata
 
-from flask import Blueprint, Response, current_app, jsonify, request, url_for
+from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 
@@ -63,7 +63,7 @@ from search.api import (
 )
 
 from .index import get_search
-from .urls import link
+from .urls import link, path_for
 
 bp = Blueprint("export", __name__)
 
@@ -94,10 +94,10 @@ def export_links(req: SearchRequest) -> dict[str, str]:
     pairs = [(k, v) for k, v in req.to_params(*_defaults()) if k not in NOT_EXPORTED]
     unsorted = [(k, v) for k, v in pairs if k != "sort"]
     return {
-        "csv": link(url_for("export.hits_csv"), pairs),
-        "jsonl": link(url_for("export.hits_jsonl"), pairs),
-        "facets_csv": link(url_for("export.facets_csv"), unsorted),
-        "timeline_csv": link(url_for("export.timeline_csv"), unsorted),
+        "csv": link(path_for("export.hits_csv"), pairs),
+        "jsonl": link(path_for("export.hits_jsonl"), pairs),
+        "facets_csv": link(path_for("export.facets_csv"), unsorted),
+        "timeline_csv": link(path_for("export.timeline_csv"), unsorted),
     }
 
 
