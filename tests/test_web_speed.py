@@ -115,3 +115,39 @@ text = st.text(st.characters(codec="utf-8"), max_size=12)
 @given(st.lists(st.tuples(text, text), max_size=6))
 def test_query_string_is_urlencode(pairs):
     assert query_string(pairs) == urlencode(pairs)
+
+
+TITLE_BITS = ["oil", "Oil", "prices", "price's", "U.S.", "Tromsø", "crude", "naïve", "estimated",
+              "&", "<b>", "'", ".", "\x00", "\n", " ", "-", "oil.prices", "l'oil"]
+title_text = st.lists(st.sampled_from(TITLE_BITS), max_size=8).map("".join)
+
+
+@given(st.lists(title_text, max_size=6), st.sampled_from(["oil", "prices", '"crude oil"', "estimates OR naive",
+                                                          "tromso -oil", "u.s.", "title:oil", "xyzzy"]))
+def test_titles_highlighted_together_are_highlighted_as_each_alone(seed_service, titles, q):
+    from web.pages import highlight_titles
+
+    assert highlight_titles(seed_service, titles, q) == [seed_service.highlight(t, q) for t in titles]
+
+
+param_names = st.sampled_from(["q", "entity", "entity_any", "entity_not", "date", "sort", "page", "timeline", "zzz"])
+param_values = st.sampled_from(["Oil", "oil", "OPEC", "Hamas & Co", "ärzte", "Ärzte", "2023", "2", "", "a b", "é"])
+
+
+@given(st.lists(st.tuples(param_names, param_values), max_size=7), param_values,
+       st.sampled_from([None, "entity", "entity_any", "entity_not"]))
+def test_entity_links_are_links_with_the_entity(pairs, value, name):
+    from web.urls import EntityLinks, link, with_entity
+
+    assert EntityLinks("/search", pairs)(value, name) == link("/search", with_entity(pairs, value, name))
+
+
+def test_entity_links_on_sorted_parameters_take_the_fast_way():
+    from web.urls import EntityLinks, link, with_entity
+
+    pairs = [("q", "oil"), ("entity", "Iran"), ("entity", "OPEC"), ("entity_not", "USA"), ("page", "3")]
+    links = EntityLinks("/search", pairs)
+    assert links.fast
+    for value in ("Iraq", "ZZZ", "aaa", "Kuwait & Co"):
+        for name in ("entity", "entity_any", "entity_not"):
+            assert links(value, name) == link("/search", with_entity(pairs, value, name))

@@ -27,7 +27,7 @@ from search.api import (
 )
 
 from .index import get_search
-from .urls import link, with_entity
+from .urls import entity_links, link
 
 bp = Blueprint("cooccur", __name__)
 
@@ -89,8 +89,8 @@ def cooccur_data(req: SearchRequest, value: str, limit: int = DEFAULT_COOCCUR_LI
 def present(data: dict, req: SearchRequest, asked: str, pairs: list[tuple[str, str]], key: str) -> dict:
     """*data* with what a page shows: per value a link to the search *pairs* with it ANDed in
     (canonical order) and the lift as text; whether the value's own filter was set aside."""
-    search = url_for("pages.search")
-    data["rows"] = [dict(v, href=link(search, with_entity(pairs, v["value"], "entity")),
+    href = entity_links(url_for("pages.search"), pairs)
+    data["rows"] = [dict(v, href=href(v["value"], "entity"),
                          type_label=TYPE_LABELS.get(v["type"], v["type"]), lift_text=f"×{v['lift']:.1f}")
                     for v in data["values"]]
     names = {asked.casefold(), data["with"].casefold()}

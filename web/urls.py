@@ -9,6 +9,7 @@ removed (:func:`with_added`, :func:`with_removed`).
 
 from __future__ import annotations
 
+import bisect
 from functools import lru_cache
 from urllib.parse import quote_plus
 
@@ -69,6 +70,40 @@ def with_entity(pairs: list[tuple[str, str]], value: str, name: str | None) -> l
     return with_added(out, name, value) if name else with_removed(out, "page")
 
 
+class EntityLinks:
+    """``link(path, with_entity(pairs, value, name))`` for many values, for a page's hundreds
+    of facet links: the value's place among the sorted parameters found by bisection and the
+    quoted parameters joined, instead of filtering, sorting and quoting them each time.
+    """
+
+    def __init__(self, path: str, pairs: list[tuple[str, str]]) -> None:
+        self.path, self.pairs = path, pairs
+        base = [(k, v) for k, v in pairs if k != "page"]
+        self.keys = [_order_key(p) for p in base]
+        self.fast = all(a <= b for a, b in zip(self.keys, self.keys[1:], strict=False))
+        self.pieces = [f"{_quoted(str(k))}={_quoted(str(v))}" for k, v in base]
+        self.folded = {v.casefold() for k, v in base if k in ENTITY_PARAMS}
+
+    def __call__(self, value: str, name: str | None) -> str:
+        if name is None or not self.fast or value.casefold() in self.folded:
+            return link(self.path, with_entity(self.pairs, value, name))
+        # The value is in no entity parameter: with_entity appends it and sorts stably, which puts
+        # it after every parameter that sorts before or with it.
+        at = bisect.bisect_right(self.keys, _order_key((name, value)))
+        pieces = self.pieces[:at] + [f"{_quoted(name)}={_quoted(value)}"] + self.pieces[at:]
+        return f"{self.path}?{'&'.join(pieces)}"
+
+
+def entity_links(path: str, pairs: list[tuple[str, str]]) -> EntityLinks:
+    """This request's :class:`EntityLinks` for *path* and *pairs* (made once)."""
+    made = request.environ.setdefault("newsfacet.entity_links", {})
+    key = (path, tuple(pairs))
+    links = made.get(key)
+    if links is None:
+        links = made[key] = EntityLinks(path, pairs)
+    return links
+
+
 def with_page(pairs: list[tuple[str, str]], page: int) -> list[tuple[str, str]]:
     out = [(k, v) for k, v in pairs if k != "page"]
     if page != 1:
@@ -77,13 +112,15 @@ def with_page(pairs: list[tuple[str, str]], page: int) -> list[tuple[str, str]]:
 
 
 _RANK = {name: i for i, name in enumerate(PARAMS)}
+_LAST = len(PARAMS)
+
+
+def _order_key(pair: tuple[str, str]) -> tuple[int, str]:
+    name, value = pair
+    return _RANK.get(name, _LAST), value.casefold() if name in ENTITY_PARAMS else ""
 
 
 def _ordered(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    rank = _RANK
-    decorated = sorted(
-        enumerate(pairs),
-        key=lambda item: (rank.get(item[1][0], len(PARAMS)),
-                          item[1][1].casefold() if item[1][0] in ENTITY_PARAMS else "", item[0]),
-    )
-    return [pair for _, pair in decorated]
+    """*pairs* in canonical order: by parameter, entity values by their case-folded text;
+    equals keep their order (the sort is stable)."""
+    return sorted(pairs, key=_order_key)
