@@ -151,3 +151,15 @@ def test_entity_links_on_sorted_parameters_take_the_fast_way():
     for value in ("Iraq", "ZZZ", "aaa", "Kuwait & Co"):
         for name in ("entity", "entity_any", "entity_not"):
             assert links(value, name) == link("/search", with_entity(pairs, value, name))
+
+
+def test_templates_read_dict_keys_and_attributes_as_jinja_does(seed_app):
+    env = seed_app.jinja_env
+    template = env.from_string("{{ d.value }}|{{ d.items is callable }}|{{ d.missing is undefined }}|{{ o.real }}|"
+                               "{{ s.value }}|{{ s.own }}")
+
+    class Sub(dict):
+        own = "attribute"
+
+    out = template.render(d={"value": "v", "items": "shadowed"}, o=3, s=Sub(value="w", own="key"))
+    assert out == "v|True|True|3|w|attribute"

@@ -91,6 +91,7 @@ def create_app(test_config: dict | None = None, settings: Settings | None = None
         settings, index_dir=Path(app.config["INDEX_DIR"]), per_page=app.config["PER_PAGE"],
         facet_limit=app.config["FACET_LIMIT"])}
     app.json.sort_keys = False
+    _dict_items_first(app.jinja_env)
 
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     if not app.config["SAVED_DB"]:
@@ -110,6 +111,29 @@ def create_app(test_config: dict | None = None, settings: Settings | None = None
     app.register_blueprint(cooccur.bp)
     pages.register_errors(app)
     return app
+
+
+_DICT_ATTRIBUTES = frozenset(dir(dict))
+
+
+def _dict_items_first(env) -> None:
+    """Jinja's ``x.name`` on a plain dict without that method name looks the key up first.
+
+    Jinja tries the attribute first and the key after, so every ``f.value`` in a
+    template raised and caught an AttributeError: over two thousand a search page.
+    The answer is the same: such a dict has no attribute of that name.
+    """
+    generic = env.getattr
+
+    def getattr_(obj, attribute):
+        if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:
+            try:
+                return obj[attribute]
+            except KeyError:
+                pass
+        return generic(obj, attribute)
+
+    env.getattr = getattr_
 
 
 def _instance_secret(instance: Path) -> str:
