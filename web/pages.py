@@ -163,6 +163,7 @@ def facet_sections(data: dict, pairs) -> list[dict]:
     and NOT controls; selected values first."""
     limit = data["query"]["facet_limit"]
     modes = entity_modes(data["query"])
+    href = entity_links(path_for("pages.search"), pairs)
     sections = []
     for type_, heading in TYPE_SECTIONS:
         items = [f for f in data["facets"]["entity"] if f["type"] == type_]
@@ -174,9 +175,9 @@ def facet_sections(data: dict, pairs) -> list[dict]:
             value = f["value"]
             entries.append(dict(
                 f, mode=mode,
-                href=_entity_href(pairs, value, None if mode else "entity"),
-                any_href=_entity_href(pairs, value, None if mode == "any" else "entity_any"),
-                not_href=_entity_href(pairs, value, None if mode == "not" else "entity_not"),
+                href=href(value, None if mode else "entity"),
+                any_href=href(value, None if mode == "any" else "entity_any"),
+                not_href=href(value, None if mode == "not" else "entity_not"),
             ))
         pinned = [e for e in entries if e["mode"]]
         sections.append({
