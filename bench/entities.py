@@ -31,6 +31,7 @@ import subprocess
 import sys
 import time
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from pathlib import Path
 
 from search.extract.mentions import one_edit
@@ -98,8 +99,12 @@ def _person_named(words: list[str], lows: list[str], at: int) -> bool:
         for w in others)
 
 
-def junk_classes(value: str, etype: str) -> list[str]:
-    """The junk classes *value* falls in (empty: a clean value)."""
+def junk_classes(value: str, etype: str, texts: Iterable[str] = ()) -> list[str]:
+    """The junk classes *value* falls in (empty: a clean value).
+
+    *texts* are the stories of the value: a person's name ending in "Said"
+    is a name where a story writes it before the verb ("Omer Said, said").
+    """
     words = value.split()
     if not words:
         return ["empty"]
@@ -116,7 +121,7 @@ def junk_classes(value: str, etype: str) -> list[str]:
     if value[0].islower() and lows[0] in _FUNCTION:
         out.append("lower-case start")
     if len(words) >= 2 and any(lows[i] in _FUNCTION and not words[i].isupper() and not _ABBR_INITIAL.match(words[i])
-                               for i in (0, -1)):
+                               for i in (0, -1)) and not (etype == "person" and _surname_said(value, lows, texts)):
         out.append("function-word edge")
     if len(words) >= 2 and (lows[0] in _WEEKDAYS or lows[-1] in _WEEKDAYS):
         out.append("weekday edge")
@@ -138,6 +143,15 @@ def junk_classes(value: str, etype: str) -> list[str]:
     if etype == "person" and len(words) >= 2 and _close_to_title(words[0]):
         out.append("title in person")
     return out
+
+
+def _surname_said(value: str, lows: list[str], texts: Iterable[str]) -> bool:
+    """Whether a person value's last word "Said" is the surname: a story has the
+    value followed by the verb, "The representative, Omer Said, said"."""
+    if lows[-1] not in ("said", "says") or lows[0] in _FUNCTION:
+        return False
+    pattern = re.compile(re.escape(value) + r",? (?:said|says|told)\b")
+    return any(pattern.search(t) for t in texts)
 
 
 _LEGAL_FORMS = frozenset("inc corp co ltd plc ag sa nv".split())
@@ -291,7 +305,8 @@ def measure(tags: dict, stories: dict, spellings: dict, top: int = TOP) -> dict:
     report["tags"] = per_kind
     junk: dict[str, list[tuple[str, int]]] = defaultdict(list)
     for value, members in value_stories.items():
-        for cls in junk_classes(value, sorted(value_types[value])[0]):
+        texts = (tags[k]["text"] for k in members if k in tags)
+        for cls in junk_classes(value, sorted(value_types[value])[0], texts):
             junk[cls].append((value, len(members)))
     report["junk"] = {cls: {"values": len(vs), "examples": sorted(vs, key=lambda x: -x[1])[:6]}
                       for cls, vs in sorted(junk.items())}

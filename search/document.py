@@ -101,12 +101,15 @@ class Entity:
     :param type: one of :data:`ENTITY_TYPES`.
     :param spellings: every surface form seen for it in the document(s).
     :param count: mentions in the document.
+    :param roles: the titles written before a person's name ("energy secretary"),
+        evidence for the resolver; not part of what the entity is.
     """
 
     value: str
     type: str
     spellings: set[str] = field(default_factory=set)
     count: int = 1
+    roles: set[str] = field(default_factory=set, compare=False)
 
 
 @dataclass

@@ -151,17 +151,23 @@ def _work(task: tuple[Source, dict[str, int], frozenset[str], Options], prepare=
 
 
 def entities_json(entities: list[Entity]) -> str:
-    """Entities as stored for re-resolution: value, type, every spelling, mention count."""
-    return json.dumps(
-        [{"value": e.value, "type": e.type, "spellings": sorted(e.spellings), "count": e.count} for e in entities],
-        ensure_ascii=False,
-    )
+    """Entities as stored for re-resolution: value, type, every spelling, mention count, roles if any."""
+    out = []
+    for e in entities:
+        d = {"value": e.value, "type": e.type, "spellings": sorted(e.spellings), "count": e.count}
+        if e.roles:
+            d["roles"] = sorted(e.roles)
+        out.append(d)
+    return json.dumps(out, ensure_ascii=False)
 
 
 def entities_from_json(text: str | None) -> list[Entity]:
     if not text:
         return []
-    return [Entity(d["value"], d["type"], set(d.get("spellings", ())), d.get("count", 1)) for d in json.loads(text)]
+    return [
+        Entity(d["value"], d["type"], set(d.get("spellings", ())), d.get("count", 1), set(d.get("roles", ())))
+        for d in json.loads(text)
+    ]
 
 
 def public_entities(entities: list[Entity]) -> list[dict]:

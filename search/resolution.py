@@ -16,6 +16,9 @@ On top of the name:
 * a surname-only name joins the full person name ending with it when that
   full name is unambiguous in the collection (it holds most of the documents
   of the full names ending so): "Reagan" -> "Ronald Reagan";
+* a full name seen once joins the far better attested person of its surname,
+  initial and office ("Energy Secretary James Herrington", a wire typo, ->
+  "John Herrington");
 * company names compare without their legal form (:func:`~search.namekeys.without_legal_suffix`):
   "General Motors Corp" = "General Motors";
 * the alias table (:mod:`search.aliases`) forces the merges no rule can guess.
@@ -28,9 +31,9 @@ Values decided in an earlier run (the state handed back) are never renamed,
 so facet links stay valid; values decided in this run are decided again as
 more documents arrive (the indexer re-resolves the documents of the run at
 its end).  The state is ``{"version": 2, "clusters": {key: {"value", "type",
-"spellings": {spelling: documents}, "types": {type: documents}}}, "partials":
-{name key: cluster key}}``.  Nothing here imports an index backend or the
-extractor.
+"spellings": {spelling: documents}, "types": {type: documents}, "roles": {office:
+documents}}}, "partials": {name key: cluster key}}`` ("roles" only when known).
+Nothing here imports an index backend or the extractor.
 """
 
 from __future__ import annotations
@@ -49,6 +52,11 @@ MAX_SPELLINGS = 64
 # A surname joins the full name ending with it that has this many times the
 # documents of the next one ("Reagan" -> "Ronald Reagan", not "Nancy Reagan").
 SURNAME_DOMINANCE = 3
+# A name seen once joins a person of its surname, initial and office who has
+# at least this many documents ("James Herrington" -> "John Herrington").
+MISNAMED_DOMINANCE = 10
+# The resolver keeps at most this many roles per entity in its state.
+MAX_ROLES = 8
 
 
 @dataclass
@@ -58,6 +66,7 @@ class _RawStats:
     spellings: Counter = field(default_factory=Counter)  # spelling -> documents
     values: Counter = field(default_factory=Counter)  # per-document value -> documents
     types: Counter = field(default_factory=Counter)  # type -> documents
+    roles: Counter = field(default_factory=Counter)  # title written before it -> documents
     forced: str | None = None  # canonical name from the alias table
     forced_type: str | None = None
 
@@ -85,6 +94,7 @@ class EntityResolver:
                     "type": cluster["type"],
                     "spellings": dict(cluster.get("spellings", {})),
                     "types": dict(cluster.get("types", {})),
+                    "roles": dict(cluster.get("roles", {})),
                     "alias": bool(cluster.get("alias")),
                 }
             self._frozen_partials.update(state.get("partials", {}))
@@ -146,6 +156,10 @@ class EntityResolver:
             if (key, entity.type) not in voted:  # one vote per document and type
                 voted.add((key, entity.type))
                 stats.types[entity.type] += 1
+            for role in entity.roles:
+                if (key, role) not in voted:
+                    voted.add((key, role))
+                    stats.roles[role] += 1
             self._pending = True
 
     # -- deciding --
@@ -213,6 +227,16 @@ class EntityResolver:
             target = _dominant(candidates, group_docs)
             if target is not None:
                 joined[group] = target
+        # 2b. A full name seen once joins the one far better attested person of
+        # its surname and initial who holds the same office: "Energy Secretary
+        # James Herrington" is a wire typo of Energy Secretary John Herrington.
+        self._join_misnamed(persons, group_names, group_docs, members, forced_groups, joined)
+        for group in list(joined):  # "Herrington" -> "James Herrington" -> "John Herrington"
+            target, seen = joined[group], {group}
+            while target in joined and target not in seen:
+                seen.add(target)
+                target = joined[target]
+            joined[group] = target
         # 3. Final targets, clusters with values, types and spellings.
         self._targets = {key: joined.get(target, target) for key, target in base.items()}
         clusters: dict[str, dict] = {}
@@ -220,15 +244,16 @@ class EntityResolver:
             if key in joined:
                 continue
             clusters[key] = {"value": cluster["value"], "type": None, "spellings": dict(cluster["spellings"]),
-                             "types": Counter(cluster["types"]), "alias": cluster.get("alias", False),
-                             "frozen": True, "values": Counter()}
+                             "types": Counter(cluster["types"]), "roles": Counter(cluster["roles"]),
+                             "alias": cluster.get("alias", False), "frozen": True, "values": Counter()}
         partials = dict(self._frozen_partials)
         for group, target in joined.items():
             if group in frozen:
                 partials[group] = joined.get(target, target)
+                cl = clusters.setdefault(joined.get(target, target), _new_cluster())
                 for spelling, docs in frozen[group]["spellings"].items():
-                    cl = clusters.setdefault(target, _new_cluster())
                     cl["spellings"][spelling] = cl["spellings"].get(spelling, 0) + docs
+                cl["roles"].update(frozen[group]["roles"])
         for key in sorted(self._raw):
             stats = self._raw[key]
             target = self._targets[key]
@@ -236,6 +261,7 @@ class EntityResolver:
             for spelling, docs in stats.spellings.items():
                 cluster["spellings"][spelling] = cluster["spellings"].get(spelling, 0) + docs
             cluster["types"].update(stats.types)
+            cluster["roles"].update(stats.roles)
             cluster["values"].update(stats.values)
             if stats.forced and not cluster.get("frozen"):
                 cluster["forced"] = stats.forced
@@ -256,6 +282,75 @@ class EntityResolver:
             _cap_spellings(cluster)
         self._clusters = clusters
         self._partials = {k: v for k, v in partials.items() if k != v}
+
+    def _join_misnamed(
+        self,
+        persons: set[str],
+        names: dict[str, tuple[str, ...]],
+        docs: Counter,
+        members: dict[str, list[str]],
+        forced: set[str],
+        joined: dict[str, str],
+    ) -> None:
+        """Join a full person name seen in one document to the person it misnames.
+
+        Only knowledge of the office tells "James Herrington" (once, "Energy
+        Secretary James Herrington") from a second Herrington: the target must
+        share the surname, the given name's initial and a qualified office
+        (two words or more: "energy secretary", "prime minister"; a bare
+        "president" is too common), have MISNAMED_DOMINANCE times its
+        documents, and be the only such person.
+        """
+        roles = self._group_roles(members)
+        by_surname: dict[str, list[str]] = {}
+        for group in persons:
+            tokens = names.get(group)
+            if tokens and len(tokens) >= 2 and group not in joined:
+                by_surname.setdefault(tokens[-1], []).append(group)
+        for group in sorted(persons):
+            tokens = names.get(group)
+            if not tokens or len(tokens) < 2 or docs[group] != 1 or group in forced or group in joined:
+                continue
+            if group in self._frozen and self._frozen[group].get("alias"):
+                continue
+            offices = {r for r in roles.get(group, ()) if " " in r}
+            if not offices:
+                continue
+            initial = self._given_initial(group, members)
+            found = [
+                other for other in by_surname.get(tokens[-1], ())
+                if other != group
+                and docs[other] >= MISNAMED_DOMINANCE
+                and offices & set(roles.get(other, ()))
+                and names[other][0] != tokens[0]
+                and self._given_initial(other, members) == initial
+                and self._same_surname(group, other, members)
+            ]
+            if len(found) == 1:
+                joined[group] = found[0]
+
+    def _group_roles(self, members: dict[str, list[str]]) -> dict[str, Counter]:
+        out: dict[str, Counter] = {}
+        for group, keys in members.items():
+            for key in keys:
+                if self._raw[key].roles:
+                    out.setdefault(group, Counter()).update(self._raw[key].roles)
+        for key, cluster in self._frozen.items():
+            if cluster["roles"]:
+                out.setdefault(key, Counter()).update(cluster["roles"])
+        return out
+
+    def _given_initial(self, group: str, members: dict[str, list[str]]) -> str:
+        """First letter of the group's best-attested full spelling, folded."""
+        if group in self._frozen:
+            value = self._frozen[group]["value"]
+        else:
+            values: Counter = Counter()
+            for key in members.get(group, ()):
+                values.update(self._raw[key].values)
+            value = _top(values)
+        tokens = name_tokens(value)
+        return tokens[0][:1].lower() if len(tokens) >= 2 else ""
 
     def _frozen_person_keys(self) -> dict[str, str]:
         """Person key of each frozen person cluster's value and full spellings -> its key."""
@@ -335,10 +430,12 @@ class EntityResolver:
                     type=cluster["type"],
                     spellings=set(entity.spellings) | {entity.value},
                     count=entity.count,
+                    roles=set(entity.roles),
                 )
             else:
                 existing.spellings |= entity.spellings | {entity.value}
                 existing.count += entity.count
+                existing.roles |= entity.roles
         return list(out.values())
 
     def state(self) -> dict:
@@ -386,7 +483,7 @@ def _legal_form_votes(cluster: dict) -> None:
 
 
 def _new_cluster() -> dict:
-    return {"value": None, "type": None, "spellings": {}, "types": Counter(), "values": Counter()}
+    return {"value": None, "type": None, "spellings": {}, "types": Counter(), "roles": Counter(), "values": Counter()}
 
 
 def _top(values: Counter) -> str:
@@ -429,6 +526,9 @@ def _cluster_state(cluster: dict) -> dict:
         "spellings": dict(sorted(cluster["spellings"].items())),
         "types": dict(sorted(cluster["types"].items())),
     }
+    roles = cluster.get("roles")
+    if roles:
+        out["roles"] = dict(sorted(sorted(roles.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_ROLES]))
     if cluster.get("alias"):
         out["alias"] = True
     return out

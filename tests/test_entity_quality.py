@@ -60,7 +60,26 @@ STORIES = {
         "Grain exports rise",
         "Nakasone and Reagan will meet in May. Baker said on Monday the dollar was stable.",
     ),
+    "w08.txt": (
+        "Rubber closes higher",
+        "Rubber was higher at 228 cents per kilo for May Int. Ones RSS buyers were active. "
+        "Prime said Prime Medusa software runs on personal computers.",
+    ),
+    # A wire typo: once "James Herrington" for Energy Secretary John Herrington.
+    "w09.txt": (
+        "Oil tax break ridiculed",
+        "A House taxwriter said Energy Secretary James Herrington's plan was bad tax policy.",
+    ),
+    "w11.txt": ("Senate debates oil tax", "Senator Joe Herrington of Ohio disagreed with the plan."),
+    # Two prime ministers of one surname stay two people.
+    "w10.txt": ("India recalls past", "The late Prime Minister Indira Gandhi opened the plant."),
 }
+for _i in range(11):
+    STORIES[f"e{_i:02}.txt"] = (
+        "Energy plan",
+        f"Energy Secretary John Herrington said on Monday oil imports rose {_i} pct. "
+        f"Prime Minister Rajiv Gandhi of India spoke to him. Herrington said the plan would help.",
+    )
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +115,7 @@ def listing(wire) -> list[dict]:
 def test_no_junk_values(listing):
     values = {e["value"] for e in listing}
     for junk in ("U.S. Dlrs", "N.Z. Dlrs", "U.S. Officials", "Saturday U.S. Officials", "and Poor's Corp",
-                 "MAY7", "Provisional Aa-3", "Aa-3", "Greenspan I'm", "I'm", "S", "B"):
+                 "MAY7", "Provisional Aa-3", "Aa-3", "Greenspan I'm", "I'm", "S", "B", "May Int"):
         assert junk not in values, junk
     for value in values:
         words = value.split()
@@ -122,6 +141,37 @@ def test_people_are_named_as_best_known_without_titles_or_typos(listing):
     # Reagan, titled or not, is one person: no other value carries his name but the administration
     assert sorted(e["value"] for e in listing if "Reagan" in e["value"]) == ["Reagan Administration", "Ronald Reagan"]
     assert people["Ronald Reagan"]["count"] >= 2
+
+
+def test_a_name_seen_once_joins_the_person_of_its_surname_initial_and_office(listing):
+    people = {e["value"]: e for e in listing if e["type"] == "person"}
+    assert "James Herrington" not in people
+    assert {"James Herrington", "Herrington"} <= set(people["John Herrington"]["spellings"])
+    # Another office (a bare "senator"), another initial: other people.
+    assert "Joe Herrington" in people
+    assert "Indira Gandhi" in people and "Rajiv Gandhi" in people
+
+
+def test_a_title_qualifier_starts_no_person(listing):
+    assert "Prime Medusa" not in {e["value"] for e in listing if e["type"] == "person"}
+
+
+def test_a_misnamed_person_in_a_later_run_joins_the_known_one(tmp_path, capsys):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name, story in STORIES.items():
+        if name.startswith("e"):
+            (corpus / name).write_text(f"{story[0]}\n\n{story[1]}\n", encoding="utf-8")
+    index = tmp_path / "index"
+    assert main(["--index", str(index), "index", str(corpus), "--quiet"]) == 0
+    (corpus / "w09.txt").write_text("Oil tax break ridiculed\n\n" + STORIES["w09.txt"][1] + "\n", encoding="utf-8")
+    assert main(["--index", str(index), "index", str(corpus), "--quiet"]) == 0
+    people = {e["value"]: e for e in run_json(capsys, "--index", str(index), "entities", "--json")
+              if e["type"] == "person"}
+    assert "James Herrington" not in people and people["John Herrington"]["count"] == 12
+    # The misnamed spelling filters as the person it names.
+    hits = run_json(capsys, "--index", str(index), "search", "--entity", "James Herrington", "--json")
+    assert hits["total"] == 12
 
 
 def test_org_suffix_forms_and_known_aliases_merge(listing):

@@ -61,7 +61,12 @@ def _apply_context(ctx: Context, mention: Mention, line: str, start: int, end: i
     """Add what the words around a run say about one of its mentions."""
     if mention.where and (not mention.evidence or max(mention.evidence.values()) < EV_GAZ_STRONG):
         context_evidence(ctx, mention, line, start, end, mention.where)
-    if not mention.evidence and 2 <= len(mention.tokens) <= 3 and looks_like_name(ctx, mention.tokens):
+    if (
+        not mention.evidence
+        and 2 <= len(mention.tokens) <= 3
+        and looks_like_name(ctx, mention.tokens)
+        and not _modifier_first(ctx, mention.tokens[0])
+    ):
         mention.add("person", EV_NONE + 1)
     if (
         not mention.evidence
@@ -365,7 +370,8 @@ class _Group:
             if etype == "person" and len(tokens) == 1 and fold_word(tokens[0]) in ctx.gaz.common and score < EV_TITLE:
                 return None
         value = canonical or _best_spelling([m.surface for m in self.mentions])
-        return Entity(value=value, type=etype or "other", spellings=spellings, count=len(self.mentions))
+        roles = {m.role for m in self.mentions if m.role} if etype == "person" else set()
+        return Entity(value=value, type=etype or "other", spellings=spellings, count=len(self.mentions), roles=roles)
 
 
 def _best_spelling(surfaces: list[str]) -> str:
@@ -550,6 +556,13 @@ def _merge_former_states(groups: dict[str, _Group], order: list[str]) -> None:
         if key is not None and len(named) == 1:
             groups[named[0]].extend(groups[key].mentions)
             groups[key].merged_into = named[0]
+
+
+def _modifier_first(ctx: Context, token: str) -> bool:
+    """A title's qualifier that is no given name starts no person's name ("Prime
+    Medusa" is software, "Vice Media" a company; "Grant" may be both)."""
+    low = fold_word(token)
+    return word_class(ctx, token) == "modifier" and low not in ctx.gaz.given
 
 
 def _merge_partials(groups: dict[str, _Group], order: list[str]) -> None:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from search.aliases import AliasTable
 from search.document import ENTITY_TYPES
 from search.extract.entity_words import WORDS
-from search.namekeys import PARTICLES, fold_word, name_key
+from search.namekeys import LEGAL_SUFFIXES, PARTICLES, fold_word, name_key
 
 if TYPE_CHECKING:
     from search.extract.gazetteer import Gazetteer
@@ -67,7 +67,7 @@ _ACRONYM = re.compile(r"^[A-Z]{2,6}[0-9]{0,2}$")
 class Mention:
     """One occurrence of a name and the evidence about its type."""
 
-    __slots__ = ("surface", "tokens", "evidence", "canonical", "initial", "headline", "where")
+    __slots__ = ("surface", "tokens", "evidence", "canonical", "initial", "headline", "where", "role")
 
     def __init__(
         self,
@@ -78,6 +78,7 @@ class Mention:
         initial: bool = False,
         headline: bool = False,
         where: str = "",
+        role: str | None = None,
     ) -> None:
         self.surface = surface
         self.tokens = tokens
@@ -86,13 +87,15 @@ class Mention:
         self.initial = initial  # capitalised only because it starts a sentence
         self.headline = headline  # from a Title Case line
         self.where = where  # which side's words may type it: "b" before, "a" after
+        self.role = role  # the title written before a person's name, folded: "energy secretary"
 
     def __repr__(self) -> str:
         return f"Mention({self.surface!r}, {self.evidence}, canonical={self.canonical!r})"
 
     def copy(self) -> Mention:
         return Mention(
-            self.surface, self.tokens, dict(self.evidence), self.canonical, self.initial, self.headline, self.where
+            self.surface, self.tokens, dict(self.evidence), self.canonical, self.initial, self.headline, self.where,
+            self.role,
         )
 
     def add(self, etype: str, score: int) -> None:
@@ -244,7 +247,8 @@ def is_edge_junk(ctx: Context, tokens: list[str] | tuple[str, ...], index: int) 
     if low in MONTHS:
         if low not in ctx.gaz.given or n == 1:
             return True
-        if first and fold_word(tokens[-1]).rstrip(".") in WORDS.org_suffixes:
+        last = fold_word(tokens[-1]).rstrip(".")
+        if first and (last in LEGAL_SUFFIXES or n > 2 and last in WORDS.org_suffixes):
             return False  # "May Department Stores Co", "May Co.": a firm named so
         if first:
             # "April Smith" is a person; "May Illinois River", "April John
@@ -254,6 +258,8 @@ def is_edge_junk(ctx: Context, tokens: list[str] | tuple[str, ...], index: int) 
             return (
                 not nxt[:1].isupper()
                 or is_dotted_abbreviation(nxt)
+                # "May Int. Ones RSS" (a rubber grade): a month before an org word alone.
+                or n == 2 and low_next.rstrip(".") in WORDS.org_suffixes
                 or nxt.isupper()
                 or any(c.isdigit() or c == "-" for c in nxt)  # "June T-bonds", "June M-1"
                 or low_next in ctx.gaz.common

@@ -419,6 +419,19 @@ def _strip_titles(ctx: Context, tokens: list[str]) -> tuple[list[str], list[str]
     return left, right, True
 
 
+def _role(ctx: Context, left: list[str], block: list[str]) -> str | None:
+    """The office a title block names, folded, for the resolver's evidence: "Energy
+    Secretary" of "Energy Secretary John Herrington", "prime minister"; the
+    nationality goes ("Iranian Foreign Minister"), a portfolio word written
+    before the title stays."""
+    words = [fold_word(t).rstrip(".") for t in block if word_class(ctx, t) != "demonym"]
+    if left and word_class(ctx, left[-1]) == "name" and left[-1][:1].isupper():
+        before = fold_word(left[-1]).rstrip(".")
+        if before.isalpha() and (before in ctx.gaz.common or before in WORDS.org_suffixes):
+            words.insert(0, before)
+    return " ".join(words) or None
+
+
 # Title modifiers that say when someone held a role, never part of a name.
 _TIME_QUALIFIERS = frozenset("former ex late then acting interim incoming outgoing current".split())
 
@@ -564,7 +577,8 @@ class _Analyzer:
             return
         if whole is None and len(tokens) > 1:
             left, right, titled = _strip_titles(ctx, tokens)
-            for word in tokens[len(left) : len(tokens) - len(right)]:
+            block = tokens[len(left) : len(tokens) - len(right)]
+            for word in block:
                 self._record_demonym(word, headline)  # "Iranian" of "Iranian Foreign Minister X"
             if left:
                 self._add_name(left, initial, headline, context.replace("a", ""))
@@ -574,7 +588,8 @@ class _Analyzer:
             tokens = right
             context = context.replace("b", "")
             if titled:
-                self._record(tokens, False, headline, context, titled=True)
+                role = _role(ctx, left, block)
+                self._record(tokens, False, headline, context, titled=True, role=role)
                 return
         self._record(tokens, initial, headline, context)
 
@@ -585,6 +600,7 @@ class _Analyzer:
         headline: bool,
         context: str,
         titled: bool = False,
+        role: str | None = None,
     ) -> None:
         ctx = self.ctx
         tokens = trim_edges(ctx, tokens)
@@ -593,7 +609,7 @@ class _Analyzer:
         if not tokens or all(is_stopword(ctx, t) for t in tokens):
             return
         surface = " ".join(tokens)
-        mention = Mention(surface, tuple(tokens), initial=initial, headline=headline)
+        mention = Mention(surface, tuple(tokens), initial=initial, headline=headline, role=role)
         hit = lookup(ctx, surface)
         if hit is None and fold_word(tokens[0]) in ctx.gaz.demonyms and len(tokens) > 1:
             hit = lookup(ctx, " ".join(tokens[1:]))
