@@ -2,7 +2,8 @@
 
 ``python -m bench entities ...`` runs the entity-facet evaluation on Reuters
 instead (see :mod:`bench.entities`); ``python -m bench clusters ...`` measures
-the near-duplicate clusters (see :mod:`bench.clusters`).
+the near-duplicate clusters (see :mod:`bench.clusters`); ``python -m bench
+startup ...`` times the small runs (see :mod:`bench.startup`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,10 @@ if sys.argv[1:2] == ["clusters"]:
     from .clusters import main as clusters_main
 
     sys.exit(clusters_main(sys.argv[2:]))
+if sys.argv[1:2] == ["startup"]:
+    from .startup import main as startup_main
+
+    sys.exit(startup_main(sys.argv[2:]))
 
 from .run import main
 
