@@ -20,6 +20,8 @@ from search import api
 from search.api import SearchError, Settings
 
 DEFAULT_INDEX = "index"
+# serve --workers: one process unless asked (see the flag's help and README, "Command line").
+DEFAULT_WORKERS = 1
 _BOLD, _RESET = "\033[1m", "\033[0m"
 
 
@@ -453,8 +455,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", parents=[common], help="serve the web front end")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=5000)
-    p.add_argument("--workers", type=int, default=1,
-                   help="server processes sharing the port (default 1: one process, no fork). One process "
+    p.add_argument("--workers", type=int, default=DEFAULT_WORKERS,
+                   help=f"server processes sharing the port (default {DEFAULT_WORKERS}: one process, no fork). "
+                   "One process "
                    "answers about as many requests a second as one core allows, whatever --threads says; "
                    "set up to the number of cores for more. Each worker holds its own copy of the "
                    "index's caches, so memory grows with N; the default keeps it to one copy")
