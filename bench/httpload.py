@@ -9,7 +9,12 @@
   connection, cycling through the mix from a different start, for a bounded
   time and a bounded number of requests; requests/s = completed requests ÷
   wall time; errors = non-200 answers plus connection failures.
-* **RSS**: ``VmRSS`` of the server and its descendants from ``/proc``.
+* **RSS**: ``VmRSS`` of the server and its descendants from ``/proc``: with
+  ``--workers N`` the parent and its N worker processes (shared pages count
+  once per process, so this is an upper bound).
+
+``workers`` is passed to ``newsfacet serve --workers``; None leaves serve's
+default (:data:`web.cli.DEFAULT_WORKERS`).
 
 Only 127.0.0.1 is contacted; the server is stopped at the end whatever happens.
 """
@@ -27,7 +32,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from .stats import summarize_ms
+from .stats import percentile, summarize_ms
 
 HOST = "127.0.0.1"
 START_TIMEOUT = 120.0
@@ -75,10 +80,11 @@ def rss_mb(pid: int) -> float:
 class Server:
     """``newsfacet --index DIR serve`` on a free port; use as a context manager."""
 
-    def __init__(self, index_dir: Path, work: Path, threads: int | None = None):
+    def __init__(self, index_dir: Path, work: Path, threads: int | None = None, workers: int | None = None):
         self.index_dir = Path(index_dir)
         self.work = Path(work)
         self.threads = threads
+        self.workers = workers
         self.port = 0
         self.proc: subprocess.Popen | None = None
         self.log_path = self.work / "serve.log"
@@ -89,6 +95,8 @@ class Server:
         cmd = [*base, "--index", str(self.index_dir), "serve", "--host", HOST, "--port", str(self.port)]
         if self.threads:
             cmd += ["--threads", str(self.threads)]
+        if self.workers:
+            cmd += ["--workers", str(self.workers)]
         return cmd
 
     def __enter__(self) -> Server:
@@ -244,16 +252,19 @@ def concurrent(port: int, paths: list[str], clients: int, duration: float,
         "requests_per_s": done / wall if wall else None,
         "latency_p50_ms": summary["p50"],
         "latency_p95_ms": summary["p95"],
+        "latency_p99_ms": percentile([x * 1000 for x in lat], 99),
         "latency_max_ms": summary["max"],
     }
 
 
 def run(index_dir: Path, work: Path, paths: list[str], rounds: int, duration: float,
-        client_counts: tuple[int, ...] = (1, 10, 50), log: Callable[[str], None] | None = None) -> dict:
+        client_counts: tuple[int, ...] = (1, 10, 50), log: Callable[[str], None] | None = None,
+        workers: int | None = None) -> dict:
     """Start the server, warm it up with one pass of the mix, then measure; the server is always stopped."""
-    with Server(index_dir, work) as server:
+    with Server(index_dir, work, workers=workers) as server:
         if log:
-            log(f"server pid {server.proc.pid} on {HOST}:{server.port}; warming up")
+            log(f"server pid {server.proc.pid} on {HOST}:{server.port} ({workers or 'default'} worker(s)); "
+                "warming up")
         warm = sequential(server.port, paths, 1)
         rss_warm = server.rss_mb()
         if log:
@@ -268,6 +279,7 @@ def run(index_dir: Path, work: Path, paths: list[str], rounds: int, duration: fl
         command = server.command()
     return {
         "command": command,
+        "workers": workers,
         "warmup_errors": warm["errors"],
         "sequential": seq,
         "concurrency": load,

@@ -23,6 +23,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from web.cli import DEFAULT_WORKERS
+
 from . import DEFAULT_WORK, REPO_ROOT, RESULTS_DIR
 from .corpus import dir_size_mb, doc_count, reuters_dir, reuters_files
 from .stats import CpuMeter, Log, summarize_ms
@@ -45,6 +47,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--cold-runs", type=int, default=None, help="fresh processes for cold start (default 3)")
     p.add_argument("--procs", type=int, default=None, help="cleaning processes for build_index (default: all)")
     p.add_argument("--skip-ingest", action="store_true", help="reuse the index (and FTS5 file) in --work")
+    p.add_argument("--workers", type=int, default=None,
+                   help="server processes for the HTTP part (newsfacet serve --workers; default: serve's, "
+                   f"{DEFAULT_WORKERS})")
     p.add_argument("--skip-http", action="store_true")
     p.add_argument("--skip-fts5", action="store_true")
     p.add_argument("--index-only-docs", type=int, default=100_000,
@@ -55,8 +60,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.rounds = args.rounds if args.rounds is not None else (1 if args.quick else 3)
     args.duration = args.duration if args.duration is not None else (2.0 if args.quick else 10.0)
     args.cold_runs = args.cold_runs if args.cold_runs is not None else (1 if args.quick else 3)
-    if args.rounds < 1 or args.duration <= 0 or args.cold_runs < 1 or args.size < 1:
-        p.error("--rounds, --duration, --cold-runs and --size must be positive")
+    args.workers = args.workers if args.workers is not None else DEFAULT_WORKERS
+    if args.rounds < 1 or args.duration <= 0 or args.cold_runs < 1 or args.size < 1 or args.workers < 1:
+        p.error("--rounds, --duration, --cold-runs, --size and --workers must be positive")
     return args
 
 
@@ -275,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.skip_http:
         from . import httpload
 
-        h = httpload.run(index_dir, work, paths, args.rounds, args.duration, log=log)
+        h = httpload.run(index_dir, work, paths, args.rounds, args.duration, log=log, workers=args.workers)
         h["overhead_p50_ms"] = h["sequential"]["p50"] - res["query"]["p50"]
         http_item_p50 = h["sequential"].pop("per_item_ms")
         h["sequential"].pop("totals", None)

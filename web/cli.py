@@ -20,6 +20,8 @@ from search import api
 from search.api import SearchError, Settings
 
 DEFAULT_INDEX = "index"
+# serve --workers: one process unless asked (see the flag's help and README, "Command line").
+DEFAULT_WORKERS = 1
 _BOLD, _RESET = "\033[1m", "\033[0m"
 
 
@@ -269,17 +271,17 @@ def cmd_check(args) -> int:
 
 def cmd_serve(args) -> int:
     for flag, value in (("--threads", args.threads), ("--connection-limit", args.connection_limit),
-                        ("--channel-timeout", args.channel_timeout)):
+                        ("--channel-timeout", args.channel_timeout), ("--workers", args.workers)):
         if value < 1:
             raise ValueError(f"{flag} must be at least 1, not {value}")
+    if args.workers > 1 and not hasattr(os, "fork"):
+        raise ValueError("--workers above 1 needs a system with fork(); use --workers 1")
     settings = _settings(args)
     index_dir = settings.index_dir
     if args.build:
         _build(args, args.build)
     if not api.index_exists(settings):
         raise SearchError(f"no index in {index_dir}: run 'newsfacet index FOLDER' or pass --build FOLDER")
-    from waitress import serve
-
     from web import create_app
     from web.security import WILDCARD_HOSTS, allowed_hosts
 
@@ -307,15 +309,80 @@ def cmd_serve(args) -> int:
         if raised < wanted:
             print(f"newsfacet: only {raised} open files allowed; --connection-limit {args.connection_limit} "
                   "may not be reached", file=sys.stderr)
-    print(f"newsfacet: serving {index_dir} at http://{args.host}:{args.port}/", flush=True)
-    serve(app, host=args.host, port=args.port, threads=args.threads, ident="newsfacet",
-          connection_limit=args.connection_limit, channel_timeout=args.channel_timeout,
-          # Idle connections are looked for every this many seconds, so one lives at most
-          # channel_timeout plus this.
-          cleanup_interval=max(1, min(30, args.channel_timeout // 2)),
-          # select() cannot watch descriptors past 1024; poll() has no such limit.
-          asyncore_use_poll=True)
-    return 0
+    options = {
+        "threads": args.threads, "ident": "newsfacet",
+        "connection_limit": args.connection_limit, "channel_timeout": args.channel_timeout,
+        # Idle connections are looked for every this many seconds, so one lives at most
+        # channel_timeout plus this.
+        "cleanup_interval": max(1, min(30, args.channel_timeout // 2)),
+        # select() cannot watch descriptors past 1024; poll() has no such limit.
+        "asyncore_use_poll": True,
+    }
+    if args.workers == 1:
+        from waitress import serve
+
+        print(f"newsfacet: serving {index_dir} at http://{args.host}:{args.port}/", flush=True)
+        serve(app, host=args.host, port=args.port, **options)
+        return 0
+    return _serve_workers(args, settings, app, options)
+
+
+def _serve_workers(args, settings: Settings, probe, options: dict) -> int:
+    """``serve --workers N`` (N > 1): the pre-fork server of :mod:`web.serving`.
+
+    *probe* is an app made here, in the parent, only to settle what every worker
+    must share: the secret key that signs sessions and CSRF tokens (made once in
+    the instance folder unless NEWSFACET_SECRET_KEY gives it) and the
+    saved-search database, created (in WAL mode) before two workers could race
+    to create it.  It is dropped before the fork; each worker builds its own app.
+    """
+    import sqlite3
+
+    from web import create_app, saved
+    from web.serving import serve_prefork
+
+    shared = {"LISTEN_HOST": args.host, "SECRET_KEY": probe.config["SECRET_KEY"],
+              "SAVED_DB": probe.config["SAVED_DB"]}
+    try:
+        with probe.app_context():
+            saved.get_db()  # closed again when the context ends
+    except sqlite3.Error:
+        pass  # each worker reports it per request (503 on the saved-search pages), as one process does
+    del probe
+
+    def announce(port: int) -> None:
+        print(f"newsfacet: serving {settings.index_dir} at http://{args.host}:{port}/ "
+              f"with {args.workers} worker processes", flush=True)
+
+    def make_app():
+        return _warmed(create_app(dict(shared), settings=settings))
+
+    return serve_prefork(make_app, args.host, args.port, args.workers, options, on_listening=announce)
+
+
+# Asked of a worker's app before it takes connections: the browse loads the index's facet
+# arrays (0.5 s on Reuters, seconds under load), the page compiles the templates.
+_WARM_PATHS = ("/api/search?per_page=1", "/search")
+
+
+def _warmed(app):
+    """*app* after answering :data:`_WARM_PATHS` itself, so that no client waits for its cold start.
+
+    With several workers on one socket a worker not yet accepting costs nobody
+    anything (the others answer), while the first requests it would take cold
+    queue behind that load: a new or replaced worker warms first.
+    """
+    from web.security import allowed_hosts
+
+    hosts = allowed_hosts(app)
+    client = app.test_client()
+    for path in _WARM_PATHS:
+        try:
+            client.get(path, headers={"Host": hosts[0]} if hosts else {})
+        except Exception as exc:  # noqa: BLE001 - a request will say what is wrong; serve anyway
+            logging.getLogger("newsfacet").warning("warming up the worker: %s on %s", exc, path)
+            break
+    return app
 
 
 # -- the parser ----------------------------------------------------------------------
@@ -415,9 +482,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", parents=[common], help="serve the web front end")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=5000)
-    p.add_argument("--threads", type=int, default=8, help="requests answered at once (default 8)")
+    p.add_argument("--workers", type=int, default=DEFAULT_WORKERS,
+                   help=f"server processes sharing the port (default {DEFAULT_WORKERS}: one process, no fork). "
+                   "One process "
+                   "answers about as many requests a second as one core allows, whatever --threads says; "
+                   "set up to the number of cores for more. Each worker holds its own copy of the "
+                   "index's caches, so memory grows with N; the default keeps it to one copy")
+    p.add_argument("--threads", type=int, default=8, help="requests answered at once, per worker (default 8)")
     p.add_argument("--connection-limit", type=int, default=1000,
-                   help="open connections accepted at once; more wait to be accepted (default 1000)")
+                   help="open connections accepted at once, per worker; more wait to be accepted (default 1000)")
     p.add_argument("--channel-timeout", type=int, default=30,
                    help="seconds an idle or stalled connection is kept open (default 30)")
     p.add_argument("--build", nargs="+", metavar="PATH", help="index these paths first (incremental)")
