@@ -1,7 +1,8 @@
 """From a request to the matching documents: parsing, cost limits, filters, order.
 
-Queries are parsed with Whoosh's parser, checked for cost
-(:class:`~search.limits.QueryLimits`), and evaluated over posting arrays
+Queries are parsed and checked for cost by :mod:`search.querysyntax` (shared with
+the OpenSearch backend; the limits are :class:`~search.limits.QueryLimits`),
+and evaluated over posting arrays
 (:mod:`.evaluator`) with the entity and date filters as boolean masks; the
 rare shapes the evaluator does not handle fall back to Whoosh's matchers.
 """
@@ -10,23 +11,19 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import re
 from dataclasses import dataclass
 
 import numpy as np
 from whoosh import query as Q
 
-from ..errors import InvalidParameter, QuerySyntaxError, QueryTimeout
+from ..errors import QueryTimeout
 from ..limits import Deadline
 from ..model import SearchRequest
-from ..textnorm import normalize_text
+from ..querysyntax import check_cost, parse_query
 from . import schema as S
 from .evaluator import Unsupported, checked, evaluate, term_ids
 from .facets import EntitySelection, FacetTables, load_spelling_values
 from .store import ENTITY_STATE_FILE
-
-# A query of more words than this is "costly" and waits for the costly-query slot.
-COSTLY_TERMS = 16
 
 
 @dataclass
@@ -80,73 +77,14 @@ class Matching:
     """The matching part of :class:`~.service.WhooshBackend`."""
 
     def parse(self, q: str) -> tuple[Q.Query | None, str | None]:
-        """Parse *q*; on a syntax problem read it as plain words and say so."""
-        text = normalize_text(q).replace("\n", " ").strip()
-        if not text:
-            return None, None
-        notice = None
-        if text.count('"') % 2:
-            text = text.replace('"', " ")
-            notice = "An unmatched quotation mark was ignored."
-        if text.count("(") != text.count(")"):
-            text = text.replace("(", " ").replace(")", " ")
-            notice = "Unbalanced parentheses were ignored."
-        try:
-            parsed = self._parser.parse(text)
-        except Exception:  # whoosh raises assorted errors on odd input
-            parsed = None
-        if parsed is None or parsed is Q.NullQuery and re.search(r"\w", text):
-            # Lower case: Whoosh reads AND / OR / NOT / TO as operators only in capitals.
-            plain = " ".join(w.lower() for w in re.findall(r"\w+", text))
-            notice = "The query could not be read as search syntax; searched for its words instead."
-            try:
-                parsed = self._parser.parse(plain) if plain else None
-            except Exception as exc:
-                raise QuerySyntaxError(f"could not read the query {q!r}: {exc}") from exc
-        if parsed is Q.NullQuery:
-            parsed = None
-        return parsed, notice
+        """Parse *q*; on a syntax problem read it as plain words and say so
+        (:func:`search.querysyntax.parse_query`, shared with the OpenSearch backend)."""
+        return parse_query(self._parser, q)
 
     def _check_cost(self, parsed) -> tuple[int, bool]:
-        """Refuse a query that is too costly by its shape.
-
-        Returns each wildcard's expansion allowance, and whether the query is
-        *costly* (wildcards, ranges, phrases or many words): costly queries
-        are evaluated one at a time, so however many arrive together they
-        share one core's worth of time and plain searches keep theirs.
-
-        Ranges exist only on the date (``date:[2023-01 TO 2023-06]``); a range
-        over a text field would expand to most of its vocabulary.  The
-        words, phrases and wildcards of a query are counted against
-        ``max_query_terms``, and its wildcards share ``max_query_expansion``.
-        """
-        if parsed is None:
-            return self.limits.max_expansion, False
-        leaves = 0
-        multi = 0
-        phrases = False
-        for node in parsed.leaves():
-            if isinstance(node, (Q.TermRange, Q.NumericRange, Q.DateRange)) and node.fieldname != S.DATE:
-                raise InvalidParameter(
-                    "q", f"Ranges work only on the date field, as in date:[2023-01-01 TO 2023-06-30]; "
-                    f"the field {node.fieldname!r} has none.")
-            if isinstance(node, (Q.Prefix, Q.Wildcard, Q.TermRange)) and node.fieldname != S.DATE:
-                # (The date's vocabulary is a few thousand days: expanding it costs nothing.)
-                multi += 1
-            if isinstance(node, Q.Phrase):
-                phrases = True
-                leaves += len(node.words)
-            else:
-                leaves += 1
-        # The parser repeats each unfielded word for title and body: count what the user typed.
-        typed = max(1, leaves // len(S.DEFAULT_FIELDS)) if leaves > 1 else leaves
-        if typed > self.limits.max_query_terms:
-            raise InvalidParameter(
-                "q", f"The query has about {typed} words and wildcards; the limit is {self.limits.max_query_terms}.")
-        costly = bool(multi) or phrases or typed > COSTLY_TERMS
-        if not multi:
-            return self.limits.max_expansion, costly
-        return max(16, min(self.limits.max_expansion, self.limits.max_query_expansion // multi)), costly
+        """Refuse a query that is too costly by its shape; ``(wildcard allowance, costly)``
+        (:func:`search.querysyntax.check_cost`, shared with the OpenSearch backend)."""
+        return check_cost(parsed, self.limits)
 
     @contextlib.contextmanager
     def _admitted(self, costly: bool, deadline: Deadline):
