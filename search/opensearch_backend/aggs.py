@@ -1,0 +1,216 @@
+"""The facet aggregations of one search, and their answer as newsfacet's facet values.
+
+A search body is the main query (text query + common filters), a
+``post_filter`` holding the OR groups and exclusions (:mod:`.query`), and
+the aggregations built here, which run over the main query's matches and
+each apply the filters they count under:
+
+* per entity type, a ``filter`` aggregation holding every OR group but that
+  type's own, and every exclusion — the disjunctive counts of
+  :func:`search.whoosh_backend.facets.entity_facet` — with under it a
+  ``terms`` aggregation on ``entity`` restricted to the type
+  (``include: "person:.*"``), and a ``filters`` aggregation for the values
+  the request names (always listed, even at count 0);
+* per excluded value, a ``filter`` aggregation with every filter but that
+  exclusion, and the value: what dropping the exclusion would bring back;
+* ``date``: a ``filter`` aggregation with every filter, its ``doc_count``
+  the total, with a ``terms`` aggregation on ``date_path`` at the level below
+  the date filter (years and ``undated`` at the top, ``2023-MM`` under a
+  year, ``2023-10-DD`` under a month) — exactly ``date_facet``'s buckets,
+  since ``date_path`` holds the same parts ``date_num`` encodes.
+
+Exact counts.  A ``terms`` aggregation over several shards takes each shard's
+``shard_size`` best terms and sums them, so a count can miss a shard's
+share.  The answer says when: ``doc_count_error_upper_bound`` is 0 only if
+no shard had to leave a term out, and then every count is exact.  Sizes
+start at ``facet_limit + 1`` values and a ``shard_size`` of
+:data:`SHARD_SIZE_FACTOR` times that (at least :data:`MIN_SHARD_SIZE`);
+:func:`parse_aggs` checks the bound of every type and returns bigger sizes
+for the types that need them (the caller runs the search again with them).
+
+The same goes for ties: Whoosh lists the ``facet_limit`` most frequent
+values of a type and breaks equal counts alphabetically (case-folded),
+where OpenSearch breaks them by term bytes.  When the last value asked for
+has the count of the last value listed, more values of that count may sort
+before it: :func:`parse_aggs` asks for more (:class:`FacetSizes`) rather
+than guess.  With ``facet_limit + 1`` asked for, a search needs a second
+round only when the limit falls inside a run of equal counts.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from ..document import ENTITY_TYPES
+from ..model import UNDATED, DateFilter, FacetValue, SearchRequest
+from ..whoosh_backend import schema as S
+from ..whoosh_backend.facets import EntitySelection
+from .query import RequestFilters, has_values
+
+ENTITY_PREFIX = "entity:"  # aggregation "entity:person" ...
+EXCLUDED_PREFIX = "excluded:"  # aggregation "excluded:0" ... (values in selection.excluded order)
+DATE_AGG = "date"
+SHARD_SIZE_FACTOR = 10
+MIN_SHARD_SIZE = 1000
+GROWTH = 4
+# More date buckets than any level has (years since year 1, 12 months, 31 days).
+DATE_BUCKETS = 10_000
+
+
+@dataclass(frozen=True)
+class FacetSizes:
+    """How many values to ask of each type's ``terms`` aggregation: ``type -> (size, shard_size)``."""
+
+    sizes: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+    @staticmethod
+    def initial(limit: int) -> tuple[int, int]:
+        size = max(1, limit + 1)
+        return size, max(MIN_SHARD_SIZE, size * SHARD_SIZE_FACTOR)
+
+    def of(self, type_: str, limit: int) -> tuple[int, int]:
+        return self.sizes.get(type_) or self.initial(limit)
+
+
+def _type_regex(type_: str) -> str:
+    # Lucene regular expressions: every character but letters and digits may be an operator.
+    return re.sub(r"([^A-Za-z0-9])", r"\\\1", type_ + ":") + ".*"
+
+
+def _named_of_type(selection: EntitySelection, type_of, type_: str) -> list[str]:
+    return [v for v in selection.values() if type_of(v) == type_]
+
+
+def _date_include(date: DateFilter | None) -> str:
+    if date is None or date.level == UNDATED:
+        return f"[0-9]+|{UNDATED}"
+    return f"{date.value}-[0-9]+"  # the value is YYYY or YYYY-MM (DateFilter.parse): nothing to escape
+
+
+def search_aggs(req: SearchRequest, filters: RequestFilters, type_of, sizes: FacetSizes | None = None,
+                types=ENTITY_TYPES) -> dict:
+    """The ``aggs`` of a search for *req* (see the module docstring).
+
+    *type_of* gives a value's type (the resolver of :func:`.query.request_filters`);
+    *sizes* those :func:`parse_aggs` asked for, if it did.
+    """
+    sizes = sizes or FacetSizes()
+    selection = filters.selection
+    aggs: dict = {}
+    for type_ in types:
+        size, shard_size = sizes.of(type_, req.facet_limit)
+        inner: dict = {"values": {"terms": {
+            "field": S.ENTITY, "include": _type_regex(type_), "size": size, "shard_size": shard_size,
+            "min_doc_count": 1, "order": [{"_count": "desc"}, {"_key": "asc"}]}}}
+        named = _named_of_type(selection, type_of, type_)
+        if named:
+            inner["named"] = {"filters": {"filters": {
+                v: {"term": {S.ENTITY: S.entity_term(v, type_)}} for v in named}}}
+        aggs[ENTITY_PREFIX + type_] = {"filter": filters.context(without_group=type_), "aggs": inner}
+    for i, value in enumerate(selection.excluded):
+        aggs[f"{EXCLUDED_PREFIX}{i}"] = {"filter": {"bool": {"filter": [
+            filters.context(without_excluded=value), has_values([value])]}}}
+    aggs[DATE_AGG] = {"filter": filters.context(), "aggs": {"values": {"terms": {
+        "field": S.DATE_PATH, "include": _date_include(req.date), "size": DATE_BUCKETS,
+        "shard_size": DATE_BUCKETS, "order": {"_key": "asc"}}}}}
+    return aggs
+
+
+def _entry(value: str, type_: str, count: int, selection: EntitySelection) -> FacetValue:
+    # As search.whoosh_backend.facets._entry builds it, key for key.
+    entry: FacetValue = {"value": value, "type": type_, "count": count, "selected": value in selection.required}
+    if selection.groups or selection.excluded:
+        mode = selection.mode(value)
+        if mode:
+            entry["mode"] = mode
+    return entry
+
+
+def _name_key(value: str) -> tuple[str, str]:
+    # Whoosh's name_rank within one type: case-folded, then term order (code points).
+    return value.casefold(), value
+
+
+@dataclass
+class ParsedFacets:
+    """What :func:`parse_aggs` made of an answer: the facets, or the sizes to ask again with."""
+
+    facets: dict[str, list[FacetValue]]
+    total: int  # the matches passing every filter (the date aggregation's doc_count)
+    retry: FacetSizes | None = None  # not None: counts were not exact or ties not settled; search again
+
+
+def _entity_values(type_: str, agg: dict, limit: int, selection: EntitySelection, named: list[str],
+                   excluded_counts: dict[str, int], size: int, shard_size: int):
+    """The listed values of one type, and the (size, shard_size) to retry with (None: settled)."""
+    terms = agg["values"]
+    buckets = terms["buckets"]
+    counts = {S.split_entity_term(b["key"])[0]: int(b["doc_count"]) for b in buckets}
+    named_counts = {v: int(b["doc_count"]) for v, b in ((agg.get("named") or {}).get("buckets") or {}).items()}
+    if terms.get("doc_count_error_upper_bound", 0) != 0:
+        return None, (size, shard_size * GROWTH)
+    # An excluded value's count is what dropping its exclusion brings back (it competes for the limit).
+    candidates = dict(counts)
+    for value, n in excluded_counts.items():
+        if value in named:
+            candidates[value] = n
+    candidates = {v: n for v, n in candidates.items() if n > 0}
+    top = sorted(candidates, key=lambda v: (-candidates[v], *_name_key(v)))[:limit]
+    truncated = len(buckets) >= size and terms.get("sum_other_doc_count", 0) > 0
+    if truncated and limit > 0:
+        # Values not returned count at most the last returned; if that ties with the limit-th, settle it.
+        boundary = candidates[top[-1]] if len(top) == limit else 0
+        if boundary <= int(buckets[-1]["doc_count"]):
+            return None, (size * GROWTH, max(shard_size, size * GROWTH * SHARD_SIZE_FACTOR))
+    listed = {v: candidates[v] for v in top}
+    for value in named:
+        if value not in listed:
+            listed[value] = excluded_counts.get(value, named_counts.get(value, counts.get(value, 0)))
+    return [_entry(v, type_, n, selection) for v, n in listed.items()], None
+
+
+def date_values(date: DateFilter | None, agg: dict) -> list[FacetValue]:
+    """``date_facet``'s buckets from the date aggregation: in date order, ``undated`` last."""
+    if date is not None and date.level == "day":
+        return [{"value": date.value, "count": int(agg["doc_count"]), "selected": True}]
+    buckets = {b["key"]: int(b["doc_count"]) for b in agg["values"]["buckets"] if b["doc_count"] > 0}
+    undated = buckets.pop(UNDATED, 0)
+    out: list[FacetValue] = [{"value": k, "count": n, "selected": False} for k, n in sorted(buckets.items())]
+    if undated and (date is None or date.level == UNDATED):
+        out.append({"value": UNDATED, "count": undated, "selected": date is not None})
+    return out
+
+
+def parse_aggs(response: dict, req: SearchRequest, filters: RequestFilters, type_of,
+               sizes: FacetSizes | None = None, types=ENTITY_TYPES) -> ParsedFacets:
+    """The facets of a search answer, as the Whoosh backend's ``entity`` and ``date`` facets.
+
+    When a type's counts were not provably exact or its limit fell in a run
+    of equal counts, ``retry`` holds the sizes to search again with
+    (:func:`search_aggs`); the facets are then incomplete.
+    """
+    sizes = sizes or FacetSizes()
+    aggs = response["aggregations"]
+    selection = filters.selection
+    excluded_counts = {value: int(aggs[f"{EXCLUDED_PREFIX}{i}"]["doc_count"])
+                       for i, value in enumerate(selection.excluded)}
+    entity: list[FacetValue] = []
+    retry: dict[str, tuple[int, int]] = {}
+    for type_ in types:
+        size, shard_size = sizes.of(type_, req.facet_limit)
+        named = _named_of_type(selection, type_of, type_)
+        values, again = _entity_values(type_, aggs[ENTITY_PREFIX + type_], req.facet_limit, selection, named,
+                                       {v: n for v, n in excluded_counts.items() if type_of(v) == type_},
+                                       size, shard_size)
+        if again is not None:
+            retry[type_] = again
+        else:
+            entity += values
+    entity.sort(key=lambda d: (-d["count"], d["value"].casefold(), d["type"], d["value"]))
+    date = date_values(req.date, aggs[DATE_AGG])
+    next_sizes = FacetSizes({**sizes.sizes, **retry}) if retry else None
+    return ParsedFacets({"entity": entity, "date": date}, int(aggs[DATE_AGG]["doc_count"]), next_sizes)
+
+
+__all__ = ["DATE_AGG", "FacetSizes", "ParsedFacets", "date_values", "parse_aggs", "search_aggs"]
