@@ -74,8 +74,8 @@ class FacetSizes:
 
 
 def _type_regex(type_: str) -> str:
-    # Lucene regular expressions: every character but letters and digits may be an operator.
-    return re.sub(r"([^A-Za-z0-9])", r"\\\1", type_ + ":") + ".*"
+    # Lucene's regular expression operators, escaped (a type is a plain word: none, in practice).
+    return re.sub(r'([.?+*|{}\[\]()"\\#@&<>~])', r"\\\1", type_) + ":.*"
 
 
 def _named_of_type(selection: EntitySelection, type_of, type_: str) -> list[str]:
