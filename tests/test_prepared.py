@@ -92,3 +92,21 @@ def files(index_dir) -> dict[str, bytes]:
     found = {p.suffix: p.read_bytes() for p in index_dir.iterdir() if p.suffix in (".pst", ".trm")}
     assert len(found) == 2
     return found
+
+
+def test_pre_read_lengths_write_what_whoosh_writes(tmp_path, monkeypatch):
+    """The writer's flush reads each field length once (``_Lengths``) instead of
+    once per posting: the postings and term files (which keep per-block length
+    statistics) are byte for byte Whoosh's own, and so are the lengths."""
+    from whoosh.writing import SegmentWriter
+
+    corpus(tmp_path, 300, seed=11)
+    monkeypatch.setattr(writer_module, "dt", _FrozenClock)
+    build_index([tmp_path], tmp_path / "ours", Options(), progress=False, procs=1)
+    with monkeypatch.context() as m:
+        m.setattr(writer_module._Writer, "_flush_segment", SegmentWriter._flush_segment)
+        build_index([tmp_path], tmp_path / "whoosh", Options(), progress=False, procs=1)
+    ours, whoosh = postings(tmp_path / "ours"), postings(tmp_path / "whoosh")
+    assert len(ours[0]) > 30 and any(ours[1].values())
+    assert ours == whoosh
+    assert files(tmp_path / "ours") == files(tmp_path / "whoosh")
