@@ -3,7 +3,9 @@
 ``python -m bench entities ...`` runs the entity-facet evaluation on Reuters
 instead (see :mod:`bench.entities`); ``python -m bench clusters ...`` measures
 the near-duplicate clusters (see :mod:`bench.clusters`); ``python -m bench
-startup ...`` times the small runs (see :mod:`bench.startup`).
+startup ...`` times the small runs (see :mod:`bench.startup`); ``python -m
+bench scaling ...`` gives ingest at 1 and 2 processes and a JSONL file
+against its SGML folder (see :mod:`bench.scaling`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,10 @@ if sys.argv[1:2] == ["clusters"]:
     from .clusters import main as clusters_main
 
     sys.exit(clusters_main(sys.argv[2:]))
+if sys.argv[1:2] == ["scaling"]:
+    from .scaling import main as scaling_main
+
+    sys.exit(scaling_main(sys.argv[2:]))
 if sys.argv[1:2] == ["startup"]:
     from .startup import main as startup_main
 
