@@ -218,7 +218,7 @@ def test_aggregations_leave_out_their_own_group_and_exclusion():
     req = SearchRequest(entities_any=("Gaza", "Kyiv"), entities_not=("Reuters",), facet_limit=5)
     filters = request_filters(req, TYPES)
     aggs = search_aggs(req, filters, TYPES.type_of, types=("place", "org"))
-    values = {"terms": {"field": "entity", "include": "place:.*", "size": 6, "shard_size": 1000,
+    values = {"terms": {"field": "entity", "include": "place:.*", "size": 20, "shard_size": 1000,
                         "min_doc_count": 1, "order": [{"_count": "desc"}, {"_key": "asc"}]}}
     assert aggs["entity:place"] == {
         "filter": {"bool": {"must_not": [terms("Reuters")]}},  # without the place group
@@ -273,9 +273,11 @@ def test_values_most_frequent_first_ties_alphabetical_case_folded():
 
 def test_a_tie_at_the_limit_asks_for_more():
     req = SearchRequest(facet_limit=2)
+    sizes = FacetSizes({"place": (3, 1000)})
     first = facets_of(req, answer([bucket("place:Oslo", 5), bucket("place:Bergen", 2), bucket("place:Aarhus", 2)],
-                                  other=2))
-    assert first.retry == FacetSizes({"place": (12, 1000)})
+                                  other=5), sizes)
+    # the 5 articles' worth of values left out hold at most 5 // 2 values of count 2: ask for those and one more
+    assert first.retry == FacetSizes({"place": (6, 1000)})
     # with more values back, the tie is settled: "Aarhus" and "aalborg" tie with "Bergen" at 2
     again = facets_of(req, answer([bucket("place:Oslo", 5), bucket("place:Aarhus", 2), bucket("place:Bergen", 2),
                                    bucket("place:aalborg", 2), bucket("place:Tromsø", 1)]), first.retry)
@@ -286,7 +288,7 @@ def test_a_tie_at_the_limit_asks_for_more():
 def test_no_retry_when_the_next_value_counts_less():
     req = SearchRequest(facet_limit=2)
     got = facets_of(req, answer([bucket("place:Oslo", 5), bucket("place:Bergen", 3), bucket("place:Aarhus", 2)],
-                                other=7))
+                                other=7), FacetSizes({"place": (3, 1000)}))
     assert got.retry is None
     assert [v["value"] for v in got.facets["entity"]] == ["Oslo", "Bergen"]
 
@@ -294,7 +296,7 @@ def test_no_retry_when_the_next_value_counts_less():
 def test_inexact_counts_ask_for_a_bigger_shard_size():
     req = SearchRequest(facet_limit=2)
     got = facets_of(req, answer([bucket("place:Oslo", 5)], error=1))
-    assert got.retry == FacetSizes({"place": (3, 4000)})
+    assert got.retry == FacetSizes({"place": (14, 4000)})  # the first size: 2 x 2 + 10
 
 
 def test_named_values_are_listed_and_excluded_ones_count_what_they_would_bring_back():

@@ -22,19 +22,26 @@ each apply the filters they count under:
 Exact counts.  A ``terms`` aggregation over several shards takes each shard's
 ``shard_size`` best terms and sums them, so a count can miss a shard's
 share.  The answer says when: ``doc_count_error_upper_bound`` is 0 only if
-no shard had to leave a term out, and then every count is exact.  Sizes
-start at ``facet_limit + 1`` values and a ``shard_size`` of
-:data:`SHARD_SIZE_FACTOR` times that (at least :data:`MIN_SHARD_SIZE`);
+no shard had to leave a term out, and then every count is exact (checked on
+the 2.19 test cluster: the bound is given for this order, ``_count`` then
+``_key``, and is above 0 when a shard's list was cut).  The first
+``shard_size`` is :data:`SHARD_SIZE_FACTOR` times the size (at least
+:data:`MIN_SHARD_SIZE`);
 :func:`parse_aggs` checks the bound of every type and returns bigger sizes
 for the types that need them (the caller runs the search again with them).
 
 The same goes for ties: Whoosh lists the ``facet_limit`` most frequent
 values of a type and breaks equal counts alphabetically (case-folded),
-where OpenSearch breaks them by term bytes.  When the last value asked for
-has the count of the last value listed, more values of that count may sort
-before it: :func:`parse_aggs` asks for more (:class:`FacetSizes`) rather
-than guess.  With ``facet_limit + 1`` asked for, a search needs a second
-round only when the limit falls inside a run of equal counts.
+where OpenSearch breaks them by term bytes.  When the last value returned
+has the count of the last value to be listed, more values of that count may
+sort before it: :func:`parse_aggs` asks for enough more to hold every value
+of that count (``sum_other_doc_count`` bounds how many there can be), rather
+than guess, so a search takes at most one more round for ties (and one per
+fourfold ``shard_size`` for exactness, which a shard size of at least
+:data:`MIN_SHARD_SIZE` values makes rare).  Asking for
+``facet_limit`` × :data:`SIZE_FACTOR` + :data:`SIZE_MARGIN` values at first
+keeps that second round for limits that fall inside a long run of equal
+counts.
 """
 
 from __future__ import annotations
@@ -54,6 +61,8 @@ DATE_AGG = "date"
 SHARD_SIZE_FACTOR = 10
 MIN_SHARD_SIZE = 1000
 GROWTH = 4
+SIZE_FACTOR = 2
+SIZE_MARGIN = 10
 # More date buckets than any level has (years since year 1, 12 months, 31 days).
 DATE_BUCKETS = 10_000
 
@@ -66,7 +75,7 @@ class FacetSizes:
 
     @staticmethod
     def initial(limit: int) -> tuple[int, int]:
-        size = max(1, limit + 1)
+        size = max(1, limit * SIZE_FACTOR + SIZE_MARGIN)
         return size, max(MIN_SHARD_SIZE, size * SHARD_SIZE_FACTOR)
 
     def of(self, type_: str, limit: int) -> tuple[int, int]:
@@ -148,7 +157,8 @@ def _entity_values(type_: str, agg: dict, limit: int, selection: EntitySelection
     buckets = terms["buckets"]
     counts = {S.split_entity_term(b["key"])[0]: int(b["doc_count"]) for b in buckets}
     named_counts = {v: int(b["doc_count"]) for v, b in ((agg.get("named") or {}).get("buckets") or {}).items()}
-    if terms.get("doc_count_error_upper_bound", 0) != 0:
+    # (Indexed, not .get: an answer without the bound must not pass for an exact one.)
+    if terms["doc_count_error_upper_bound"] != 0:
         return None, (size, shard_size * GROWTH)
     # An excluded value's count is what dropping its exclusion brings back (it competes for the limit).
     candidates = dict(counts)
@@ -157,12 +167,17 @@ def _entity_values(type_: str, agg: dict, limit: int, selection: EntitySelection
             candidates[value] = n
     candidates = {v: n for v, n in candidates.items() if n > 0}
     top = sorted(candidates, key=lambda v: (-candidates[v], *_name_key(v)))[:limit]
-    truncated = len(buckets) >= size and terms.get("sum_other_doc_count", 0) > 0
+    truncated = len(buckets) >= size and terms["sum_other_doc_count"] > 0
     if truncated and limit > 0:
         # Values not returned count at most the last returned; if that ties with the limit-th, settle it.
         boundary = candidates[top[-1]] if len(top) == limit else 0
         if boundary <= int(buckets[-1]["doc_count"]):
-            return None, (size * GROWTH, max(shard_size, size * GROWTH * SHARD_SIZE_FACTOR))
+            # The values left out count sum_other_doc_count together (exact, as no shard left
+            # any out) and none more than the boundary, so at most sum // boundary of them tie
+            # with it: with those and one more asked for, the next answer settles the limit.
+            more = int(terms["sum_other_doc_count"]) // max(1, boundary) + 1
+            wanted = len(buckets) + more
+            return None, (wanted, max(shard_size, wanted * SHARD_SIZE_FACTOR))
     listed = {v: candidates[v] for v in top}
     for value in named:
         if value not in listed:
