@@ -5,19 +5,24 @@ from __future__ import annotations
 import html
 import json
 
+import numpy as np
 from whoosh import query as Q
 from whoosh.searching import Searcher
 
 from ..errors import IndexDamaged
 from ..model import ArticleView, EntitySummary, Hit
 from . import schema as S
+from .evaluator import evaluate
 from .integrity import guarded, release_leaked_files
 from .snippets import body_terms, mark_terms
 from .store import ENTITY_STATE_FILE, generation_of, open_segment_reader
 
-# More-like-this reads this much of an article, and remembers the terms of this many.
+# More-like-this reads this much of an article, weighs this many of its terms, and remembers
+# the terms of this many articles and the similar lists of this many (per generation).
 SIMILAR_CHARS = 20_000
+SIMILAR_TERMS = 12
 KEY_TERMS_CACHE_DOCS = 2000
+SIMILAR_CACHE_DOCS = 2000
 # Query terms are marked in this much of an article's page.
 HIGHLIGHT_CHARS = 200_000
 
@@ -92,24 +97,57 @@ class Articles:
 
     @guarded
     def similar(self, doc_id: str, limit: int = 5) -> list[Hit]:
-        """Articles most like *doc_id* by their distinctive body terms."""
+        """Articles most like *doc_id* by its distinctive body terms; never a syndicated copy of it.
+
+        The key terms' BM25F scores are summed over the posting arrays the
+        searches share (:mod:`.evaluator`: the same scores as Whoosh's ``Or``
+        of boosted terms, without its per-document Python walk), and the list
+        is kept per generation and article, so an article page costs a few
+        milliseconds once its terms' postings have been read.
+        """
         with self._searcher() as searcher:
             docnum = searcher.document_number(**{S.ID: doc_id})
             if docnum is None:
                 return []
-            keys = self._key_terms(searcher, docnum)
-            if not keys:
-                return []
-            q = Q.Or([Q.Term(S.BODY, word, boost=weight) for word, weight in keys])
-            results = searcher.search(q, limit=limit + 1)
-            return [self._hit(searcher, hit.docnum, None) for hit in results if hit.docnum != docnum][:limit]
+            tables = self._facet_tables(searcher)
+            docs = self._remembered("similar", (generation_of(searcher.reader()), docnum, limit),
+                                    SIMILAR_CACHE_DOCS, lambda: self._similar_docs(searcher, tables, docnum, limit))
+            return [self._hit(searcher, d, None, tables) for d in docs]
 
-    def _key_terms(self, searcher, docnum: int) -> list[tuple[str, float]]:
+    def _similar_docs(self, searcher, tables, docnum: int, limit: int) -> tuple[int, ...]:
+        """The *limit* best-scoring documents for *docnum*'s key terms, best first (ties: lower
+        document number first, as Whoosh breaks them), the article and its copies left out."""
+        own = tables.copies(docnum)
+        keys = self._key_terms(searcher, docnum, max(1, len(own)))
+        if not keys or limit < 1:
+            return ()
+        q = Q.Or([Q.Term(S.BODY, word, boost=weight) for word, weight in keys])
+        found = evaluate(q, self._posting_cache(searcher, tables))
+        keep = found.ids != docnum
+        if len(own):
+            keep &= ~np.isin(found.ids, own)
+        ids, scores = found.ids[keep], found.scores[keep]
+        if len(ids) > limit:
+            # Only the documents scoring at least the limit-th best can be listed (ties included).
+            threshold = np.partition(scores, len(scores) - limit)[len(scores) - limit]
+            top = scores >= threshold
+            ids, scores = ids[top], scores[top]
+        order = np.lexsort((ids, -scores))[:limit]
+        return tuple(int(d) for d in ids[order])
+
+    def _key_terms(self, searcher, docnum: int, copies: int = 1) -> list[tuple[str, float]]:
         """An article's most distinctive body terms, from its first :data:`SIMILAR_CHARS`
-        characters, kept per generation (the lead of a story says what it is about)."""
+        characters (the lead of a story says what it is about), kept per generation.
+
+        A term no other article than its *copies* has is left out: Whoosh's weighting
+        ranks such terms first (on a small collection, nothing but them), yet they
+        can only find the article itself.
+        """
         def terms() -> list[tuple[str, float]]:
             body = self._stored(searcher, docnum)[S.BODY]
-            return searcher.key_terms_from_text(S.BODY, body[:SIMILAR_CHARS], numterms=12)
+            found = searcher.key_terms_from_text(S.BODY, body[:SIMILAR_CHARS], numterms=3 * SIMILAR_TERMS)
+            shared = [(w, weight) for w, weight in found if searcher.doc_frequency(S.BODY, w) > copies]
+            return shared[:SIMILAR_TERMS]
 
         return self._remembered("key_terms", (generation_of(searcher.reader()), docnum), KEY_TERMS_CACHE_DOCS, terms)
 

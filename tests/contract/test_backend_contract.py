@@ -19,7 +19,8 @@ import pytest
 from search.api import SearchBackend, SearchRequest, build_index, open_backend
 
 from ..conftest import SEEDS, SEEDS_CRAWLED, copy_corpus
-from .conftest import settings_for
+from ..test_syndicated import COPIES, plant, row
+from .conftest import indexed, settings_for
 
 MARZOUK = "Mousa Abu Marzouk"
 UNTAGGED = re.compile(r"<(?!/?mark>)")
@@ -229,6 +230,78 @@ def test_more_like_this(seeds):
     assert 0 < len(similar) <= 5 and source.id not in {h.id for h in similar}
     assert all(seeds.document(h.id) is not None for h in similar)
     assert seeds.similar("0000000000000000") == []
+
+
+# Reuters-like wire stories on three subjects, each told in its own words (no two are copies).
+TOPICS = {
+    "crude": [
+        "Opec ministers agreed to cut crude output by one million barrels a day, sending Brent futures "
+        "up three dollars as refiners scrambled for cargoes ahead of the winter heating season.",
+        "Saudi Arabia told customers it would trim crude allocations next month, a sign Opec's output "
+        "cut is holding; Brent futures rose and tanker rates out of the Gulf fell.",
+        "Refiners in Rotterdam paid more for Brent cargoes after Opec's output cut, and traders said "
+        "crude stocks at the hub had dropped to their lowest in two years.",
+    ],
+    "grain": [
+        "Egypt bought 240,000 tonnes of wheat from Romania and Ukraine at its latest tender, the state "
+        "grain agency said, paying slightly less per tonne than at the tender before.",
+        "Wheat exporters in Ukraine shipped a record tonnage through Odessa in March as the grain agency "
+        "of Egypt stepped up purchases at its weekly tender.",
+        "Romania's wheat harvest will top nine million tonnes, the farm ministry forecast, leaving more "
+        "grain for export tenders in Egypt and Algeria.",
+    ],
+    "rates": [
+        "The Bundesbank left its discount rate unchanged at three percent, and economists said the "
+        "central bank would wait for money supply figures before easing.",
+        "Money supply growth in West Germany slowed in February, giving the Bundesbank room to cut its "
+        "discount rate, central bank economists in Frankfurt said.",
+    ],
+}
+
+
+@pytest.fixture(scope="module")
+def wire(backend_name, tmp_path_factory):
+    root = tmp_path_factory.mktemp(f"contract-wire-{backend_name}")
+    folder = root / "news"
+    folder.mkdir()
+    for topic, stories in TOPICS.items():
+        for i, text in enumerate(stories):
+            title = " ".join(text.split()[:6])
+            (folder / f"{topic}{i}.jsonl").write_text(row(title, f"1987-03-{10 + i:02d}", "Wire", [text]) + "\n",
+                                                       encoding="utf-8")
+    backend = indexed(backend_name, folder, root / "index")
+    yield backend
+    backend.close()
+
+
+def test_more_like_this_lists_the_stories_on_the_same_subject_first(wire):
+    by_path = {h.path: h for h in everything(wire)}
+    assert len(by_path) == sum(len(s) for s in TOPICS.values())
+    for path, hit in by_path.items():
+        topic = re.match(r"[a-z]+", path).group()
+        same = sum(1 for p in by_path if p.startswith(topic)) - 1
+        listed = [h.path for h in wire.similar(hit.id)]
+        assert [re.match(r"[a-z]+", p).group() for p in listed[:same]] == [topic] * same, (path, listed)
+        assert path not in listed
+
+
+@pytest.fixture(scope="module")
+def planted_copies(backend_name, tmp_path_factory):
+    root = tmp_path_factory.mktemp(f"contract-similar-{backend_name}")
+    backend = indexed(backend_name, plant(root / "news"), root / "index")
+    yield backend
+    backend.close()
+
+
+def test_more_like_this_leaves_out_the_articles_own_copies(planted_copies):
+    """A syndicated copy is the same story, not a similar one: the other story on the subject comes first."""
+    by_path = {h.path: h for h in everything(planted_copies)}
+    for path in COPIES:
+        listed = [h.path for h in planted_copies.similar(by_path[path].id)]
+        assert listed and listed[0] == "talks.jsonl#1", (path, listed)
+        assert not set(listed) & set(COPIES), (path, listed)
+    # The other story's similar articles are the copies (and may be every one of them).
+    assert set(COPIES) <= {h.path for h in planted_copies.similar(by_path["talks.jsonl#1"].id, limit=10)}
 
 
 def test_did_you_mean(seeds):
