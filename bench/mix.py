@@ -213,3 +213,42 @@ def http_path(req: Any) -> str:
     from urllib.parse import urlencode
 
     return "/api/search?" + urlencode(req.to_params())
+
+
+# The load test's shares (bench.load.MIX_WEIGHTS: searches 35 %, half of them HTML; drill-downs 30 %, a quarter
+# HTML; article pages 20 %; feeds 15 %) as whole requests out of 20, in the order they are interleaved.
+PAGE_MIX_SLOTS = ("api", "search", "doc", "api", "feed", "api", "search", "doc", "api", "search",
+                  "api", "feed", "doc", "api", "search", "api", "doc", "search", "api", "feed")
+
+
+def page_mix(items: list[MixItem], doc_ids: list[str], length: int = 400) -> list[tuple[str, str]]:
+    """``(kind, path)`` for the pages a person browses, in the load test's proportions, from the mix's requests.
+
+    Kinds: ``api`` (``/api/search``, searches and drill-down steps), ``search`` (the ``/search`` HTML page of
+    the same requests), ``doc`` (``/doc/ID`` of *doc_ids*, every other one arriving from a search, its terms
+    highlighted), ``feed`` (``/search.atom`` of the request).  Deterministic: the same mix and ids give the
+    same list, *length* long.
+    """
+    from urllib.parse import quote, urlencode
+
+    apis = [http_path(it.request) for it in items]
+    out: list[tuple[str, str]] = []
+    counters = {"api": 0, "search": 0, "doc": 0, "feed": 0}
+    for n in range(length):
+        kind = PAGE_MIX_SLOTS[n % len(PAGE_MIX_SLOTS)]
+        k = counters[kind]
+        counters[kind] += 1
+        if kind == "doc" and not doc_ids:
+            kind = "api"
+        if kind == "doc":
+            doc_id = doc_ids[(k * 7) % len(doc_ids)]
+            path = f"/doc/{quote(doc_id)}"
+            q = items[k % len(items)].request.q
+            if k % 2 and q:
+                path += "?" + urlencode([("q", q)])
+        else:
+            api = apis[(k * 5 + {"api": 0, "search": 1, "feed": 2}[kind]) % len(apis)]
+            path = api if kind == "api" else api.replace("/api/search", "/search" if kind == "search" else
+                                                         "/search.atom", 1)
+        out.append((kind, path))
+    return out
