@@ -325,3 +325,37 @@ def test_date_values(date, buckets, expected):
     got = facets_of(SearchRequest(date=date), answer([], date_buckets=buckets))
     assert [(v["value"], v["count"], v["selected"]) for v in got.facets["date"]] == expected
     assert got.total == 10
+
+
+def test_facet_page_asks_for_every_value_then_sorts_and_pages_them():
+    from search.opensearch_backend.aggs import facet_values_aggs, parse_facet_values
+
+    req = SearchRequest(entities_not=("Gaza",))
+    types = ValueTypes({"Gaza": "place", "Oslo": "place"})
+    filters = request_filters(req, types)
+    aggs = facet_values_aggs("place", filters, types.type_of, size=2)
+    assert aggs["entity:place"]["aggs"]["values"]["terms"]["size"] == 2
+    assert set(aggs) == {"entity:place", "excluded:0"}
+
+    def page(buckets, other, **kw):
+        response = {"aggregations": {
+            "entity:place": {"values": {"buckets": buckets, "sum_other_doc_count": other,
+                                        "doc_count_error_upper_bound": 0},
+                             "named": {"buckets": {"Gaza": {"doc_count": 0}}}},
+            "excluded:0": {"doc_count": 4}}}
+        args = {"contains": "", "sort": "count", "page": 1, "per_page": 2, "spellings": None, "size": 2} | kw
+        return parse_facet_values(response, "place", filters, types.type_of, **args)
+
+    # two values back, three articles' worth left out: at most three more values
+    assert page([bucket("place:Oslo", 5), bucket("place:Bergen", 1)], 3).retry == 5
+    everything = [bucket("place:Oslo", 5), bucket("place:Bergen", 1), bucket("place:Ålesund", 1)]
+    got = page(everything, 0, size=5)
+    assert got.retry is None and got.total_values == 4
+    assert [(v["value"], v["count"]) for v in got.values] == [("Oslo", 5), ("Gaza", 4)]
+    assert got.values[1]["mode"] == "not"
+    by_name = page(everything, 0, size=5, sort="name", page=2)
+    assert [v["value"] for v in by_name.values] == ["Oslo", "Ålesund"]  # casefold order: Å after O
+    # contains: folded, and any merged spelling counts
+    assert [v["value"] for v in page(everything, 0, size=5, contains="ales").values] == ["Ålesund"]
+    assert [v["value"] for v in page(everything, 0, size=5, contains="christiania",
+                                     spellings={"Oslo": ["Christiania"]}).values] == ["Oslo"]

@@ -52,7 +52,7 @@ from dataclasses import dataclass, field
 from ..document import ENTITY_TYPES
 from ..model import UNDATED, DateFilter, FacetValue, SearchRequest
 from ..whoosh_backend import schema as S
-from ..whoosh_backend.facets import EntitySelection
+from ..whoosh_backend.facets import EntitySelection, contains_key
 from .query import RequestFilters, has_values
 
 ENTITY_PREFIX = "entity:"  # aggregation "entity:person" ...
@@ -97,6 +97,24 @@ def _date_include(date: DateFilter | None) -> str:
     return f"{date.value}-[0-9]+"  # the value is YYYY or YYYY-MM (DateFilter.parse): nothing to escape
 
 
+def _type_agg(type_: str, filters: RequestFilters, type_of, size: int, shard_size: int) -> dict:
+    """The filter aggregation counting *type_*'s values (its own OR group left out)."""
+    inner: dict = {"values": {"terms": {
+        "field": S.ENTITY, "include": _type_regex(type_), "size": size, "shard_size": max(size, shard_size),
+        "min_doc_count": 1, "order": [{"_count": "desc"}, {"_key": "asc"}]}}}
+    named = _named_of_type(filters.selection, type_of, type_)
+    if named:
+        inner["named"] = {"filters": {"filters": {
+            v: {"term": {S.ENTITY: S.entity_term(v, type_)}} for v in named}}}
+    return {"filter": filters.context(without_group=type_), "aggs": inner}
+
+
+def _excluded_aggs(filters: RequestFilters) -> dict:
+    return {f"{EXCLUDED_PREFIX}{i}": {"filter": {"bool": {"filter": [
+        filters.context(without_excluded=value), has_values([value])]}}}
+        for i, value in enumerate(filters.selection.excluded)}
+
+
 def search_aggs(req: SearchRequest, filters: RequestFilters, type_of, sizes: FacetSizes | None = None,
                 types=ENTITY_TYPES) -> dict:
     """The ``aggs`` of a search for *req* (see the module docstring).
@@ -105,21 +123,9 @@ def search_aggs(req: SearchRequest, filters: RequestFilters, type_of, sizes: Fac
     *sizes* those :func:`parse_aggs` asked for, if it did.
     """
     sizes = sizes or FacetSizes()
-    selection = filters.selection
-    aggs: dict = {}
-    for type_ in types:
-        size, shard_size = sizes.of(type_, req.facet_limit)
-        inner: dict = {"values": {"terms": {
-            "field": S.ENTITY, "include": _type_regex(type_), "size": size, "shard_size": shard_size,
-            "min_doc_count": 1, "order": [{"_count": "desc"}, {"_key": "asc"}]}}}
-        named = _named_of_type(selection, type_of, type_)
-        if named:
-            inner["named"] = {"filters": {"filters": {
-                v: {"term": {S.ENTITY: S.entity_term(v, type_)}} for v in named}}}
-        aggs[ENTITY_PREFIX + type_] = {"filter": filters.context(without_group=type_), "aggs": inner}
-    for i, value in enumerate(selection.excluded):
-        aggs[f"{EXCLUDED_PREFIX}{i}"] = {"filter": {"bool": {"filter": [
-            filters.context(without_excluded=value), has_values([value])]}}}
+    aggs: dict = {ENTITY_PREFIX + type_: _type_agg(type_, filters, type_of, *sizes.of(type_, req.facet_limit))
+                  for type_ in types}
+    aggs.update(_excluded_aggs(filters))
     aggs[DATE_AGG] = {"filter": filters.context(), "aggs": {"values": {"terms": {
         "field": S.DATE_PATH, "include": _date_include(req.date), "size": DATE_BUCKETS,
         "shard_size": DATE_BUCKETS, "order": {"_key": "asc"}}}}}
@@ -228,4 +234,69 @@ def parse_aggs(response: dict, req: SearchRequest, filters: RequestFilters, type
     return ParsedFacets({"entity": entity, "date": date}, int(aggs[DATE_AGG]["doc_count"]), next_sizes)
 
 
-__all__ = ["DATE_AGG", "FacetSizes", "ParsedFacets", "date_values", "parse_aggs", "search_aggs"]
+# -- one type's values, paged (the facet pages) --------------------------------------
+
+# Values asked for at first on a facet page: every value of the type is needed (the page
+# says how many there are, and sorts them all), so this is a guess that is corrected once.
+ALL_VALUES = 10_000
+
+
+def facet_values_aggs(type_: str, filters: RequestFilters, type_of, size: int = ALL_VALUES) -> dict:
+    """The ``aggs`` of a facet page of *type_* (:class:`search.model.FacetValuesRequest`):
+    every value of the type, counted as :func:`search_aggs` counts them."""
+    aggs = {ENTITY_PREFIX + type_: _type_agg(type_, filters, type_of, size, size * SHARD_SIZE_FACTOR)}
+    aggs.update(_excluded_aggs(filters))
+    return aggs
+
+
+@dataclass
+class ParsedValues:
+    """What :func:`parse_facet_values` made of an answer: ``(values in all, this page's values)``,
+    or the size to ask again with (``retry``)."""
+
+    total_values: int
+    values: list[FacetValue]
+    retry: int | None = None
+
+
+def parse_facet_values(response: dict, type_: str, filters: RequestFilters, type_of, contains: str, sort: str,
+                       page: int, per_page: int, spellings: dict[str, list[str]] | None = None,
+                       size: int = ALL_VALUES) -> ParsedValues:
+    """One page of *type_*'s values: :func:`search.whoosh_backend.facets.facet_value_page` over the answer.
+
+    The values are those with a count and those the filters name; *contains*
+    keeps the values whose value or a merged spelling (*spellings*: value ->
+    its spellings) holds it, compared by :func:`~search.whoosh_backend.facets.contains_key`.
+    """
+    aggs = response["aggregations"]
+    agg = aggs[ENTITY_PREFIX + type_]
+    terms = agg["values"]
+    if terms["doc_count_error_upper_bound"] != 0:
+        return ParsedValues(0, [], size * GROWTH)
+    if terms["sum_other_doc_count"] > 0:
+        # Each value left out counts at least 1: that many more holds them all.
+        return ParsedValues(0, [], len(terms["buckets"]) + int(terms["sum_other_doc_count"]))
+    selection = filters.selection
+    counts = {S.split_entity_term(b["key"])[0]: int(b["doc_count"]) for b in terms["buckets"]}
+    named = _named_of_type(selection, type_of, type_)
+    named_counts = {v: int(b["doc_count"]) for v, b in ((agg.get("named") or {}).get("buckets") or {}).items()}
+    for i, value in enumerate(selection.excluded):
+        if type_of(value) == type_:
+            counts[value] = int(aggs[f"{EXCLUDED_PREFIX}{i}"]["doc_count"])
+    for value in named:
+        counts.setdefault(value, named_counts.get(value, 0))
+    keep = [v for v, n in counts.items() if n > 0 or v in named]
+    needle = contains_key(contains) if contains else ""
+    if needle:
+        spellings = spellings or {}
+        keep = [v for v in keep if any(needle in contains_key(s) for s in (v, *spellings.get(v, ())))]
+    if sort == "count":
+        keep.sort(key=lambda v: (-counts[v], *_name_key(v)))
+    else:
+        keep.sort(key=_name_key)
+    start = (page - 1) * per_page
+    return ParsedValues(len(keep), [_entry(v, type_, counts[v], selection) for v in keep[start:start + per_page]])
+
+
+__all__ = ["ALL_VALUES", "DATE_AGG", "FacetSizes", "ParsedFacets", "ParsedValues", "date_values",
+           "facet_values_aggs", "parse_aggs", "parse_facet_values", "search_aggs"]
