@@ -161,7 +161,7 @@ def pair(request, opensearch, seeds_dir, sites_dir, tmp_path_factory):
             values.setdefault(v["type"], []).append(v["value"])
         dated = [d for d in docs if d[S.DATE_NUM]]
         paths = sorted({p for d in dated for p in d[S.DATE_PATH]},
-                       key=lambda p: -sum(p in d[S.DATE_PATH] for d in dated))
+                       key=lambda p: (-sum(p in d[S.DATE_PATH] for d in dated), p))
         yield Pair(
             request.param, whoosh, name, load_spelling_values(index_dir / ENTITY_STATE_FILE), len(docs), values,
             [p for p in paths if len(p) == 4], [p for p in paths if len(p) == 7], [p for p in paths if len(p) == 10],
