@@ -19,6 +19,12 @@ each apply the filters they count under:
   year, ``2023-10-DD`` under a month) — exactly ``date_facet``'s buckets,
   since ``date_path`` holds the same parts ``date_num`` encodes.
 
+A facet page (:class:`search.model.FacetValuesRequest`) needs every value of
+its type, counted the same way (:func:`facet_values_aggs`), then filters
+(``contains``), sorts and pages them as
+:func:`search.whoosh_backend.facets.facet_value_page` does
+(:func:`parse_facet_values`).
+
 Exact counts.  A ``terms`` aggregation over several shards takes each shard's
 ``shard_size`` best terms and sums them, so a count can miss a shard's
 share.  The answer says when: ``doc_count_error_upper_bound`` is 0 only if
