@@ -52,6 +52,19 @@ go into the main query's ``filter``; the OR groups and the excluded values go
 into the ``post_filter``, so that the facet aggregations (:mod:`.aggs`) can
 leave one of them out for disjunctive counts.
 
+One search, put together (``tests/opensearch/test_query_parity.py`` does this)::
+
+    parsed, notice = parse_query(parser, req.q)       # search.querysyntax
+    check_cost(parsed, limits)                         # the same refusals as Whoosh
+    named = req.entities + req.entities_any + req.entities_not
+    types = parse_types(search(types_request(named)))  # which values exist, and their type
+    resolver = ValueTypes(types, spellings)            # + the resolver state's merged spellings
+    # (look the canonical values of merged spellings up the same way)
+    filters = request_filters(req, resolver)
+    body = search_body(parsed, filters) | {"aggs": aggs.search_aggs(req, filters, resolver.type_of)}
+    facets = aggs.parse_aggs(search(body), req, filters, resolver.type_of)
+    # facets.retry set: search again with aggs.search_aggs(..., sizes=facets.retry)
+
 Known differences from the Whoosh backend, left to the service:
 
 * a wildcard expanding past its allowance: Whoosh searches the most
@@ -71,6 +84,7 @@ from typing import Protocol
 
 from whoosh import query as Q
 
+from ..aliases import alias_key
 from ..document import ENTITY_TYPES
 from ..model import UNDATED, SearchRequest
 from ..whoosh_backend import schema as S
@@ -220,8 +234,6 @@ class ValueTypes:
     def canonical(self, value: str) -> str:
         if value in self.types or not self.spellings:
             return value
-        from ..aliases import alias_key
-
         return self.spellings.get(alias_key(value), value)
 
     def type_of(self, value: str) -> str | None:
