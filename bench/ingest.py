@@ -8,7 +8,7 @@
 * **Index only**: the stored fields of the built index, read back in batches
   (not timed), are added to a fresh index with the same schema
   (``search.whoosh_backend.schema.schema()``) by one writer with the indexer's memory limit;
-  the fields the index does not store (``words``, ``date_num``,
+  the fields the index does not store (``date_num``,
   ``date_path``, ``entity``) are recomputed exactly as the indexer derives
   them.  Timed: every ``add_document`` call and the final
   ``commit(optimize=True)``, i.e. what Whoosh itself costs for documents that
@@ -55,7 +55,6 @@ def _writer_fields(stored: dict) -> dict:
     from search.whoosh_backend import schema as S
 
     out = dict(stored)
-    out[S.WORDS] = f"{stored.get(S.TITLE, '')}\n{stored.get(S.BODY, '')}"
     date = stored.get(S.DATE) or None
     out[S.DATE_NUM] = S.date_num(date)
     out[S.DATE_PATH] = " ".join(S.date_path_terms(date))

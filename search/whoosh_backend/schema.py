@@ -22,6 +22,9 @@ SOURCE = "source"
 URL = "url"
 TITLE = "title"
 BODY = "body"
+# Unstemmed words of title and body, the vocabulary "did you mean" draws on: a field
+# of indexes written before :mod:`.vocabulary` kept them beside the index (and of
+# the OpenSearch mapping, whose suggester reads them).
 WORDS = "words"
 DATE = "date"
 DATE_NUM = "date_num"
@@ -83,8 +86,6 @@ class ArticleSchema(fields.SchemaClass):
     url = fields.STORED()
     title = fields.TEXT(stored=True, analyzer=text_analyzer(), field_boost=FIELD_BOOSTS[TITLE])
     body = fields.TEXT(stored=True, analyzer=text_analyzer())
-    # Unstemmed words of title and body: the vocabulary "did you mean" draws on.
-    words = fields.TEXT(stored=False, analyzer=text_analyzer(stem=False), phrase=False)
     date = fields.ID(stored=True)
     date_num = fields.NUMERIC(numtype=int, bits=32, signed=False, stored=False, sortable=True, default=0)
     date_precision = fields.ID(stored=True)

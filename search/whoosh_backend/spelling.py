@@ -1,8 +1,9 @@
 """Did you mean: the nearest indexed words to a query's unknown ones.
 
 Whoosh's own corrector walks the lexicon in Python for each word (0.5-0.9 s
-a word on Reuters); here each generation's vocabulary is read once into a
-list that rapidfuzz scans in C.
+a word on Reuters); here each generation's vocabulary (:mod:`.vocabulary`,
+kept beside the index by the writer) is read once into a sorted list that
+rapidfuzz scans in C.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from rapidfuzz.distance import OSA
 
 from ..model import SearchRequest
 from ..textnorm import normalize_text
-from . import schema as S
 from .store import generation_of
+from .vocabulary import EMPTY, Vocabulary, load, vocabulary_path
 
 # "Did you mean" looks each unknown word up, at a cost that grows with the
 # word's length: a query of many unknown or very long words gets no
@@ -28,14 +29,14 @@ MAX_SUGGEST_WORD_CHARS = 24
 VOCABULARY_INLINE_DOCS = 100_000
 
 
-def _nearest(word: str, vocabulary: list[str], reader) -> str | None:
+def _nearest(word: str, vocabulary: Vocabulary) -> str | None:
     """The indexed word closest to *word* (at most two edits, a transposition
     counting as one; one edit for short words), the most frequent on a tie."""
     limit = 1 if len(word) <= 4 else 2
-    matches = rf_process.extract(word, vocabulary, scorer=OSA.distance, score_cutoff=limit, limit=None)
+    matches = rf_process.extract(word, vocabulary.words, scorer=OSA.distance, score_cutoff=limit, limit=None)
     if not matches:
         return None
-    best = min(matches, key=lambda m: (m[1], -reader.doc_frequency(S.WORDS, m[0]), m[0]))
+    best = min(matches, key=lambda m: (m[1], -int(vocabulary.counts[m[2]]), m[0]))
     return best[0]
 
 
@@ -44,7 +45,6 @@ class Spelling:
 
     def _suggest(self, searcher, req: SearchRequest, parsed) -> str | None:
         """A corrected query string when some word is unknown and a near one gives results."""
-        reader = searcher.reader()
         vocabulary = None
         changed = False
         lookups = 0
@@ -54,15 +54,15 @@ class Spelling:
                 out.append(token)
                 continue
             word = token.lower()
-            if reader.frequency(S.WORDS, word) == 0 and len(word) <= MAX_SUGGEST_WORD_CHARS:
+            if vocabulary is None:
+                vocabulary = self._vocabulary(searcher)
+                if vocabulary is None:  # still being read for a large new commit
+                    return None
+            if vocabulary.count(word) == 0 and len(word) <= MAX_SUGGEST_WORD_CHARS:
                 lookups += 1
                 if lookups > MAX_SUGGEST_WORDS:
                     return None
-                if vocabulary is None:
-                    vocabulary = self._vocabulary(searcher)
-                    if vocabulary is None:  # still being read for a large new commit
-                        return None
-                near = _nearest(word, vocabulary, reader)
+                near = _nearest(word, vocabulary)
                 if near:
                     out.append(near)
                     changed = True
@@ -76,13 +76,12 @@ class Spelling:
             return None
         return candidate
 
-    def _vocabulary(self, searcher) -> list[str] | None:
-        """Every indexed word of this commit, for spelling suggestions.
+    def _vocabulary(self, searcher) -> Vocabulary | None:
+        """Every indexed word of this commit with its article count, for spelling suggestions.
 
-        Whoosh's own corrector walks the lexicon in Python for each word:
-        0.5-0.9 s a word on Reuters.  A plain list scanned by rapidfuzz takes
-        milliseconds; reading it costs a lexicon pass, so on a large index it
-        is read in the background and suggestions start once it is there.
+        Read from the file the writer keeps beside the index (an index written
+        before there was one: from its old words field's lexicon, or none); on
+        a large index in the background, suggestions starting once it is there.
         """
         gen = generation_of(searcher.reader())
         shared = self._shared
@@ -96,7 +95,9 @@ class Spelling:
 
         def read(reader) -> None:
             try:
-                words = list(reader.field_terms(S.WORDS))
+                words = load(vocabulary_path(self.index_dir, gen))
+                if words is None:
+                    words = Vocabulary.from_lexicon(reader) or EMPTY
                 with shared["lock"]:
                     shared["vocabulary"] = (gen, words)
             finally:

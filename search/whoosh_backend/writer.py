@@ -15,7 +15,9 @@ The text fields are analysed in the extraction pool (:func:`prepare_article`,
 the writer's ``prepare`` hook) and :meth:`_Writer.add_document` adds the
 postings it gets, so the one writing process, the one a run waits on, does
 less; the index is byte for byte what Whoosh's own analysis writes
-(tests/test_prepared.py).
+(tests/test_prepared.py).  The pool also lists each article's words for the
+spelling vocabulary, which is kept beside the index (:mod:`.vocabulary`)
+rather than as a second, unstemmed text field.
 
 A failed run (a full disk, a kill) leaves the last commit whole: the partial
 segment is removed and the lock released (:meth:`WhooshWriter.abort`).
@@ -42,9 +44,10 @@ from ..ingest import entities_json, public_entities_json
 from . import schema as S
 from .facets import FacetTables
 from .store import CLUSTER_STATE_FILE, ENTITY_STATE_FILE, INDEX_NAME, RUN_STAMPS_FILE, index_exists, tables_path
+from .vocabulary import VocabularyDelta, article_words, save_for_commit, vocabulary_path
 
 # Text fields analysed in the extraction pool (:func:`prepare_article`), not in the writer.
-ANALYSED_IN_POOL = (S.TITLE, S.BODY, S.WORDS)
+ANALYSED_IN_POOL = (S.TITLE, S.BODY)
 # A run adding more than this many articles ends with a merge to one segment.
 OPTIMIZE_MIN_CHANGES = 1000
 WRITER_LIMIT_MB = 256
@@ -79,8 +82,12 @@ class WhooshWriter:
             self._writer = _writer(self.ix, wait)
         except OSError as exc:  # a read-only or full folder, before anything was written
             raise self.explain(exc) from exc
-        # A rebuild's commit drops every old segment, so there is nothing to replace.
-        self._add = self._writer.add_document if rebuild else self._writer.update_document
+        # The spelling vocabulary's changes; a rebuild's commit drops every old
+        # segment, so its vocabulary is only what this run adds.
+        self._vocabulary = VocabularyDelta()
+        fresh = rebuild or not any(seg.doc_count() for seg in self._writer.segments)
+        self._writer.vocabulary = (self._vocabulary, fresh)
+        self._committed = None  # a searcher of the last commit, for replacements and deletions
 
     def existing(self, roots: set[str]) -> tuple[dict[str, Stored], dict[str, str]]:
         mine, owners = {}, {}
@@ -116,14 +123,38 @@ class WhooshWriter:
     def add(self, article: Article, raw: list[Entity], canonical: list[Entity], root: str, content_hash: str,
             cluster: str = "") -> None:
         fields_ = _fields(article, raw, canonical, root, content_hash, cluster)
+        words = None
         if article.prepared is not None:
-            fields_[_PREPARED] = article.prepared
-        self._add(**fields_)
+            prepared = dict(article.prepared)
+            words = prepared.pop(_WORDS, None)
+            fields_[_PREPARED] = prepared
+        if not self.rebuild:  # a rebuild's commit drops every old segment: nothing to replace
+            self._forget(article.id)
+        self._vocabulary.add(article_words(article.title, article.body) if words is None else words)
+        self._writer.add_document(**fields_)
 
     def delete(self, article_id: str) -> None:
-        self._writer.delete_by_term(S.ID, article_id)
+        self._forget(article_id)
+
+    def _forget(self, article_id: str) -> None:
+        """Delete the committed article *article_id*, if any, and its words from the vocabulary.
+
+        What ``update_document`` does, with one searcher for the whole run: it
+        opens a new one for every document."""
+        if self._committed is None:
+            self._committed = self._writer.searcher()
+        stored = self._committed.document(**{S.ID: article_id})
+        if stored is not None:
+            self._vocabulary.remove(article_words(stored.get(S.TITLE), stored.get(S.BODY)))
+            self._writer.delete_by_term(S.ID, article_id, searcher=self._committed)
+
+    def _close_committed(self) -> None:
+        if self._committed is not None:
+            self._committed.close()
+            self._committed = None
 
     def commit(self, changes: int) -> None:
+        self._close_committed()
         if self.rebuild:
             self._writer.commit(mergetype=CLEAR)  # the new segment replaces all others at once
         elif changes:
@@ -154,7 +185,6 @@ class WhooshWriter:
                     fields_.pop(S.CLUSTER, None)
                     if clusters[aid]:
                         fields_[S.CLUSTER] = clusters[aid]
-                fields_[S.WORDS] = f"{stored[S.TITLE]}\n{stored[S.BODY]}"
                 fields_[S.DATE_NUM] = S.date_num(stored.get(S.DATE))
                 fields_[S.DATE_PATH] = " ".join(S.date_path_terms(stored.get(S.DATE) or None))
                 self._writer.delete_by_term(S.ID, aid, searcher=deleting)
@@ -178,6 +208,8 @@ class WhooshWriter:
             return s.doc_count()
 
     def abort(self) -> None:
+        with contextlib.suppress(Exception):
+            self._close_committed()
         _abandon(self.ix, self._writer)
 
     def explain(self, error: OSError) -> IndexWriteError:
@@ -208,15 +240,21 @@ def _check_unlocked(index_dir: Path) -> None:
 
 
 class _Writer(SegmentWriter):
-    """Whoosh's writer, storing the facet tables of the generation it commits
-    just before the commit becomes visible, so that a server switching to a
-    new commit loads them instead of every request thread rebuilding them
-    from the index at once (seconds of stall on a large index)."""
+    """Whoosh's writer, storing the facet tables and the spelling vocabulary of
+    the generation it commits just before the commit becomes visible, so that a
+    server switching to a new commit loads them instead of every request thread
+    rebuilding them from the index at once (seconds of stall on a large index)."""
+
+    # (this writer's vocabulary changes, whether the previous commit's vocabulary is dropped)
+    vocabulary: tuple[VocabularyDelta, bool]
 
     def _commit_toc(self, segments):
         reader = FileIndex._reader(self.storage, self.schema, segments, self.generation)
+        index_dir = Path(self.storage.folder)
         try:
-            FacetTables.from_reader(reader).save(tables_path(Path(self.storage.folder), self.generation))
+            FacetTables.from_reader(reader).save(tables_path(index_dir, self.generation))
+            delta, fresh = self.vocabulary
+            save_for_commit(index_dir, self.generation, delta, fresh, reader)
         finally:
             reader.close()
         super()._commit_toc(segments)
@@ -296,30 +334,36 @@ class _Lengths:
 
 
 _PREPARED = "_prepared"
+_WORDS = "_words"  # in a prepared article: its distinct words, for the spelling vocabulary
 _schema_cache: list = []
 
 
 def prepare_article(article: Article) -> dict[str, list]:
     """The postings of *article*'s text fields, as Whoosh's fields analyse them
-    (``(term bytes, frequency, weight, encoded positions)`` per term): run in the
-    extraction pool, so the writer only adds them."""
+    (``(term bytes, frequency, weight, encoded positions)`` per term), and its
+    words for the spelling vocabulary: run in the extraction pool, so the
+    writer only adds them."""
     if not _schema_cache:
         _schema_cache.append(S.schema())
     schema = _schema_cache[0]
-    values = {S.TITLE: article.title, S.BODY: article.body, S.WORDS: f"{article.title}\n{article.body}"}
-    return {name: list(schema[name].index(values[name])) for name in ANALYSED_IN_POOL}
+    values = {S.TITLE: article.title, S.BODY: article.body}
+    prepared = {name: list(schema[name].index(values[name])) for name in ANALYSED_IN_POOL}
+    prepared[_WORDS] = article_words(article.title, article.body)
+    return prepared
 
 
 def _writer(ix, wait: float):
     try:
         # Separate segment files, not one compound file: Whoosh reads a compound
         # segment into memory for every searcher (~180 MB per thread on Reuters).
-        return _Writer(ix, timeout=wait, limitmb=WRITER_LIMIT_MB, compound=False)
+        writer = _Writer(ix, timeout=wait, limitmb=WRITER_LIMIT_MB, compound=False)
     except LockError:
         raise IndexLocked(
             f"another 'newsfacet index' is writing to this index (waited {wait:.0f} s); "
             "try again when it has finished"
         ) from None
+    writer.vocabulary = (VocabularyDelta(), False)  # the text stays: the last commit's vocabulary carries over
+    return writer
 
 
 def _abandon(ix, writer) -> None:
@@ -383,7 +427,6 @@ def _fields(article: Article, raw: list[Entity], canonical: list[Entity], root: 
         S.URL: article.url or "",
         S.TITLE: article.title,
         S.BODY: article.body,
-        S.WORDS: f"{article.title}\n{article.body}",
         S.DATE: iso or "",
         S.DATE_NUM: S.date_num(iso),
         S.DATE_PRECISION: article.date.precision,
@@ -431,10 +474,10 @@ def _save_tables(index_dir: Path, reader) -> None:
 
 
 def _remove_other_tables(index_dir: Path, generation: int) -> None:
-    """Delete the facet arrays of every generation but *generation*."""
-    keep = tables_path(index_dir, generation)
-    for old in index_dir.glob("facets-*.npz"):
-        if old != keep:
+    """Delete the facet arrays and vocabularies of every generation but *generation*."""
+    keep = {tables_path(index_dir, generation), vocabulary_path(index_dir, generation)}
+    for old in [*index_dir.glob("facets-*.npz"), *index_dir.glob("vocabulary-*.npz")]:
+        if old not in keep:
             old.unlink(missing_ok=True)
 
 
