@@ -25,6 +25,11 @@ from .evaluator import Unsupported, checked, evaluate, term_ids
 from .facets import EntitySelection, FacetTables, load_spelling_values
 from .store import ENTITY_STATE_FILE
 
+# Parsed queries kept per service (query trees are never modified once parsed): a search page
+# parses its query several times (matching, snippets, titles, co-occurrence) and popular
+# queries recur, while Whoosh's parser takes about half a millisecond a query.
+PARSED_CACHE_QUERIES = 2000
+
 
 @dataclass
 class Filters:
@@ -79,7 +84,7 @@ class Matching:
     def parse(self, q: str) -> tuple[Q.Query | None, str | None]:
         """Parse *q*; on a syntax problem read it as plain words and say so
         (:func:`search.querysyntax.parse_query`, shared with the OpenSearch backend)."""
-        return parse_query(self._parser, q)
+        return self._remembered("parsed", q, PARSED_CACHE_QUERIES, lambda: parse_query(self._parser, q))
 
     def _check_cost(self, parsed) -> tuple[int, bool]:
         """Refuse a query that is too costly by its shape; ``(wildcard allowance, costly)``
