@@ -10,6 +10,7 @@ rule, or None, so ``newsfacet clean`` can say why a line was dropped.
 
 from __future__ import annotations
 
+import functools
 import re
 
 from .textnorm import fold
@@ -163,9 +164,13 @@ BYLINE_MAX_WORDS = 14
 TEASER_MAX_WORDS = 16
 
 
-def words(line: str) -> list[str]:
-    """The words of *line* (letters and digits, inner ' . - kept)."""
-    return _WORD.findall(line)
+@functools.lru_cache(maxsize=1 << 15)
+def words(line: str) -> tuple[str, ...]:
+    """The words of *line* (letters and digits, inner ' . - kept).
+
+    Remembered: the cleaner asks for the same line's words from several rules
+    (a tenth of its time went to finding them again)."""
+    return tuple(_WORD.findall(line))
 
 
 def is_sentence(line: str) -> bool:
