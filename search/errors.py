@@ -53,3 +53,8 @@ class IndexDamaged(SearchError):
     def __init__(self, message: str, path: str | None = None):
         super().__init__(message)
         self.path = path
+
+
+class BackendUnavailable(SearchError):
+    """The search cluster (the OpenSearch backend) cannot be reached, does not answer
+    in time, or refuses the credentials given; nothing was changed by the call."""

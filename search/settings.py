@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from .limits import QueryLimits
 from .model import DEFAULT_FACET_LIMIT, DEFAULT_PER_PAGE
@@ -67,7 +69,7 @@ class Options:
             raise ValueError("repeat_min_docs must be at least 2")
 
 
-BACKENDS = ("whoosh",)
+BACKENDS = ("whoosh", "opensearch")
 # Entity spans: the rules alone, the spaCy pipeline of the "ner" extra, or auto (spaCy when installed).
 NER_MODES = ("auto", "rules", "spacy")
 
@@ -97,10 +99,22 @@ class Settings:
     admin_token: str | None = None
     max_saved: int = 500
     ner: str = "auto"
+    # The OpenSearch backend (``backend="opensearch"``): the cluster, the prefix of
+    # every index name newsfacet makes there, credentials (user and password, or an
+    # API key, never both), TLS certificate checks, and the article index's sizing.
+    opensearch_url: str = "http://127.0.0.1:9200"
+    opensearch_prefix: str = "newsfacet"
+    opensearch_user: str | None = None
+    opensearch_password: str | None = field(default=None, repr=False)  # kept out of logs and tracebacks
+    opensearch_api_key: str | None = field(default=None, repr=False)
+    opensearch_verify: bool = True
+    opensearch_shards: int = 3
+    opensearch_replicas: int = 1
 
     def __post_init__(self) -> None:
         if self.backend not in BACKENDS:
             raise ValueError(f"the backend must be one of {', '.join(BACKENDS)}, not {self.backend!r}")
+        _check_opensearch(self)
         Options(ner=self.ner)  # NEWSFACET_NER is checked when read, whatever the command
         for name in ("per_page", "facet_limit", "max_saved"):
             if getattr(self, name) < 1:
@@ -115,7 +129,9 @@ class Settings:
             raw = env.get(var)
             if raw in (None, ""):
                 continue
-            if name in _INTS:
+            if name in _BOOLS:
+                values[name] = _parse_bool(var, raw)
+            elif name in _INTS:
                 try:
                     values[name] = int(raw)
                 except ValueError:
@@ -149,6 +165,59 @@ _ENV = {
     "admin_token": "NEWSFACET_ADMIN_TOKEN",
     "max_saved": "NEWSFACET_MAX_SAVED",
     "ner": "NEWSFACET_NER",
+    "opensearch_url": "NEWSFACET_OPENSEARCH_URL",
+    "opensearch_prefix": "NEWSFACET_OPENSEARCH_PREFIX",
+    "opensearch_user": "NEWSFACET_OPENSEARCH_USER",
+    "opensearch_password": "NEWSFACET_OPENSEARCH_PASSWORD",
+    "opensearch_api_key": "NEWSFACET_OPENSEARCH_API_KEY",
+    "opensearch_verify": "NEWSFACET_OPENSEARCH_VERIFY_CERTS",
+    "opensearch_shards": "NEWSFACET_OPENSEARCH_SHARDS",
+    "opensearch_replicas": "NEWSFACET_OPENSEARCH_REPLICAS",
 }
-_INTS = ("per_page", "facet_limit", "max_saved")
+_INTS = ("per_page", "facet_limit", "max_saved", "opensearch_shards", "opensearch_replicas")
+_BOOLS = ("opensearch_verify",)
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+# OpenSearch index names: lower case, no \ / * ? " < > | , # : or space, not starting
+# with - _ +.  The prefix is kept to letters, digits, - and _ so every name made from
+# it ("{prefix}-articles-{time}", "{prefix}-meta") is valid and no wildcard matches more.
+_PREFIX = re.compile(r"[a-z0-9][a-z0-9_-]{0,199}")
+URL_SCHEMES = ("http", "https")
+
+
+def _parse_bool(var: str, raw: str) -> bool:
+    word = raw.strip().lower()
+    if word in _TRUE:
+        return True
+    if word in _FALSE:
+        return False
+    raise ValueError(f"{var} must be one of {', '.join(_TRUE + _FALSE)}, not {raw!r}")
+
+
+def _check_opensearch(settings: Settings) -> None:
+    """The OpenSearch settings' domains (checked whatever the backend, as NEWSFACET_NER is:
+    a typo is reported when it is read, not when the backend is first switched on)."""
+    url = urlsplit(settings.opensearch_url)
+    if url.scheme not in URL_SCHEMES or not url.hostname:
+        raise ValueError(f"{_ENV['opensearch_url']} must be an http:// or https:// address with a host, "
+                         f"not {settings.opensearch_url!r}")
+    try:
+        url.port  # noqa: B018 -- urlsplit checks the port only when it is read
+    except ValueError:
+        raise ValueError(f"{_ENV['opensearch_url']} has an invalid port: {settings.opensearch_url!r}") from None
+    if not _PREFIX.fullmatch(settings.opensearch_prefix):
+        raise ValueError(f"{_ENV['opensearch_prefix']} must be lower-case letters, digits, - and _ "
+                         f"(starting with a letter or digit, at most 200), not {settings.opensearch_prefix!r}")
+    if settings.opensearch_shards < 1:
+        raise ValueError(f"{_ENV['opensearch_shards']} must be at least 1, not {settings.opensearch_shards}")
+    if settings.opensearch_replicas < 0:
+        raise ValueError(f"{_ENV['opensearch_replicas']} must be 0 or more, not {settings.opensearch_replicas}")
+    if (settings.opensearch_user is None) != (settings.opensearch_password is None):
+        raise ValueError(f"{_ENV['opensearch_user']} and {_ENV['opensearch_password']} go together: "
+                         "set both or neither")
+    if settings.opensearch_api_key is not None and settings.opensearch_user is not None:
+        raise ValueError(f"set either {_ENV['opensearch_api_key']} or {_ENV['opensearch_user']} and "
+                         f"{_ENV['opensearch_password']}, not both")
+    if not isinstance(settings.opensearch_verify, bool):
+        raise ValueError(f"{_ENV['opensearch_verify']} must be true or false, not {settings.opensearch_verify!r}")
 _PATHS = ("index_dir", "aliases", "saved_db", "instance")
