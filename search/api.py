@@ -264,11 +264,22 @@ def open_writer(settings: Settings, *, rebuild: bool = False, wait: float = 0.0)
         from .whoosh_backend.writer import WhooshWriter
 
         return WhooshWriter(settings.index_dir, rebuild=rebuild, wait=wait)
+    if settings.backend == "opensearch":
+        from .opensearch_backend.writer import OpenSearchWriter
+
+        return OpenSearchWriter(settings, rebuild=rebuild, wait=wait)
     raise ValueError(f"the backend must be one of {', '.join(BACKENDS)}, not {settings.backend!r}")
 
 
 def index_exists(settings: Settings) -> bool:
-    """Whether the index *settings* name has been created."""
+    """Whether the index *settings* name has been created.
+
+    :raises BackendUnavailable: (OpenSearch) when the cluster cannot be reached.
+    """
+    if settings.backend == "opensearch":
+        from .opensearch_backend.mapping import index_exists as opensearch_exists
+
+        return opensearch_exists(settings)
     from .whoosh_backend.store import index_exists as whoosh_exists
 
     return whoosh_exists(settings.index_dir)

@@ -33,7 +33,8 @@ def plural(count: int, noun: str, nouns: str | None = None) -> str:
 def _settings(args) -> Settings:
     """The settings of this run: defaults, then the environment, then this command's flags."""
     return Settings.from_env(index_dir=args.index, aliases=getattr(args, "aliases", None),
-                             backend=getattr(args, "backend", None))
+                             backend=getattr(args, "backend", None),
+                             opensearch_url=getattr(args, "opensearch_url", None))
 
 
 # -- index ---------------------------------------------------------------------
@@ -406,6 +407,16 @@ def _add_filters(p: argparse.ArgumentParser) -> None:
                    "as its earliest copy)")
 
 
+def _add_backend(p: argparse.ArgumentParser) -> None:
+    """--backend and --opensearch-url, over NEWSFACET_BACKEND and NEWSFACET_OPENSEARCH_URL."""
+    p.add_argument("--backend", choices=api.BACKENDS,
+                   help="the search engine: whoosh, an index folder (default), or opensearch, a cluster "
+                   "(default: $NEWSFACET_BACKEND or whoosh)")
+    p.add_argument("--opensearch-url", metavar="URL",
+                   help="the OpenSearch cluster, with --backend opensearch "
+                   "(default: $NEWSFACET_OPENSEARCH_URL or http://127.0.0.1:9200)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="newsfacet", description="Full-text search with entity and date facets for scraped news."
@@ -432,6 +443,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "it is not a terminal (default: only on a terminal)")
     p.add_argument("--follow-symlinks", action="store_true",
                    help="follow symbolic links that stay inside the folder given (default: skip every link)")
+    _add_backend(p)
     p.set_defaults(func=cmd_index)
 
     p = sub.add_parser("search", parents=[common], help="search the index")
@@ -497,6 +509,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--follow-symlinks", action="store_true",
                    help="with --build: follow links that stay inside the folder given")
     p.add_argument("--aliases", help="alias file")
+    _add_backend(p)
     p.set_defaults(func=cmd_serve)
     return parser
 
