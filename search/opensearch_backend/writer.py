@@ -36,9 +36,10 @@ with what a cluster gives instead of segment files:
   run; a lock left by a killed indexer on this machine (its process is gone)
   or not renewed for :data:`LOCK_STALE_SECONDS` is taken over.
 
-:func:`prepare_document` (the ``prepare`` hook) serialises each article's own
-fields to JSON in the extraction pool; :meth:`~OpenSearchWriter.add` only
-adds the run's fields (root, hash, entities, cluster, time) in front.
+:func:`prepare_document` (the ``prepare`` hook) encodes each article's title
+and body as JSON in the extraction pool; :meth:`~OpenSearchWriter.add`
+encodes the other fields (the run's: root, hash, entities, cluster, time)
+in front of them.
 """
 
 from __future__ import annotations
@@ -110,20 +111,26 @@ class _Action:
 
 
 def prepare_document(article: Article) -> bytes:
-    """The JSON of *article*'s own fields, run in the extraction pool: the document
-    :meth:`OpenSearchWriter.add` sends, less its opening ``{`` and the run's fields."""
-    return json.dumps(_article_fields(article), ensure_ascii=False, separators=(",", ":")).encode()[1:]
+    """*article*'s title and body as JSON members (``"title":…,"body":…``), run in the
+    extraction pool: the text is most of a document's bytes and of its encoding time.
+
+    Only these two: the indexer sets the id and takes its own keys out of ``meta``
+    after the pool (:func:`search.ingest._collect`), so the rest is encoded by
+    :meth:`OpenSearchWriter.add`."""
+    return _json({S.TITLE: article.title, S.BODY: article.body})[1:-1]
+
+
+def _json(value) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def _article_fields(article: Article) -> dict[str, Any]:
-    """The fields that depend on the article alone, stored as the Whoosh writer stores them."""
+    """The fields but title and body that depend on the article alone, stored as the Whoosh writer stores them."""
     iso = article.date.iso()
     fields_: dict[str, Any] = {
         S.PATH: article.path,
         S.SOURCE: article.source or "",
         S.URL: article.url or "",
-        S.TITLE: article.title,
-        S.BODY: article.body,
         S.DATE: iso or "",
         S.DATE_NUM: S.date_num(iso),
         S.DATE_PRECISION: article.date.precision,
@@ -264,7 +271,7 @@ class OpenSearchWriter:
     def add(self, article: Article, raw: list[Entity], canonical: list[Entity], root: str, content_hash: str,
             cluster: str = "") -> None:
         now = dt.datetime.now(dt.UTC)
-        run_fields = _without_empty_keywords({
+        fields_ = _without_empty_keywords({
             S.ID: article.id,
             S.ROOT: root,
             S.CONTENT_HASH: content_hash,
@@ -274,10 +281,9 @@ class OpenSearchWriter:
             S.RAW_ENTITIES: entities_json(raw),
             S.INDEXED_AT: now.isoformat(timespec="seconds"),
             S.INDEXED_NUM: int(now.timestamp() * 1000),
-        })
-        own = article.prepared if isinstance(article.prepared, bytes) else prepare_document(article)
-        head = json.dumps(run_fields, ensure_ascii=False, separators=(",", ":")).encode()
-        doc = head[:-1] + b"," + own
+        }) | _article_fields(article)
+        text = article.prepared if isinstance(article.prepared, bytes) else prepare_document(article)
+        doc = _json(fields_)[:-1] + b"," + text + b"}"
         self._queue(article.id, _action_line("index", article.id) + doc + b"\n")
 
     def delete(self, article_id: str) -> None:
@@ -430,7 +436,7 @@ class OpenSearchWriter:
                 partial[S.ENTITY] = entity_terms(moved[aid])
             if aid in clusters:
                 partial[S.CLUSTER] = clusters[aid] or None  # null: no cluster (absent from the index)
-            doc = json.dumps({"doc": partial}, ensure_ascii=False, separators=(",", ":")).encode()
+            doc = _json({"doc": partial})
             actions.append(_Action(aid, _action_line("update", aid) + doc + b"\n"))
         missing: set[str] = set()
         with self._errors():
@@ -623,7 +629,7 @@ class OpenSearchWriter:
 
 
 def _action_line(op: str, article_id: str) -> bytes:
-    return json.dumps({op: {"_id": article_id}}, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+    return _json({op: {"_id": article_id}}) + b"\n"
 
 
 def _item_reason(result: dict) -> str:
