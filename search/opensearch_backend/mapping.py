@@ -91,6 +91,13 @@ def new_index_name(prefix: str, now: dt.datetime | None = None) -> str:
     return f"{prefix}-articles-{now.strftime('%Y%m%dt%H%M%S%f')}"
 
 
+def is_run_index(prefix: str, name: str) -> bool:
+    """Whether *name* is one of :func:`new_index_name`'s for *prefix* (not an index someone
+    else named ``{prefix}-articles-…``)."""
+    stamp = name.removeprefix(f"{prefix}-articles-")
+    return stamp != name and len(stamp) == 21 and stamp[8] == "t" and (stamp[:8] + stamp[9:]).isdigit()
+
+
 def article_mapping() -> dict:
     """The ``mappings`` of an article index."""
     props: dict[str, dict] = {name: {"type": "keyword"} for name in KEYWORD_FIELDS}

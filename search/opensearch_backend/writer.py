@@ -31,6 +31,8 @@ with what a cluster gives instead of segment files:
   stamps live in ``{prefix}-meta`` as blobs split over documents of at most
   :data:`BLOB_PART_BYTES` each; a new blob's parts are written first and its
   header last, so a reader never sees half of one.
+* An article index the alias does not point at (a rebuild killed before its
+  abort) is deleted by the next run.
 * Only one indexer writes a collection at a time: a ``lock`` document in the
   meta index, created with ``op_type=create`` and deleted at the end of the
   run; a lock left by a killed indexer on this machine (its process is gone)
@@ -195,6 +197,7 @@ class OpenSearchWriter:
                 # made with another mapping (an older newsfacet): never written to again.
                 self.fresh = rebuild or live is None or live[1] != M.MAPPING_VERSION
                 self.previous = live[0] if live else None
+                self._drop_orphans()
                 if self.fresh:
                     self.index = M.new_index_name(self.prefix)
                     # The template gives shards, replicas, analysis and the mapping.
@@ -567,6 +570,14 @@ class OpenSearchWriter:
         (index,) = targets
         mappings = self.client.indices.get_mapping(index=index)[index]["mappings"]
         return index, M.mapping_version(mappings)
+
+    def _drop_orphans(self) -> None:
+        """Delete article indexes the alias does not point at: left by a rebuild that was
+        killed before its abort could delete them (we hold the lock: no run is making one)."""
+        listed = self.client.cat.indices(index=M.index_pattern(self.prefix), params={"format": "json", "h": "index"})
+        for row in listed:
+            if row["index"] != self.previous and M.is_run_index(self.prefix, row["index"]):
+                self.client.indices.delete(index=row["index"], params={"ignore_unavailable": "true"})
 
     def _refresh_interval(self, index: str) -> str | None:
         got = self.client.indices.get_settings(index=index, name="index.refresh_interval")

@@ -7,8 +7,11 @@ indexes and template at the end.
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 
@@ -346,3 +349,23 @@ def test_unreachable_cluster_is_one_line(prefix, corpus, capsys):
     err = capsys.readouterr().err
     assert err.startswith("newsfacet: error: cannot reach OpenSearch at http://127.0.0.1:9")
     assert "Traceback" not in err
+
+
+def test_a_dead_indexers_lock_and_index_are_cleared_by_the_next_run(opensearch, prefix, corpus):
+    assert index_cli(opensearch, corpus) == 0
+    live = alias_target(opensearch, prefix)
+    settings = settings_for(opensearch, prefix)
+    # What a rebuild killed with SIGKILL leaves: its lock (its process gone) and its new index.
+    killed = open_writer(settings, rebuild=True)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    held = ok(opensearch.request("GET", f"/{meta_index_name(prefix)}/_doc/lock"))["_source"]
+    info = json.loads(base64.b64decode(held["data"]))
+    info["pid"] = int(dead.stdout)
+    held["data"] = base64.b64encode(json.dumps(info).encode()).decode()
+    ok(opensearch.request("PUT", f"/{meta_index_name(prefix)}/_doc/lock?refresh=true", held), 200, 201)
+    orphan = killed.index
+    assert opensearch.request("HEAD", f"/{orphan}")[0] == 200
+    assert index_cli(opensearch, corpus, "--rebuild") == 0
+    assert opensearch.request("HEAD", f"/{orphan}")[0] == 404
+    listed = ok(opensearch.request("GET", f"/_cat/indices/{prefix}-articles-*?format=json"))
+    assert [row["index"] for row in listed] == [alias_target(opensearch, prefix)] != [live]
