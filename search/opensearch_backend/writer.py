@@ -18,7 +18,9 @@ with what a cluster gives instead of segment files:
   whole articles (each write replaces one document), and the run stamp
   dropped at the run's start makes the next run read everything again.
 * **No article is lost silently.**  Actions go out through ``_bulk`` in
-  batches (:data:`BATCH_DOCS` actions or :data:`BATCH_BYTES`); a whole request
+  batches (:data:`BATCH_DOCS` actions or :data:`BATCH_BYTES`), sent in order by
+  one thread beside the indexer (:class:`_Sender`, one batch in flight and one
+  waiting); a whole request
   answered 429/502/503/504, or a connection lost, is retried with exponential
   back-off, and so is each item that failed with 429 or a 5xx; an item that
   fails for good (a mapping conflict, a document too large) raises
@@ -52,8 +54,10 @@ import datetime as dt
 import json
 import os
 import pickle
+import queue
 import socket
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -188,6 +192,7 @@ class OpenSearchWriter:
         self._spool = None
         self._spooled = 0
         self._swapped = False  # the alias points at this run's new index
+        self._sender: _Sender | None = None
         with self._errors():
             self._ensure_template_and_meta()
             self._acquire_lock(wait)
@@ -303,11 +308,19 @@ class OpenSearchWriter:
             self._flush()
 
     def _flush(self) -> None:
+        """Hand the pending actions to the sending thread (started on the first batch)."""
         if self._pending:
             batch, self._pending, self._pending_bytes = self._pending, [], 0
-            with self._errors():
-                self._send(batch)
-                self._renew_lock()
+            if self._sender is None:
+                self._sender = _Sender(self)
+            self._sender.put(batch)
+
+    def _drain(self) -> None:
+        """Wait until every batch handed over is written; raise what stopped the sending, if anything."""
+        self._flush()
+        sender, self._sender = self._sender, None
+        if sender is not None:
+            sender.finish()
 
     def _send(self, actions: list[_Action]) -> set[str]:
         """Send *actions* in one ``_bulk`` request, retrying what can be retried; the ids
@@ -375,7 +388,7 @@ class OpenSearchWriter:
     def commit(self, changes: int) -> None:
         with self._errors():
             if self.fresh:
-                self._flush()
+                self._drain()
                 self._finish_index(self.index)
                 self._swap()
             elif changes or self._spooled:
@@ -395,7 +408,7 @@ class OpenSearchWriter:
                 except EOFError:
                     break
                 self._queue(article_id, payload)
-            self._flush()
+            self._drain()
         finally:
             spool.close()
             self._set_refresh(self.index, before)
@@ -516,6 +529,9 @@ class OpenSearchWriter:
         """Give up the run: the alias stays where it was; a new index is deleted, a spool dropped."""
         self._close_spool()
         self._pending = []
+        sender, self._sender = self._sender, None
+        if sender is not None:
+            sender.cancel()  # what is queued is dropped; a request under way ends first
         with contextlib.suppress(Exception):
             if self.fresh and not self._swapped:
                 self.client.indices.delete(index=self.index, params={"ignore_unavailable": "true"})
@@ -637,6 +653,69 @@ class OpenSearchWriter:
         if held["_source"].get("version") == self._token:  # taken over as stale meanwhile: not ours
             with contextlib.suppress(NotFoundError):
                 self.client.delete(index=self.meta, id=LOCK_ID, params={"refresh": "true"})
+
+
+class _Sender:
+    """The thread that sends a run's batches in order, one ``_bulk`` at a time, while
+    the indexer goes on cleaning and encoding the next ones.
+
+    At most one batch waits beside the one being sent, so memory stays at two
+    batches and a slow cluster slows the run down rather than filling memory.
+    The first failure stops it: later batches are dropped and the error is
+    raised in the indexer's thread at its next :meth:`put` or at :meth:`finish`.
+    It is started on a run's first batch, after the extraction pool has forked
+    its workers, and ended by the commit or the abort, so no fork happens
+    while it runs.
+    """
+
+    def __init__(self, writer: OpenSearchWriter):
+        self._writer = writer
+        self._queue: queue.Queue = queue.Queue(maxsize=1)
+        self._error: BaseException | None = None
+        self._cancelled = False
+        self._thread = threading.Thread(target=self._run, name="newsfacet-bulk", daemon=True)
+        self._thread.start()
+
+    def put(self, batch: list[_Action]) -> None:
+        self._raise()
+        self._queue.put(batch)
+
+    def finish(self) -> None:
+        self._queue.put(None)
+        self._thread.join()
+        self._raise()
+
+    def cancel(self) -> None:
+        self._cancelled = True
+        with contextlib.suppress(queue.Full):
+            while True:  # make room for the stop marker
+                try:
+                    self._queue.get_nowait()
+                except queue.Empty:
+                    break
+            self._queue.put_nowait(None)
+        self._thread.join()
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            error, self._error = self._error, None
+            self._cancelled = True
+            raise error
+
+    def _run(self) -> None:
+        writer = self._writer
+        while True:
+            batch = self._queue.get()
+            if batch is None:
+                return
+            if self._cancelled or self._error is not None:
+                continue
+            try:
+                with writer._errors():
+                    writer._send(batch)
+                    writer._renew_lock()
+            except BaseException as exc:  # raised in the indexer's thread
+                self._error = exc
 
 
 def _action_line(op: str, article_id: str) -> bytes:

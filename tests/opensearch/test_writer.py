@@ -369,3 +369,26 @@ def test_a_dead_indexers_lock_and_index_are_cleared_by_the_next_run(opensearch, 
     assert opensearch.request("HEAD", f"/{orphan}")[0] == 404
     listed = ok(opensearch.request("GET", f"/_cat/indices/{prefix}-articles-*?format=json"))
     assert [row["index"] for row in listed] == [alias_target(opensearch, prefix)] != [live]
+
+
+@pytest.mark.parametrize("run", ["new index", "incremental"])
+def test_actions_reach_the_index_in_the_order_given(opensearch, prefix, run):
+    settings = settings_for(opensearch, prefix)
+    if run == "incremental":
+        first = open_writer(settings)
+        first.add(article("w-2", "Present before the run."), [], [], "/nowhere", "h")
+        first.commit(1)
+        first.count()
+    writer = open_writer(settings)
+    assert writer.fresh is (run == "new index")
+    writer.batch_docs = 1  # one bulk request per action, sent by the writer's thread
+    writer.add(article("w-1", "First version."), [], [], "/nowhere", "h1")
+    writer.delete("w-1")
+    writer.add(article("w-2", "Replaced."), [], [], "/nowhere", "h2")
+    writer.add(article("w-1", "Second version."), [], [], "/nowhere", "h3")
+    writer.delete("w-2")
+    writer.add(article("w-3", "Third."), [], [], "/nowhere", "h4")
+    writer.commit(6)
+    assert writer.count() == 2
+    docs = sources(opensearch, prefix)
+    assert sorted(docs) == ["w-1", "w-3"] and docs["w-1"][S.BODY] == "Second version."
