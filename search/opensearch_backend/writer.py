@@ -456,12 +456,13 @@ class OpenSearchWriter:
             actions.append(_Action(aid, _action_line("update", aid) + doc + b"\n"))
         missing: set[str] = set()
         with self._errors():
+            before = self._refresh_interval(self.index)
             self._set_refresh(self.index, "-1")
             try:
                 for start in range(0, len(actions), self.batch_docs):
                     missing |= self._send(actions[start:start + self.batch_docs])
             finally:
-                self._set_refresh(self.index, None)
+                self._set_refresh(self.index, before)
             self.client.indices.refresh(index=self.index)
         return len(ids) - len(missing)
 

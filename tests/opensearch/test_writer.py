@@ -392,3 +392,28 @@ def test_actions_reach_the_index_in_the_order_given(opensearch, prefix, run):
     assert writer.count() == 2
     docs = sources(opensearch, prefix)
     assert sorted(docs) == ["w-1", "w-3"] and docs["w-1"][S.BODY] == "Second version."
+
+
+def test_update_entities_rewrites_entities_and_clusters_only(opensearch, prefix):
+    settings = settings_for(opensearch, prefix)
+    writer = open_writer(settings)
+    writer.add(article("w-1", "Putin spoke."), [Entity("Putin", "person")], [Entity("Putin", "person")],
+               "/nowhere", "h1", cluster="w-1")
+    writer.add(article("w-2", "Copy."), [], [], "/nowhere", "h2", cluster="w-1")
+    writer.commit(2)
+    before = sources(opensearch, prefix)
+    moved = {"w-1": [Entity("Vladimir Putin", "person")], "w-gone": [Entity("X", "org")]}
+    assert writer.update_entities(moved, {"w-2": "", "w-1": ""}) == 2  # w-gone is not there: skipped
+    after = sources(opensearch, prefix)
+    assert after["w-1"][S.ENTITY] == ["person:Vladimir Putin"]
+    assert json.loads(after["w-1"][S.ENTITIES])[0]["value"] == "Vladimir Putin"
+    assert after["w-1"][S.RAW_ENTITIES] == before["w-1"][S.RAW_ENTITIES]  # as extracted: untouched
+    assert not after["w-1"].get(S.CLUSTER) and not after["w-2"].get(S.CLUSTER)
+    assert after["w-2"][S.ENTITIES] == before["w-2"][S.ENTITIES]
+    hits = ok(opensearch.request("POST", f"/{alias_name(prefix)}/_search",
+                                 {"query": {"exists": {"field": S.CLUSTER}}}))["hits"]["hits"]
+    assert hits == []
+    hits = ok(opensearch.request("POST", f"/{alias_name(prefix)}/_search",
+                                 {"query": {"term": {S.ENTITY: "person:Vladimir Putin"}}}))["hits"]["hits"]
+    assert [h["_id"] for h in hits] == ["w-1"]
+    writer.count()
