@@ -189,6 +189,7 @@ def test_searches_see_the_old_index_until_the_rebuild_commits(opensearch, prefix
     writer = open_writer(settings, rebuild=True)
     writer.add(article("w-rebuilt", "Only the rebuilt index has this zebra."), [], [Entity("Zebra", "other")],
                "/nowhere", "hash-1")
+    writer._drain()  # batches go out from a thread beside the indexer: wait until this one has
     ok(opensearch.request("POST", f"/{writer.index}/_refresh"))
     assert ok(opensearch.request("GET", f"/{writer.index}/_count"))["count"] == 1  # it is written ...
     assert alias_target(opensearch, prefix) == old  # ... but the alias still reads the old index
