@@ -88,7 +88,7 @@ from ..aliases import alias_key
 from ..document import ENTITY_TYPES
 from ..model import UNDATED, SearchRequest
 from ..whoosh_backend import schema as S
-from ..whoosh_backend.facets import UNKNOWN_GROUP, EntitySelection
+from ..whoosh_backend.facets import EntitySelection, select_entities
 
 MATCH_ALL: dict = {"match_all": {}}
 MATCH_NONE: dict = {"match_none": {}}
@@ -271,23 +271,9 @@ def parse_types(response: dict) -> dict[str, str]:
 
 
 def entity_selection(req: SearchRequest, resolver: Resolver) -> EntitySelection:
-    """The request's entity filters as facet values: what
-    :meth:`search.whoosh_backend.facets.FacetTables.selection` makes of them, step for step."""
-    groups: dict[str, list[str]] = {}
-    unknown: list[str] = []
-    for value in req.entities_any:
-        value = resolver.canonical(value)
-        type_ = resolver.type_of(value)
-        group = groups.setdefault(type_, []) if type_ else unknown
-        if value not in group:
-            group.append(value)
-    if unknown and not groups:
-        groups[UNKNOWN_GROUP] = unknown  # matches nothing, as an unknown ``entity`` does
-    return EntitySelection(
-        tuple(dict.fromkeys(resolver.canonical(v) for v in req.entities)),
-        {t: tuple(values) for t, values in groups.items()},
-        tuple(dict.fromkeys(resolver.canonical(v) for v in req.entities_not)),
-    )
+    """The request's entity filters as facet values, as the Whoosh backend reads them
+    (:func:`search.whoosh_backend.facets.select_entities`)."""
+    return select_entities(resolver, req.entities, req.entities_any, req.entities_not)
 
 
 def date_range_bounds(lo: dt.date | None, hi: dt.date | None) -> tuple[int, int | None]:

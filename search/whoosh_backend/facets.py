@@ -79,6 +79,36 @@ class EntitySelection:
         return list(dict.fromkeys(self.required + tuple(grouped) + self.excluded))
 
 
+def select_entities(resolver, entities, entities_any, entities_not) -> EntitySelection:
+    """The filters of a request as facet values: merged spellings mean their canonical
+    value, and ``entity_any`` values are grouped by their type.
+
+    *resolver* gives ``canonical(value)`` and ``type_of(value)`` (a
+    :class:`FacetTables`, or the OpenSearch backend's value types), so both
+    engines read a request's entity filters the same way.
+
+    An ``entity_any`` value no article has matches nothing: it adds nothing
+    to an OR group (Solr's ``person:(Lavrov OR Nosuch)`` is Lavrov), and
+    when no value of the request is known they form a group alone, under
+    :data:`UNKNOWN_GROUP`, which matches no document (as ``person:Nosuch``).
+    """
+    groups: dict[str, list[str]] = {}
+    unknown: list[str] = []
+    for value in entities_any:
+        value = resolver.canonical(value)
+        type_ = resolver.type_of(value)
+        group = groups.setdefault(type_, []) if type_ else unknown
+        if value not in group:
+            group.append(value)
+    if unknown and not groups:
+        groups[UNKNOWN_GROUP] = unknown
+    return EntitySelection(
+        tuple(dict.fromkeys(resolver.canonical(v) for v in entities)),
+        {t: tuple(values) for t, values in groups.items()},
+        tuple(dict.fromkeys(resolver.canonical(v) for v in entities_not)),
+    )
+
+
 @dataclass
 class FacetTables:
     """Per-document facet values of one index reader."""
@@ -177,29 +207,9 @@ class FacetTables:
         return self.terms[tids[0]][1] if tids else None
 
     def selection(self, entities, entities_any, entities_not) -> EntitySelection:
-        """The filters of a request as facet values: merged spellings mean their canonical
-        value, and ``entity_any`` values are grouped by their type.
-
-        An ``entity_any`` value no article has matches nothing: it adds nothing
-        to an OR group (Solr's ``person:(Lavrov OR Nosuch)`` is Lavrov), and
-        when no value of the request is known they form a group alone, under
-        :data:`UNKNOWN_GROUP`, which matches no document (as ``person:Nosuch``).
-        """
-        groups: dict[str, list[str]] = {}
-        unknown: list[str] = []
-        for value in entities_any:
-            value = self.canonical(value)
-            type_ = self.type_of(value)
-            group = groups.setdefault(type_, []) if type_ else unknown
-            if value not in group:
-                group.append(value)
-        if unknown and not groups:
-            groups[UNKNOWN_GROUP] = unknown
-        return EntitySelection(
-            tuple(dict.fromkeys(self.canonical(v) for v in entities)),
-            {t: tuple(values) for t, values in groups.items()},
-            tuple(dict.fromkeys(self.canonical(v) for v in entities_not)),
-        )
+        """The filters of a request as facet values (:func:`select_entities`, with these tables'
+        canonical values and types)."""
+        return select_entities(self, entities, entities_any, entities_not)
 
     @classmethod
     def from_reader(cls, reader) -> FacetTables:
