@@ -142,3 +142,14 @@ class Article:
     # What the index writer's ``prepare`` made of the article in the extraction pool
     # (:class:`search.api.IndexWriter`); opaque to everything else.
     prepared: Any = None
+
+
+@dataclass(frozen=True)
+class Stored:
+    """An indexed article as the incremental indexer sees it (:class:`search.api.StoredState`),
+    as every engine's writer returns it from ``existing``."""
+
+    content_hash: str
+    raw_entities: str
+    public_entities: str
+    cluster: str = ""

@@ -64,7 +64,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..document import Article, Entity
+from ..document import Article, Entity, Stored
 from ..errors import IndexLocked, IndexWriteError
 from ..ingest import entities_json, public_entities_json
 from ..whoosh_backend import schema as S
@@ -98,16 +98,6 @@ RUN_STAMPS = "run_stamps"
 # The bulk response fields read: everything else is not sent back at all.
 _BULK_FILTER = "errors,items.*._id,items.*.status,items.*.error"
 _FAILED_IDS_SHOWN = 10
-
-
-@dataclass(frozen=True)
-class Stored:
-    """An indexed article as the incremental indexer sees it (:class:`search.api.StoredState`)."""
-
-    content_hash: str
-    raw_entities: str
-    public_entities: str
-    cluster: str = ""
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,6 @@ import datetime as dt
 import errno
 import json
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 from whoosh import index as whoosh_index
@@ -38,7 +37,7 @@ from whoosh.filedb.filestore import FileStorage
 from whoosh.index import TOC, FileIndex, LockError, clean_files
 from whoosh.writing import CLEAR, SegmentWriter
 
-from ..document import Article, Entity
+from ..document import Article, Entity, Stored
 from ..errors import IndexLocked, IndexWriteError
 from ..ingest import entities_json, public_entities_json
 from . import schema as S
@@ -51,16 +50,6 @@ ANALYSED_IN_POOL = (S.TITLE, S.BODY)
 # A run adding more than this many articles ends with a merge to one segment.
 OPTIMIZE_MIN_CHANGES = 1000
 WRITER_LIMIT_MB = 256
-
-
-@dataclass(frozen=True)
-class Stored:
-    """An indexed article as the incremental indexer sees it (:class:`search.api.StoredState`)."""
-
-    content_hash: str
-    raw_entities: str
-    public_entities: str
-    cluster: str = ""
 
 
 class WhooshWriter:
