@@ -126,16 +126,20 @@ class WhooshWriter:
         self._forget(article_id)
 
     def _forget(self, article_id: str) -> None:
-        """Delete the committed article *article_id*, if any, and its words from the vocabulary.
+        """Delete the committed article *article_id*, if any, and its words from the vocabulary."""
+        for docnum, stored in self._committed_versions(article_id):
+            self._vocabulary.remove(article_words(stored.get(S.TITLE), stored.get(S.BODY)))
+            self._writer.delete_document(docnum)
 
-        What ``update_document`` does, with one searcher for the whole run: it
-        opens a new one for every document."""
+    def _committed_versions(self, article_id: str) -> list[tuple[int, dict]]:
+        """``(document number, stored fields)`` of *article_id* in the last commit.
+
+        What ``update_document`` looks up before it deletes, with one searcher
+        for the whole run: it opens a new one for every document."""
         if self._committed is None:
             self._committed = self._writer.searcher()
-        stored = self._committed.document(**{S.ID: article_id})
-        if stored is not None:
-            self._vocabulary.remove(article_words(stored.get(S.TITLE), stored.get(S.BODY)))
-            self._writer.delete_by_term(S.ID, article_id, searcher=self._committed)
+        s = self._committed
+        return [(docnum, s.stored_fields(docnum)) for docnum in s.document_numbers(**{S.ID: article_id})]
 
     def _close_committed(self) -> None:
         if self._committed is not None:
@@ -157,28 +161,28 @@ class WhooshWriter:
         self._writer = _writer(self.ix, self.wait)
         count = 0
         clusters = clusters or {}
-        # What ``update_document`` does, with one searcher for all the deletions: it
-        # opens a new one for each document (a third of this method's time).
-        with self.ix.searcher() as s, self._writer.searcher() as deleting:
-            for aid in dict.fromkeys([*moved, *clusters]):
-                stored = s.document(**{S.ID: aid})
-                if stored is None:
-                    continue
-                fields_ = dict(stored)
-                canonical = moved.get(aid)
-                if canonical is None:
-                    canonical = [Entity(e["value"], e["type"]) for e in json.loads(stored.get(S.ENTITIES) or "[]")]
-                fields_[S.ENTITIES] = public_entities_json(canonical) if aid in moved else stored.get(S.ENTITIES)
-                fields_[S.ENTITY] = S.entity_field(canonical)
-                if aid in clusters:
-                    fields_.pop(S.CLUSTER, None)
-                    if clusters[aid]:
-                        fields_[S.CLUSTER] = clusters[aid]
-                fields_[S.DATE_NUM] = S.date_num(stored.get(S.DATE))
-                fields_[S.DATE_PATH] = " ".join(S.date_path_terms(stored.get(S.DATE) or None))
-                self._writer.delete_by_term(S.ID, aid, searcher=deleting)
-                self._writer.add_document(**fields_)
-                count += 1
+        for aid in dict.fromkeys([*moved, *clusters]):
+            versions = self._committed_versions(aid)
+            if not versions:
+                continue
+            stored = versions[0][1]
+            fields_ = dict(stored)
+            canonical = moved.get(aid)
+            if canonical is None:
+                canonical = [Entity(e["value"], e["type"]) for e in json.loads(stored.get(S.ENTITIES) or "[]")]
+            fields_[S.ENTITIES] = public_entities_json(canonical) if aid in moved else stored.get(S.ENTITIES)
+            fields_[S.ENTITY] = S.entity_field(canonical)
+            if aid in clusters:
+                fields_.pop(S.CLUSTER, None)
+                if clusters[aid]:
+                    fields_[S.CLUSTER] = clusters[aid]
+            fields_[S.DATE_NUM] = S.date_num(stored.get(S.DATE))
+            fields_[S.DATE_PATH] = " ".join(S.date_path_terms(stored.get(S.DATE) or None))
+            for docnum, _ in versions:
+                self._writer.delete_document(docnum)
+            self._writer.add_document(**fields_)
+            count += 1
+        self._close_committed()
         self._writer.commit()
         return count
 
