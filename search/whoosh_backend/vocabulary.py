@@ -98,22 +98,10 @@ class Vocabulary:
         """This vocabulary with *delta* applied (words no article has any more dropped)."""
         if not delta.counts:
             return self
-        counts = self.counts.astype(np.int64)
-        new: dict[str, int] = {}
+        counts = dict(zip(self.words, self.counts.tolist(), strict=True))
         for word, change in delta.counts.items():
-            i = bisect.bisect_left(self.words, word)
-            if i < len(self.words) and self.words[i] == word:
-                counts[i] += change
-            elif change > 0:
-                new[word] = change
-        keep = counts > 0
-        words = [w for w, k in zip(self.words, keep, strict=True) if k] if not keep.all() else list(self.words)
-        kept = counts[keep]
-        if not new:
-            return Vocabulary(words, kept.astype(np.uint32))
-        merged = dict(zip(words, kept.tolist(), strict=True))
-        merged.update(new)
-        return Vocabulary.from_counts(merged)
+            counts[word] = counts.get(word, 0) + change
+        return Vocabulary.from_counts(counts)
 
     def save(self, path: Path) -> None:
         """Write atomically: a server never reads half a file."""
