@@ -104,6 +104,15 @@ def seed_app(seed_index, tmp_path_factory):
     return make_app(seed_index, tmp_path_factory.mktemp("instance"))
 
 
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 just now, for a server a test starts."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 def wait_for_server(proc, log_path: Path, ready, timeout: float) -> None:
     """Poll *ready()* until it is true; fail with the server's log if it exits or takes over *timeout* s."""
     import time

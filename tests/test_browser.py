@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import urllib.error
@@ -23,7 +22,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from .conftest import ROOT, SEEDS, SEEDS_CRAWLED, copy_corpus, stop_server, wait_for_server
+from .conftest import ROOT, SEEDS, SEEDS_CRAWLED, copy_corpus, free_port, stop_server, wait_for_server
 
 try:
     from playwright.sync_api import expect, sync_playwright
@@ -53,12 +52,6 @@ pytestmark = [
 # -- the server and the browser ------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _answers(url: str) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=2) as resp:
@@ -69,7 +62,7 @@ def _answers(url: str) -> bool:
 
 def serve(tmp: Path, corpus: Path):
     """Build *corpus* and run the real server on it (``newsfacet serve``); yields its URL, stops it after."""
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSFACET_")}
     env.update(
         NEWSFACET_SAVED_DB=str(tmp / "saved.sqlite3"),

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -28,7 +27,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from .conftest import ROOT
+from .conftest import ROOT, free_port
 
 CORPUS = Path(os.environ.get("NEWSFACET_REUTERS") or ROOT.parent / "shared" / "corpora" / "reuters21578")
 FILES = sorted(CORPUS.glob("reut2-*.sgm.gz"))
@@ -49,12 +48,6 @@ PLAIN = ["oil", "bank rates", "gold", "coffee prices", "trade deficit", "wheat",
          "interest", "shares"]
 ROUNDS = 30  # passes over PLAIN per measurement
 QUERY_BUDGET = 1.0  # seconds of matching the server allows a query (NEWSFACET_QUERY_TIMEOUT)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def get(base: str, params: dict, timeout: float = 30) -> tuple[int, float, dict]:

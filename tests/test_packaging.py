@@ -23,7 +23,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import sysconfig
@@ -34,7 +33,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import SEEDS, SEEDS_CRAWLED, copy_corpus, stop_server, wait_for_server
+from .conftest import SEEDS, SEEDS_CRAWLED, copy_corpus, free_port, stop_server, wait_for_server
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("search", "web")
@@ -132,12 +131,6 @@ def test_installed_package_is_the_wheel(venv, tmp_path):
         assert Path(line).resolve().is_relative_to(venv.resolve()), f"imported from outside the venv: {line}"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _get(url: str) -> tuple[int, str, str]:
     try:
         with urllib.request.urlopen(url, timeout=10) as response:
@@ -152,7 +145,7 @@ def test_installed_wheel_indexes_and_serves_every_kind_of_page(venv, tmp_path):
     ix = tmp_path / "ix"
     _run([newsfacet, "--index", str(ix), "index", str(seeds), "--quiet"], tmp_path)
 
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     log_path = tmp_path / "server.log"
     with open(log_path, "wb") as log:

@@ -16,7 +16,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -29,17 +28,11 @@ import pytest
 
 from web.cli import main
 
-from .conftest import SEEDS, SEEDS_CRAWLED, copy_corpus, wait_for_server
+from .conftest import SEEDS, SEEDS_CRAWLED, copy_corpus, free_port, wait_for_server
 
 ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT = 60.0
 WAIT = 20.0  # bound on every wait for a process to appear or go
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _env(tmp: Path) -> dict[str, str]:
@@ -138,7 +131,7 @@ class Server:
 @contextlib.contextmanager
 def server(index_dir: Path, workers: int = 2) -> Iterator[Server]:
     tmp = index_dir.parent
-    port = _free_port()
+    port = free_port()
     log_path = tmp / f"server-{port}.log"
     cmd = [sys.executable, "-m", "web.cli", "--index", str(index_dir), "serve", "--host", "127.0.0.1",
            "--port", str(port), "--workers", str(workers)]
@@ -264,5 +257,5 @@ def test_workers_do_not_outlive_a_killed_server(corpus):
 
 
 def test_serve_refuses_fewer_than_one_worker(tmp_path, capsys):
-    assert main(["--index", str(tmp_path / "none"), "serve", "--port", str(_free_port()), "--workers", "0"]) == 2
+    assert main(["--index", str(tmp_path / "none"), "serve", "--port", str(free_port()), "--workers", "0"]) == 2
     assert "--workers must be at least 1" in capsys.readouterr().err

@@ -27,17 +27,11 @@ import pytest
 
 from web.cli import main
 
-from .conftest import SEEDS, SEEDS_CRAWLED, copy_corpus, stop_server, wait_for_server
+from .conftest import SEEDS, SEEDS_CRAWLED, copy_corpus, free_port, stop_server, wait_for_server
 
 ROOT = Path(__file__).resolve().parent.parent
 SLOW_CLIENTS = 200
 START_TIMEOUT = 30.0
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _env(tmp: Path) -> dict[str, str]:
@@ -74,7 +68,7 @@ def index_dir(tmp_path_factory) -> Path:
 def server(index_dir: Path, *flags: str, host: str = "127.0.0.1") -> Iterator[str]:
     """``newsfacet serve`` with *flags* on a free port; its base URL on 127.0.0.1. Stopped by its PID at the end."""
     tmp = index_dir.parent
-    port = _free_port()
+    port = free_port()
     cmd = [sys.executable, "-m", "web.cli", "--index", str(index_dir), "serve", "--host", host,
            "--port", str(port), *flags]
     log_path = tmp / f"server-{port}.log"
@@ -188,5 +182,5 @@ def test_on_every_interface_only_allowed_hosts_are_answered_and_saved_searches_a
 @pytest.mark.parametrize("flag", ["--connection-limit", "--channel-timeout", "--threads"])
 def test_serve_refuses_a_limit_below_one(tmp_path, flag, capsys):
     # No index there: a server that took the flag would stop at that instead of serving.
-    assert main(["--index", str(tmp_path / "none"), "serve", "--port", str(_free_port()), flag, "0"]) == 2
+    assert main(["--index", str(tmp_path / "none"), "serve", "--port", str(free_port()), flag, "0"]) == 2
     assert f"{flag} must be at least 1" in capsys.readouterr().err
