@@ -31,11 +31,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from whoosh.qparser import MultifieldParser, PlusMinusPlugin
 
 from ..errors import IndexDamaged
 from ..limits import NO_DEADLINE, Deadline, QueryLimits
 from ..model import FacetValuesPage, FacetValuesRequest, Hit, SearchRequest, SearchResult
+from ..querysyntax import make_parser
 from . import schema as S
 from .articles import Articles
 from .cooccur import Cooccur
@@ -101,7 +101,7 @@ class WhooshBackend(Matching, Articles, Spelling, Export, Cooccur):
         self._ix = open_index(self.index_dir)
         self._shared = {"lock": threading.Lock(), "tables": {}, "building": {}, "costly": threading.Semaphore(1),
                         "local": threading.local(), "open": []}
-        self._parser = self._make_parser()
+        self._parser = make_parser(self._ix.schema)
         self._pinned = None
         # A session's last matching, (request, _Matched): one web request matches its
         # query once, though its page also counts the timeline (``date_counts``).
@@ -111,11 +111,6 @@ class WhooshBackend(Matching, Articles, Spelling, Export, Cooccur):
         self._finalizer = weakref.finalize(self, _close_all, self._shared["open"], self._shared["lock"])
 
     # -- plumbing --------------------------------------------------------
-
-    def _make_parser(self):
-        parser = MultifieldParser(list(S.DEFAULT_FIELDS), self._ix.schema, fieldboosts=S.FIELD_BOOSTS)
-        parser.add_plugin(PlusMinusPlugin())
-        return parser
 
     def open(self) -> WhooshBackend:
         """A view of this service bound to one searcher on the latest commit, for a
