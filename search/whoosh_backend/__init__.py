@@ -7,7 +7,10 @@
 * :mod:`.evaluator` — query evaluation over numpy posting arrays (beside Whoosh's matchers);
 * :mod:`.lexicon` — each field's vocabulary in one string, for wildcard expansion;
 * :mod:`.facets` — per-generation facet arrays and the counts drawn from them;
+* :mod:`.vocabulary` — each commit's unstemmed words and their article counts, for "did you mean";
 * :mod:`.integrity` — checking every file of an index (``newsfacet check``).
 
-Nothing outside this package imports Whoosh.
+Outside this package only :mod:`search.querysyntax` (the query parser, whose
+Whoosh query trees both engines read) and the OpenSearch backend's
+translation of those trees import Whoosh.
 """
