@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import re
 import sqlite3
+import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 
@@ -324,3 +325,49 @@ def test_with_an_admin_token_writes_need_it_as_the_basic_auth_password(make_app,
 def test_no_save_form_where_saving_is_refused(make_app):
     assert b'class="save"' in make_app().test_client().get("/search").data
     assert b'class="save"' not in make_app(BASE_URL=BASE).test_client().get("/search").data
+
+
+def test_workers_starting_at_once_all_get_one_complete_secret_key(tmp_path, monkeypatch):
+    """``serve --workers N`` starts N processes on a fresh instance folder at the same moment.
+
+    Making a key is slowed so that every caller has looked for the file before the
+    first one writes it: with a check-then-write each would keep its own key (and
+    sessions would fail across workers) or read the file while another truncates it.
+    """
+    import secrets
+    import stat
+    import threading
+
+    import web
+
+    real = secrets.token_hex
+
+    def slow_token_hex(n: int) -> str:
+        time.sleep(0.05)
+        return real(n)
+
+    monkeypatch.setattr(secrets, "token_hex", slow_token_hex)
+    callers = 8
+    barrier = threading.Barrier(callers)
+    keys: list[str] = []
+    errors: list[BaseException] = []
+
+    def start() -> None:
+        barrier.wait(timeout=10)
+        try:
+            keys.append(web._instance_secret(tmp_path))
+        except BaseException as exc:  # collected: a thread's exception would not fail the test
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start) for _ in range(callers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert not errors
+    assert len(keys) == callers
+    assert len(set(keys)) == 1 and len(keys[0]) == 64
+    assert (tmp_path / "secret_key").read_text(encoding="utf-8") == keys[0]
+    assert stat.S_IMODE((tmp_path / "secret_key").stat().st_mode) == 0o600
+    assert [p.name for p in tmp_path.iterdir()] == ["secret_key"]  # no temporary file left behind
+    assert web._instance_secret(tmp_path) == keys[0]  # the next start reads the same key

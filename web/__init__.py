@@ -33,8 +33,12 @@ site answers beyond this machine, saved searches can only be changed with
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import os
 import secrets
+import tempfile
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -137,9 +141,48 @@ def _dict_items_first(env) -> None:
 
 
 def _instance_secret(instance: Path) -> str:
-    """A secret key kept beside the saved-search database, made on first start."""
+    """A secret key kept beside the saved-search database, made on first start.
+
+    ``newsfacet serve --workers N`` starts N processes at once, each calling this
+    on a fresh instance folder: they must all end with the same key (or sessions
+    and CSRF tokens fail across workers) and none may read a half-written file.
+    So the key is written whole to a private temporary file in the same folder
+    and hard-linked into place: ``os.link`` fails if the name exists, the first
+    link wins, and every caller reads the winner's complete file.
+    """
     path = instance / "secret_key"
     if not path.exists():
-        path.write_text(secrets.token_hex(32), encoding="utf-8")
-        path.chmod(0o600)
-    return path.read_text(encoding="utf-8").strip()
+        fd, tmp = tempfile.mkstemp(prefix=".secret_key.", dir=instance)  # mode 0600
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(secrets.token_hex(32))
+                f.flush()
+                os.fsync(f.fileno())
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                pass  # another process got there first: its key is the one
+            except OSError:
+                # A filesystem without hard links: an exclusive rename is not portable, so
+                # fall back to O_EXCL on the name itself, written in one call (readers retry below).
+                _create_exclusive(path, Path(tmp).read_text(encoding="utf-8"))
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+    # Bounded: only the O_EXCL fallback can show an empty file, for the moment between its open and write.
+    for _ in range(50):
+        key = path.read_text(encoding="utf-8").strip()
+        if key:
+            return key
+        time.sleep(0.02)
+    raise RuntimeError(f"{path} is empty: delete it and start again to make a new secret key")
+
+
+def _create_exclusive(path: Path, text: str) -> None:
+    """Create *path* holding *text* unless it exists (then leave it: its writer won)."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
