@@ -9,6 +9,13 @@
   connection, cycling through the mix from a different start, for a bounded
   time and a bounded number of requests; requests/s = completed requests ÷
   wall time; errors = non-200 answers plus connection failures.
+* **Warm-up**: every server process answers the whole mix once before
+  anything is timed.  With ``--workers N`` the kernel hands each connection to
+  one worker, so one sequential pass would warm only the workers it happened
+  to reach (and the first timed requests on a cold one would pay for its
+  caches): connections are opened until each worker holds one (which worker
+  owns a connection is read from ``/proc``), then the mix runs over all of
+  them at once.
 * **RSS**: ``VmRSS`` of the server and its descendants from ``/proc``: with
   ``--workers N`` the parent and its N worker processes (shared pages count
   once per process, so this is an upper bound).
@@ -152,6 +159,13 @@ class Server:
     def rss_mb(self) -> float:
         return rss_mb(self.proc.pid) if self.proc else 0.0
 
+    def worker_pids(self) -> list[int]:
+        """The processes that answer requests: the prefork workers, or the server itself without them."""
+        if self.proc is None:
+            return []
+        kids = _descendants(self.proc.pid)
+        return kids or [self.proc.pid]
+
 
 def _get(conn: http.client.HTTPConnection, path: str) -> tuple[int, bytes]:
     conn.request("GET", path)
@@ -257,15 +271,115 @@ def concurrent(port: int, paths: list[str], clients: int, duration: float,
     }
 
 
+def _socket_inode(local_port: int, remote_port: int) -> int | None:
+    """The inode of the server-side TCP socket 127.0.0.1:*local_port* ↔ 127.0.0.1:*remote_port*."""
+    local, remote = f"0100007F:{local_port:04X}", f"0100007F:{remote_port:04X}"
+    try:
+        with open("/proc/net/tcp") as fh:
+            next(fh)
+            for line in fh:
+                cols = line.split()
+                if cols[1] == local and cols[2] == remote:
+                    return int(cols[9])
+    except (OSError, StopIteration, IndexError, ValueError):
+        return None
+    return None
+
+
+def connection_owner(conn: http.client.HTTPConnection, server_port: int, pids: list[int]) -> int | None:
+    """Which of *pids* holds the server side of *conn* (after a request on it, so it was accepted)."""
+    if conn.sock is None:
+        return None
+    inode = _socket_inode(server_port, conn.sock.getsockname()[1])
+    if inode is None:
+        return None
+    target = f"socket:[{inode}]"
+    for pid in pids:
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                if os.readlink(f"/proc/{pid}/fd/{fd}") == target:
+                    return pid
+            except OSError:
+                continue
+    return None
+
+
+def warm_up(server: Server, paths: list[str], max_connections_per_worker: int = 20) -> dict:
+    """One pass of the mix on every worker process, all at once.
+
+    Connections are opened (each asked ``paths[0]`` so a worker accepts it) until
+    every worker holds one, or until ``max_connections_per_worker`` × workers
+    were tried; then each kept connection runs the whole mix in its own thread.
+    Returns the errors, the workers and how many of them were warmed.
+    """
+    pids = server.worker_pids()
+    kept: dict[int, http.client.HTTPConnection] = {}
+    spare: list[http.client.HTTPConnection] = []
+    errors = 0
+    try:
+        for _ in range(max_connections_per_worker * len(pids)):
+            if len(kept) == len(pids):
+                break
+            conn = http.client.HTTPConnection(HOST, server.port, timeout=REQUEST_TIMEOUT)
+            try:
+                status, _ = _get(conn, paths[0])
+                errors += status != 200
+            except (OSError, http.client.HTTPException):
+                errors += 1
+                conn.close()
+                continue
+            owner = connection_owner(conn, server.port, pids)
+            if owner is None and len(pids) == 1:
+                owner = pids[0]  # /proc unreadable: with one process it can only be that one
+            if owner is not None and owner not in kept:
+                kept[owner] = conn
+            else:
+                # Held open, not closed: an idle connection keeps its worker's share of the
+                # kernel's hand-outs from coming straight back to this loop.
+                spare.append(conn)
+        if not kept and spare:
+            kept[-1] = spare.pop()  # owners unknown (no /proc): warm over one connection at least
+        results: dict[int, int] = {}
+
+        def one_pass(pid: int, conn: http.client.HTTPConnection) -> None:
+            failed = 0
+            for path in paths:
+                try:
+                    status, _ = _get(conn, path)
+                    failed += status != 200
+                except (OSError, http.client.HTTPException):
+                    failed += 1
+                    conn.close()
+            results[pid] = failed
+
+        threads = [threading.Thread(target=one_pass, args=(pid, conn), daemon=True) for pid, conn in kept.items()]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=REQUEST_TIMEOUT * max(1, len(paths)))
+        errors += sum(results.values()) + sum(1 for t in threads if t.is_alive())
+    finally:
+        for conn in [*kept.values(), *spare]:
+            conn.close()
+    return {"errors": errors, "workers": len(pids), "workers_warmed": len([p for p in kept if p != -1])}
+
+
 def run(index_dir: Path, work: Path, paths: list[str], rounds: int, duration: float,
         client_counts: tuple[int, ...] = (1, 10, 50), log: Callable[[str], None] | None = None,
         workers: int | None = None) -> dict:
-    """Start the server, warm it up with one pass of the mix, then measure; the server is always stopped."""
+    """Start the server, warm every worker up with one pass of the mix, then measure; the server is always stopped."""
     with Server(index_dir, work, workers=workers) as server:
         if log:
             log(f"server pid {server.proc.pid} on {HOST}:{server.port} ({workers or 'default'} worker(s)); "
                 "warming up")
-        warm = sequential(server.port, paths, 1)
+        warm = warm_up(server, paths)
+        if log:
+            log(f"warm-up: {warm['workers_warmed']} of {warm['workers']} server process(es) answered the mix, "
+                f"{warm['errors']} error(s)")
         rss_warm = server.rss_mb()
         if log:
             log(f"http: {rounds} sequential round(s) of {len(paths)} requests")
@@ -281,6 +395,8 @@ def run(index_dir: Path, work: Path, paths: list[str], rounds: int, duration: fl
         "command": command,
         "workers": workers,
         "warmup_errors": warm["errors"],
+        "workers_warmed": warm["workers_warmed"],
+        "worker_processes": warm["workers"],
         "sequential": seq,
         "concurrency": load,
         "rss_after_warmup_mb": rss_warm,

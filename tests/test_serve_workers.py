@@ -259,3 +259,25 @@ def test_workers_do_not_outlive_a_killed_server(corpus):
 def test_serve_refuses_fewer_than_one_worker(tmp_path, capsys):
     assert main(["--index", str(tmp_path / "none"), "serve", "--port", str(free_port()), "--workers", "0"]) == 2
     assert "--workers must be at least 1" in capsys.readouterr().err
+
+
+def test_the_benchmark_warm_up_reaches_every_worker(corpus, tmp_path):
+    """bench.httpload's warm-up runs the mix on each worker, not only on those one connection reaches."""
+    from bench import httpload
+
+    _, ix = corpus
+    paths = ["/api/search?q=", "/api/search?q=Hamas", "/api/search?q=&sort=oldest"]
+    with httpload.Server(ix, tmp_path / "bench", workers=2) as srv:
+        wait_until(lambda: len(srv.worker_pids()) == 2, "2 workers under the benchmark's server")
+        pids = srv.worker_pids()
+        assert srv.proc.pid not in pids
+        warm = httpload.warm_up(srv, paths)
+        assert warm == {"errors": 0, "workers": 2, "workers_warmed": 2}
+        # the owner of a connection is one of the workers, and it is the one that answers on it
+        conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=WAIT)
+        try:
+            conn.request("GET", paths[0])
+            conn.getresponse().read()
+            assert httpload.connection_owner(conn, srv.port, pids) in pids
+        finally:
+            conn.close()
