@@ -314,6 +314,18 @@ def clean_files(paths: Iterable[Path], options: Options, context: bool = True) -
     return clean(paths, options, context)
 
 
+def migrate(source: Settings, to: str, *, progress: bool = False, wait: float = 0.0):
+    """Copy the collection *source* names to the engine *to* (``newsfacet migrate``), stored
+    fields and indexer state as they are; see :func:`search.migrate.migrate`.
+
+    :raises ValueError: naming the migrations there are, for another pair of engines.
+    """
+    from .migrate import migrate as copy
+    from .migrate import target_settings
+
+    return copy(source, target_settings(source, to), progress=progress, wait=wait)
+
+
 def is_heading(text: str) -> bool:
     """Whether a paragraph of a cleaned article reads as a subheading (shown as one)."""
     from .clean import is_headline_like
@@ -374,6 +386,7 @@ __all__ = [
     "dated_periods",
     "level_below",
     "index_exists",
+    "migrate",
     "is_heading",
     "open_backend",
     "open_writer",

@@ -3,7 +3,7 @@
 It lives in ``web`` — the top floor — because ``serve`` needs the Flask app,
 while every other command only calls the ``search`` library.
 
-Commands: ``index``, ``search``, ``facets``, ``clean``, ``entities``, ``check``, ``serve``.
+Commands: ``index``, ``search``, ``facets``, ``clean``, ``entities``, ``check``, ``migrate``, ``serve``.
 """
 
 from __future__ import annotations
@@ -267,6 +267,16 @@ def cmd_check(args) -> int:
     return 0 if report.ok else 1
 
 
+def cmd_migrate(args) -> int:
+    source = Settings.from_env(index_dir=args.index, backend=args.from_engine,
+                               opensearch_url=getattr(args, "opensearch_url", None))
+    progress = False if args.quiet else None
+    report = api.migrate(source, args.to, progress=progress, wait=args.wait)
+    where = source.index_dir if source.backend == "whoosh" else source.backend
+    print(report.summary(f"{source.backend} ({where})", args.to))
+    return 0 if report.source_count == report.target_count else 1
+
+
 # -- serve -------------------------------------------------------------------------
 
 
@@ -490,6 +500,19 @@ def build_parser() -> argparse.ArgumentParser:
                        help="verify the index: every segment readable, counts consistent (exit 1 if damaged)")
     p.add_argument("--quick", action="store_true", help="skip reading back every stored article")
     p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("migrate", parents=[common],
+                       help="copy a collection to another engine as stored (no re-extraction), replacing the "
+                       "target's contents, and report the counts on both sides (exit 1 if they differ)")
+    p.add_argument("--from", dest="from_engine", choices=("whoosh",), default="whoosh",
+                   help="the engine copied from: whoosh, the --index folder (default)")
+    p.add_argument("--to", required=True, choices=("opensearch",),
+                   help="the engine copied to: opensearch, the cluster of --opensearch-url")
+    p.add_argument("--opensearch-url", metavar="URL",
+                   help="the OpenSearch cluster (default: $NEWSFACET_OPENSEARCH_URL or http://127.0.0.1:9200)")
+    p.add_argument("--wait", type=float, default=0.0, help="seconds to wait for an indexer's lock (default 0)")
+    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    p.set_defaults(func=cmd_migrate)
 
     p = sub.add_parser("serve", parents=[common], help="serve the web front end")
     p.add_argument("--host", default="127.0.0.1")
