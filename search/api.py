@@ -255,6 +255,10 @@ def open_backend(settings: Settings) -> SearchBackend:
         from .whoosh_backend.service import WhooshBackend
 
         return WhooshBackend(settings.index_dir, limits=settings.limits)
+    if settings.backend == "opensearch":
+        from .opensearch_backend.service import OpenSearchBackend
+
+        return OpenSearchBackend(settings)
     raise ValueError(f"the backend must be one of {', '.join(BACKENDS)}, not {settings.backend!r}")
 
 

@@ -1,0 +1,139 @@
+"""What the OpenSearch read side needs from ``{prefix}-meta``: the entity resolver's state
+(merged spellings) and a generation number that changes with every commit.
+
+The writer (:mod:`.writer`) keeps its state as blobs split over documents: a
+header ``{"version", "parts"}`` under the blob's name, and the parts under
+``name@version#i``.  A new blob's parts are written before its header, so a
+header always names parts that exist; reading the header, then its parts,
+gives one whole blob.  Each save gives a blob a new ``version``, which is
+what :func:`generation` reads: an indexing run that changes anything saves
+the entity state after its commit.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import zlib
+from dataclasses import dataclass, field
+
+from ..aliases import alias_key
+from ..whoosh_backend import schema as S
+from . import mapping as M
+from .writer import CLUSTER_STATE, ENTITY_STATE, _part_id
+
+
+@dataclass(frozen=True)
+class EntityState:
+    """The resolver state of one save: merged spellings both ways."""
+
+    version: str | None
+    state: dict | None
+    spelling_values: dict[str, str] = field(default_factory=dict)  # alias key -> canonical value
+    value_spellings: dict[str, list[str]] = field(default_factory=dict)  # canonical value -> its spellings
+
+
+EMPTY_STATE = EntityState(None, None)
+
+
+def _headers(client, meta: str, names: list[str]) -> dict[str, dict]:
+    """The blob headers *names* that exist, by name."""
+    docs = client.mget(index=meta, body={"ids": names}, params={"realtime": "false"})["docs"]
+    return {d["_id"]: d["_source"] for d in docs if d.get("found")}
+
+
+def read_blob(client, meta: str, name: str, head: dict | None) -> bytes | None:
+    """The blob *head* names (None: missing, or a part gone: treated as missing, as the writer does)."""
+    if head is None:
+        return None
+    version, parts = head.get("version"), int(head.get("parts") or 0)
+    if not parts:
+        return b""
+    ids = [_part_id(name, version, i) for i in range(parts)]
+    docs = client.mget(index=meta, body={"ids": ids})["docs"]
+    if not all(d.get("found") for d in docs):
+        return None
+    return b"".join(base64.b64decode(d["_source"]["data"]) for d in docs)
+
+
+def spelling_maps(state: dict) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """``(alias key -> canonical value, canonical value -> its spellings)`` of a resolver state:
+    :func:`search.whoosh_backend.facets.load_spelling_values` and ``load_value_spellings`` on a dict."""
+    values: dict[str, str] = {}
+    spellings: dict[str, list[str]] = {}
+    clusters = [c for c in (state.get("clusters") or {}).values() if isinstance(c.get("value"), str)]
+    for cluster in clusters:
+        for spelling in cluster.get("spellings") or {}:
+            values.setdefault(alias_key(spelling), cluster["value"])
+        spellings.setdefault(cluster["value"], []).extend(
+            s for s in cluster.get("spellings") or {} if isinstance(s, str))
+    for cluster in clusters:
+        values[alias_key(cluster["value"])] = cluster["value"]  # a value always names itself
+    return values, spellings
+
+
+class MetaReader:
+    """Reads the meta index of one collection, keeping the last entity state read."""
+
+    def __init__(self, client, prefix: str):
+        self.client = client
+        self.meta = M.meta_index_name(prefix)
+        self.alias = M.alias_name(prefix)
+        self._entity = EMPTY_STATE
+
+    def entity_state(self) -> EntityState:
+        """The entity state now saved (read again only when its version changed)."""
+        from opensearchpy.exceptions import NotFoundError
+
+        try:
+            head = _headers(self.client, self.meta, [ENTITY_STATE]).get(ENTITY_STATE)
+        except NotFoundError:
+            return EMPTY_STATE
+        version = (head or {}).get("version")
+        cached = self._entity
+        if version == cached.version:
+            return cached
+        data = read_blob(self.client, self.meta, ENTITY_STATE, head)
+        try:
+            state = json.loads(data.decode("utf-8")) if data else None
+        except ValueError:
+            state = None
+        if not isinstance(state, dict):
+            fresh = EntityState(version, None)
+        else:
+            fresh = EntityState(version, state, *spelling_maps(state))
+        self._entity = fresh
+        return fresh
+
+    def generation(self, index: str) -> int:
+        """A number that changes with every commit: from the concrete index the alias names, its
+        article count and newest ``indexed_num`` (a commit's writes), and the versions of the states
+        saved after it (entity moves and cluster changes, written by a run's second pass)."""
+        from opensearchpy.exceptions import NotFoundError
+
+        try:
+            heads = _headers(self.client, self.meta, [ENTITY_STATE, CLUSTER_STATE])
+        except NotFoundError:
+            heads = {}
+        answer = self.client.search(index=index, body={
+            "size": 0, "track_total_hits": True, "aggs": {"newest": {"max": {"field": S.INDEXED_NUM}}}})
+        concrete = self.concrete(index)
+        parts = [concrete, str(answer["hits"]["total"]["value"]),
+                 str((answer.get("aggregations") or {}).get("newest", {}).get("value")),
+                 *(str(heads.get(name, {}).get("version")) for name in (ENTITY_STATE, CLUSTER_STATE))]
+        return zlib.crc32("\n".join(parts).encode("utf-8"))
+
+    def concrete(self, index: str) -> str:
+        """The concrete index *index* (the alias, or already a concrete name) stands for."""
+        from opensearchpy.exceptions import NotFoundError
+
+        if index != self.alias:
+            return index
+        try:
+            targets = self.client.indices.get_alias(name=self.alias)
+        except NotFoundError:
+            return index
+        return sorted(targets)[0] if targets else index
+
+
+__all__ = ["EMPTY_STATE", "EntityState", "MetaReader", "read_blob", "spelling_maps"]
