@@ -83,6 +83,21 @@ def search_page_data(req: SearchRequest) -> dict:
     return data
 
 
+def feed_data(req: SearchRequest) -> dict:
+    """What the Atom feed of *req* shows: its hits, its query and its own link.
+
+    Not :func:`search_page_data`: a feed shows no facets, timeline or export
+    links, so it skips the timeline's counting and the links, and asks for one
+    facet value only (the query service counts facets whatever it is asked;
+    listing and labelling twenty values per type was a third of its time).
+    """
+    result = get_search().search(dataclasses.replace(req, facet_limit=1))
+    feed_pairs = [(k, v) for k, v in req.to_params(*_defaults())
+                  if k not in ("sort", "page", "per_page", "facet_limit", "timeline")]
+    data = result.as_dict()
+    return {"query": data["query"], "hits": data["hits"], "links": {"atom": link(path_for("pages.atom"), feed_pairs)}}
+
+
 def doc_page_data(doc_id: str) -> dict:
     """One article as plain data, with similar articles; 404 when unknown."""
     if not DOC_ID.match(doc_id):
@@ -526,7 +541,7 @@ def api_search():
 def atom():
     # The search the page shows; the feed is its newest articles.
     req = parse_request(request.args)
-    data = search_page_data(dataclasses.replace(req, sort="newest", page=1, per_page=FEED_SIZE))
+    data = feed_data(dataclasses.replace(req, sort="newest", page=1, per_page=FEED_SIZE))
     root = request.url_root.rstrip("/")
     times = entry_times(data["hits"])
     # The feed changes when an entry does: its own time is the latest entry's, never the request's.
