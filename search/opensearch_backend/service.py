@@ -27,7 +27,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..errors import IndexNotFound, QueryTimeout
+from ..errors import IndexNotFound, InvalidParameter, QueryTimeout
 from ..model import ArticleView, EntitySummary, FacetValuesPage, FacetValuesRequest, SearchRequest, SearchResult
 from ..querysyntax import check_cost, make_parser, parse_query
 from ..whoosh_backend import schema as S
@@ -49,6 +49,8 @@ if TYPE_CHECKING:
 # Rounds of a search whose facet counts are not yet exact (see .aggs): each grows the sizes
 # fourfold, so this is far more than a collection needs; past it the search fails loudly.
 MAX_FACET_ROUNDS = 10
+# How deep from + size paging reaches: OpenSearch's default index.max_result_window.
+MAX_RESULT_WINDOW = 10_000
 # Every value of a type, for the entity listing and co-occurrence: the first size asked.
 ALL_VALUES = 10_000
 
@@ -173,12 +175,18 @@ class OpenSearchBackend(Export, Related):
         :raises QueryTimeout: when the cluster runs past the time budget.
         """
         started = time.perf_counter()
+        # OpenSearch pages by from + size only this far (index.max_result_window): a page past it is
+        # answered when it is past the last hit too (empty, as on Whoosh), refused otherwise.
+        beyond = req.page * req.per_page > MAX_RESULT_WINDOW
         p = self._prepare(req)
         sort, scored = sort_of(req, p.parsed)
         body = p.body()
         body.update(size=req.per_page, sort=sort, _source={"includes": [*HIT_SOURCE, S.BODY]},
                     timeout=self._timeout(), aggs=search_aggs(req, p.filters, p.resolver.type_of))
-        body["from"] = (req.page - 1) * req.per_page
+        if beyond:
+            body["size"] = 0
+        else:
+            body["from"] = (req.page - 1) * req.per_page
         params = {"search_type": "dfs_query_then_fetch"} if scored else {}
         answer = self._search(body, **params)
         facets = parse_aggs(answer, req, p.filters, p.resolver.type_of)
@@ -192,6 +200,9 @@ class OpenSearchBackend(Export, Related):
                          aggs=search_aggs(req, p.filters, p.resolver.type_of, facets.retry))
             facets = parse_aggs(self._search(again), req, p.filters, p.resolver.type_of, facets.retry)
         total = int(answer["hits"]["total"]["value"])
+        if beyond and total > (req.page - 1) * req.per_page:
+            raise InvalidParameter("page", f"pages reach only the first {MAX_RESULT_WINDOW} hits on OpenSearch; "
+                                           "narrow the search or export the whole result set")
         sources = [h["_source"] for h in answer["hits"]["hits"]]
         refs = cluster_refs(self.client, self._index, sources, with_sources=True)
         hits = [make_hit(src, refs[src[S.ID]], p.parsed) for src in sources]

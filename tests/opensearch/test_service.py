@@ -169,3 +169,11 @@ def test_an_export_releases_its_point_in_time(both, opensearch):
     exhausted = other.iter_hits(SearchRequest(), batch_size=2)
     assert len(list(exhausted)) == exhausted.total
     assert not pits() - before
+
+
+def test_a_page_past_the_result_window_and_the_last_hit_is_empty(both):
+    _, whoosh, other = both
+    far = SearchRequest(page=2000, per_page=10)  # from + size past index.max_result_window (10,000)
+    got = other.search(far)
+    assert got.hits == [] and got.total == whoosh.search(far).total > 0
+    assert got.facets == whoosh.search(far).facets
