@@ -54,6 +54,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--skip-fts5", action="store_true")
     p.add_argument("--index-only-docs", type=int, default=100_000,
                    help="articles timed for the index-only rate (default 100,000; 0: all)")
+    p.add_argument("--backend", choices=("whoosh", "opensearch"), default="whoosh",
+                   help="opensearch: the OpenSearch backend beside Whoosh and FTS5 (see bench/opensearch.py)")
+    p.add_argument("--opensearch-url", metavar="URL", help="with --backend opensearch: the cluster "
+                   "(default $NEWSFACET_OPENSEARCH_URL)")
     p.add_argument("--quick", action="store_true",
                    help=f"smoke test: {QUICK_FILES} Reuters files (or {QUICK_SCALED_SIZE:,} scaled rows), 1 round")
     args = p.parse_args(argv)
@@ -169,6 +173,10 @@ def _agree(a: int | None, b: int | None) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.backend == "opensearch":
+        from .opensearch import main as opensearch_main
+
+        return opensearch_main(args)
     log = Log()
     cpu = CpuMeter()
     work = Path(args.work).resolve()
