@@ -13,6 +13,9 @@ import datetime as dt
 import json
 import random
 
+import pytest
+from whoosh.writing import PostingPool
+
 from search.ingest import POOL_MIN_DOCS, build_index
 from search.settings import Options
 from search.whoosh_backend import schema as S
@@ -68,9 +71,17 @@ class _FrozenClock:
             return dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=tz)
 
 
-def test_pool_analysed_index_equals_writer_analysed(tmp_path, monkeypatch):
+@pytest.mark.parametrize("limit_mb", [None, 0.02], ids=["one-run", "many-runs"])
+def test_pool_analysed_index_equals_writer_analysed(tmp_path, monkeypatch, limit_mb):
+    """Postings the pool analysed write the segment Whoosh's own analysis writes, also
+    when the writer's posting pool spills sorted runs to disk (a tiny memory limit)."""
     corpus(tmp_path, POOL_MIN_DOCS + 50)
     monkeypatch.setattr(writer_module, "dt", _FrozenClock)
+    if limit_mb is not None:
+        monkeypatch.setattr(writer_module, "WRITER_LIMIT_MB", limit_mb)
+        saves = []
+        original_save = PostingPool.save
+        monkeypatch.setattr(PostingPool, "save", lambda self: (saves.append(1), original_save(self))[1])
     build_index([tmp_path], tmp_path / "pooled", Options(), progress=False, procs=2)
     with monkeypatch.context() as m:
         original = WhooshWriter.__init__
@@ -83,6 +94,8 @@ def test_pool_analysed_index_equals_writer_analysed(tmp_path, monkeypatch):
         build_index([tmp_path], tmp_path / "plain", Options(), progress=False, procs=1)
     pooled, plain = postings(tmp_path / "pooled"), postings(tmp_path / "plain")
     assert len(pooled[0]) > 30
+    if limit_mb is not None:
+        assert len(saves) > 4  # both runs spilled several times
     assert pooled == plain
     assert files(tmp_path / "pooled") == files(tmp_path / "plain")
 
