@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from dataclasses import dataclass
@@ -32,6 +33,19 @@ class OpenSearch:
 
     def request(self, method: str, path: str, body=None, timeout: float = 60.0, ndjson: bool = False):
         return oscluster.http_json(self.url + path, method, body, timeout=timeout, ndjson=ndjson)
+
+    def expect(self, method: str, path: str, body=None, codes: tuple[int, ...] = (200,)):
+        """The JSON answer of a request whose status must be one of *codes*."""
+        code, answer = self.request(method, path, body)
+        assert code in codes, f"HTTP {code}: {json.dumps(answer)[:2000]}"
+        return answer
+
+    def drop_prefix(self, prefix: str) -> None:
+        """Delete every index and the template a test's collection *prefix* made."""
+        listed = self.expect("GET", f"/_cat/indices/{prefix}-*?format=json", codes=(200, 404))
+        for row in listed if isinstance(listed, list) else []:
+            self.request("DELETE", f"/{row['index']}")
+        self.request("DELETE", f"/_index_template/{prefix}-articles")
 
 
 @pytest.fixture(scope="session")

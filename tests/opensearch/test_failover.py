@@ -121,7 +121,4 @@ def test_searches_and_a_run_survive_a_killed_node(opensearch, sites_dir, seeds_d
             cluster.start_node(victim)
             cluster.wait_green()
         for prefix in (searched, written):
-            code, listed = opensearch.request("GET", f"/_cat/indices/{prefix}-*?format=json")
-            for row in listed if code == 200 else []:
-                opensearch.request("DELETE", f"/{row['index']}")
-            opensearch.request("DELETE", f"/_index_template/{prefix}-articles")
+            opensearch.drop_prefix(prefix)

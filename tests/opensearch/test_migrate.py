@@ -25,12 +25,6 @@ pytestmark = [pytest.mark.opensearch]
 WHEN_INDEXED = (S.INDEXED_AT, S.INDEXED_NUM)
 
 
-def ok(response, *codes):
-    code, body = response
-    assert code in (codes or (200,)), f"HTTP {code}: {json.dumps(body)[:2000]}"
-    return body
-
-
 @pytest.fixture
 def prefixes(request, opensearch, monkeypatch):
     """Two fresh index prefixes, deleted afterwards; the first is the environment's."""
@@ -40,10 +34,7 @@ def prefixes(request, opensearch, monkeypatch):
     monkeypatch.setenv("NEWSFACET_OPENSEARCH_REPLICAS", "1")
     yield names
     for name in names:
-        listed = ok(opensearch.request("GET", f"/_cat/indices/{name}-*?format=json"), 200, 404)
-        for row in listed if isinstance(listed, list) else []:
-            opensearch.request("DELETE", f"/{row['index']}")
-        opensearch.request("DELETE", f"/_index_template/{name}-articles")
+        opensearch.drop_prefix(name)
 
 
 @pytest.fixture
@@ -54,8 +45,7 @@ def corpus(sites_dir, tmp_path):
 
 
 def sources(opensearch, prefix: str) -> dict[str, dict]:
-    body = ok(opensearch.request("POST", f"/{alias_name(prefix)}/_search",
-                                 {"size": 1000, "query": {"match_all": {}}}))
+    body = opensearch.expect("POST", f"/{alias_name(prefix)}/_search", {"size": 1000, "query": {"match_all": {}}})
     return {h["_id"]: h["_source"] for h in body["hits"]["hits"]}
 
 

@@ -41,10 +41,7 @@ def prefix(request, opensearch, monkeypatch):
     name = "".join(c if c.isalnum() or c == "-" else "-" for c in name)
     monkeypatch.setenv("NEWSFACET_OPENSEARCH_PREFIX", name)
     yield name
-    listed = ok(opensearch.request("GET", f"/_cat/indices/{name}-*?format=json"), 200, 404)
-    for row in listed if isinstance(listed, list) else []:
-        opensearch.request("DELETE", f"/{row['index']}")
-    opensearch.request("DELETE", f"/_index_template/{name}-articles")
+    opensearch.drop_prefix(name)
 
 
 @pytest.fixture
