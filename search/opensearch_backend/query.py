@@ -65,13 +65,15 @@ One search, put together (``tests/opensearch/test_query_parity.py`` does this)::
     facets = aggs.parse_aggs(search(body), req, filters, resolver.type_of)
     # facets.retry set: search again with aggs.search_aggs(..., sizes=facets.retry)
 
-Known differences from the Whoosh backend, left to the service:
+Left to the service (:mod:`.service`):
 
 * a wildcard expanding past its allowance: Whoosh searches the most
-  frequent terms and says so, ``prefix``/``wildcard`` match every term;
+  frequent terms and says so, ``prefix``/``wildcard`` match every term
+  (a known difference: the OpenSearch service gives no such notice);
 * syndicated-copy collapsing (``collapse=on`` on an index with copies):
-  Whoosh keeps one copy per cluster before counting; that is ``collapse``
-  and a count of clusters, not a filter.
+  Whoosh keeps one copy per cluster before counting; the service leaves the
+  other copies out by id in every filter context
+  (:class:`.hits.CollapsedFilters`), so its counts are stories too.
 """
 
 from __future__ import annotations
