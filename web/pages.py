@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request, url_for
@@ -81,6 +81,33 @@ def search_page_data(req: SearchRequest) -> dict:
     }
     data["elapsed_ms"] = round(result.elapsed_ms, 1)
     return data
+
+
+# A doc id of the form DOC_ID, quoted by no URL encoder: where a built link holds it, any id can go.
+_ID_SLOT = "0123456789abcdef"
+
+
+def doc_hrefs(q: str | None = None) -> Callable[[str], str]:
+    """``doc_id → url_for("pages.doc", doc_id=doc_id, q=q or None)`` for the many hits of one page.
+
+    Werkzeug builds each URL through the route map (a feed built forty); the
+    link is built once with a placeholder id and the id put in its place.  Ids
+    are 16 hex digits (:data:`DOC_ID`), which no encoder changes; only the path
+    (before any ``?``) is searched for the placeholder; any other id is built
+    the usual way.
+    """
+    path, sep, query = url_for("pages.doc", doc_id=_ID_SLOT, q=q or None).partition("?")
+    if path.count(_ID_SLOT) != 1:  # never expected; then every link the usual way
+        return lambda doc_id: url_for("pages.doc", doc_id=doc_id, q=q or None)
+    head, _, rest = path.partition(_ID_SLOT)
+    tail = rest + sep + query
+
+    def href(doc_id: str) -> str:
+        if DOC_ID.match(doc_id):
+            return f"{head}{doc_id}{tail}"
+        return url_for("pages.doc", doc_id=doc_id, q=q or None)
+
+    return href
 
 
 def feed_data(req: SearchRequest) -> dict:
@@ -533,12 +560,13 @@ def search_context(req: SearchRequest, data: dict) -> dict:
         marked = highlight_titles(search, [hit["title"] for hit in unmarked], q["q"])
         for hit, title_html in zip(unmarked, marked, strict=True):
             hit["title_html"] = title_html
+    doc_href = doc_hrefs(q["q"])
     for hit in data["hits"]:
         hit["date_label"] = date_label(hit["date"]) if hit["date"] else "undated"
         hit["snippet_html"] = Markup(hit["snippet"])  # escaped by the query service; only <mark> added
         title_html = hit.get("title_html")
         hit["title_html"] = Markup(title_html) if title_html else hit["title"]
-        hit["href"] = url_for("pages.doc", doc_id=hit["id"], q=q["q"] or None)
+        hit["href"] = doc_href(hit["id"])
         hit["entity_links"] = hit_chips(hit, filtered, pairs)
         hit["copies"] = hit_copies(hit, q.get("collapse") != "off")
     suggestion = None
@@ -599,6 +627,7 @@ def atom():
         feed_id=root + data["links"]["atom"],
         page_url=root + link(url_for("pages.search"), [(k, v) for k, v in req.to_params(*_defaults()) if k != "page"]),
         times=times,
+        doc_href=doc_hrefs(),
         type_labels=TYPE_LABELS,
         title=_feed_title(data["query"]),
     )
