@@ -106,6 +106,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--reuters", help="Reuters-21578 folder (default $NEWSFACET_REUTERS or ../shared/corpora/...)")
     p.add_argument("--seed", type=int, default=1, help="seed of the clients' request choices (default 1)")
     p.add_argument("--server-threads", type=int, help="waitress threads (default: newsfacet serve's 8)")
+    p.add_argument("--workers", type=int,
+                   help="server processes (newsfacet serve --workers; default: serve's, 1); one process "
+                        "answers about one request per CPU-millisecond of request work whatever its threads")
     p.add_argument("--indexer-procs", type=int, help="cleaning processes of the indexer (default: all cores)")
     p.add_argument("--indexer-timeout", type=float, default=600.0,
                    help="seconds the indexer may run before it is stopped and the run fails (default 600)")
@@ -122,6 +125,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
             setattr(args, name, value)
     if min(args.base_size, args.add, args.clients) < 1 or args.duration <= 0 or args.warmup < 0:
         p.error("--base-size, --add, --clients and --duration must be positive, --warmup not negative")
+    if args.workers is not None and args.workers < 1:
+        p.error("--workers must be at least 1")
     if args.warmup + INDEXER_DELAY >= args.duration:
         p.error(f"--warmup + {INDEXER_DELAY:.0f} s must be shorter than --duration: the indexer starts then")
     return args
@@ -528,7 +533,7 @@ def run_load(args: argparse.Namespace, index_dir: Path, added_root: Path, tmp: P
     stop = threading.Event()  # clients: give up now
     sampled = threading.Event()  # RSS sampler: done (it runs on until the indexer has finished)
     samples: list[tuple[float, float]] = []
-    with Server(index_dir, tmp, args.server_threads) as server:
+    with Server(index_dir, tmp, args.server_threads, workers=args.workers) as server:
         res["server"] = {"command": server.command(), "pid": server.proc.pid, "port": server.port}
         base_total = api_total(server.port)
         res["api_total_before"] = base_total
