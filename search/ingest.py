@@ -371,7 +371,8 @@ def _write_changes(writer, roots, root_keys, aliases, extraction_key: str, optio
     articles = _Count()
     if shown.enabled:
         shown.start("Reading", count_files(roots, options), "files")
-    repeated = RepeatedLines.from_texts(_texts(roots, options, articles, shown), options)
+    snapshot = _Snapshot()
+    repeated = RepeatedLines.from_texts(_texts(roots, options, articles, shown, snapshot), options)
     shown.start("Indexing", articles.n, "articles")
     existing, taken = ({}, {}) if rebuild else writer.existing(root_keys)
     resolver = EntityResolver(aliases, state=None if rebuild else writer.entity_state())
@@ -385,7 +386,8 @@ def _write_changes(writer, roots, root_keys, aliases, extraction_key: str, optio
     written: dict[str, tuple[str, str]] = {}
     # Pass 2: read again, skip what is unchanged, clean and extract the rest in a
     # process pool while this process resolves entities and writes each batch.
-    tasks = _tasks(roots, options, repeated, extraction_key, existing, taken, seen_ids, report, fail, shown, stale)
+    tasks = _tasks(roots, options, repeated, extraction_key, existing, taken, seen_ids, report, fail, shown, stale,
+                   snapshot)
     written_clusters: dict[str, str] = {}  # id -> the cluster value written this run
     for batch in _processed_batches(tasks, options, procs, shown, fail, getattr(writer, "prepare", None)):
         for article, _, _ in batch:
@@ -460,9 +462,49 @@ class _Count:
     n = 0
 
 
-def _texts(roots, options: Options, articles: _Count, shown: Progress) -> Iterator[tuple[str, str]]:
-    """Pass 1: the ``(group, text)`` of every text article, counting all of them into *articles*."""
-    for source in _sources(roots, options, None, on_file=shown.update if shown.enabled else None):
+# Pass 1 keeps what it read for pass 2 up to this many characters of content:
+# parsing a folder of Reuters SGML again was a twentieth of the writing
+# process's time, and every collection up to a few hundred thousand articles fits.
+SNAPSHOT_CHARS = 200_000_000
+
+
+class _Snapshot:
+    """The sources (and read failures) pass 1 read, in order, for pass 2 to use instead of
+    reading the files again; given up, and empty, once they pass *limit* characters."""
+
+    def __init__(self, limit: int | None = None):
+        self.items: list[Source | ReadFailure] = []
+        self.complete = True
+        self._left = SNAPSHOT_CHARS if limit is None else limit
+
+    def keep(self, item: Source | ReadFailure) -> None:
+        if not self.complete:
+            return
+        if isinstance(item, Source):
+            self._left -= len(item.content)
+            if self._left < 0:
+                self.items, self.complete = [], False
+                return
+        self.items.append(item)
+
+    def replay(self, fail) -> Iterator[Source]:
+        """The sources kept, handing each failure to *fail*; the snapshot empties as it goes."""
+        items, self.items = self.items, []
+        items.reverse()  # popped from the end: what has been handed on is not held twice
+        while items:
+            item = items.pop()
+            if isinstance(item, ReadFailure):
+                fail(item)
+            else:
+                yield item
+
+
+def _texts(roots, options: Options, articles: _Count, shown: Progress,
+           snapshot: _Snapshot | None = None) -> Iterator[tuple[str, str]]:
+    """Pass 1: the ``(group, text)`` of every text article, counting all of them into *articles*
+    and keeping what it reads in *snapshot*."""
+    keep = snapshot.keep if snapshot is not None else None
+    for source in _sources(roots, options, keep, on_file=shown.update if shown.enabled else None, keep=keep):
         articles.n += 1
         if shown.enabled and articles.n % 500 == 0:
             shown.note(f"{articles.n:,} articles")
@@ -497,8 +539,9 @@ def _moved(existing, seen: set[str], written, resolver) -> dict[str, list[Entity
 BATCH_SIZE = 2000
 
 
-def _sources(roots: list[Path], options: Options, fail, on_file=None) -> Iterator[Source]:
-    """Every readable source under *roots*, with its root recorded; failures to *fail*."""
+def _sources(roots: list[Path], options: Options, fail, on_file=None, keep=None) -> Iterator[Source]:
+    """Every readable source under *roots*, with its root recorded; failures to *fail*, and
+    sources to *keep* too."""
     for root in roots:
         key = str(root.resolve())
         for item in iter_sources([root], options, on_file):
@@ -507,11 +550,13 @@ def _sources(roots: list[Path], options: Options, fail, on_file=None) -> Iterato
                     fail(item)
                 continue
             item.meta.setdefault("_root", key)
+            if keep is not None:
+                keep(item)
             yield item
 
 
 def _tasks(roots, options, repeated: RepeatedLines, aliases_hash: str, existing, taken, seen_ids, report, fail,
-           shown: Progress, stale: set[str] = frozenset()):
+           shown: Progress, stale: set[str] = frozenset(), snapshot: _Snapshot | None = None):
     """Work for the pool: every source whose effective hash changed, as it is read.
 
     *taken* maps the ids of indexed articles to their folder; it grows as
@@ -520,7 +565,8 @@ def _tasks(roots, options, repeated: RepeatedLines, aliases_hash: str, existing,
     separate folders) keep both articles.
     """
     group_cache: dict[str, tuple[dict[str, int], frozenset[str]]] = {}
-    for source in _sources(roots, options, fail):
+    read = snapshot.replay(fail) if snapshot is not None and snapshot.complete else _sources(roots, options, fail)
+    for source in read:
         if source.group not in group_cache:
             group_cache[source.group] = (repeated.for_group(source.group), repeated.headlines(source.group))
         group_rep, group_heads = group_cache[source.group]
