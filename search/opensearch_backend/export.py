@@ -20,9 +20,9 @@ from ..api import DATE_LEVELS
 from ..errors import InvalidParameter
 from ..model import UNDATED, SearchRequest
 from ..whoosh_backend import schema as S
-from ..whoosh_backend.export import DEFAULT_BATCH, MAX_BATCH, HitStream, _period
+from ..whoosh_backend.export import DEFAULT_BATCH, MAX_BATCH, HitStream, _period, export_row
 from .guard import guarded, translated
-from .hits import HIT_SOURCE, cluster_refs, export_row, sort_of
+from .hits import HIT_SOURCE, cluster_refs, sort_of
 
 # How long a point in time lives between two batches (renewed by every batch).
 PIT_KEEP = "5m"

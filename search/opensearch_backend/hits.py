@@ -22,11 +22,11 @@ backends give the same snippets.
 from __future__ import annotations
 
 import html
-import json
 from dataclasses import dataclass, field
 
 from ..model import Hit, SearchRequest
 from ..whoosh_backend import schema as S
+from ..whoosh_backend.export import export_row
 from ..whoosh_backend.snippets import SNIPPET_CHARS, body_terms, make_snippet
 from .query import MATCH_ALL, RequestFilters, value_terms
 
@@ -208,25 +208,10 @@ def snippet(body: str, parsed, chars: int = SNIPPET_CHARS) -> str:
     return html.escape(lead, quote=False)
 
 
-def export_row(src: dict, cluster: dict) -> dict:
-    """One exported hit: the fields of a search hit but the snippet (the Whoosh export's ``_export_hit``)."""
-    return {
-        "id": src[S.ID],
-        "path": src[S.PATH],
-        "title": src.get(S.TITLE) or "",
-        "date": src.get(S.DATE) or None,
-        "date_precision": src.get(S.DATE_PRECISION) or "none",
-        "source": src.get(S.SOURCE) or None,
-        "url": src.get(S.URL) or None,
-        "entities": json.loads(src.get(S.ENTITIES) or "[]"),
-        "cluster": cluster,
-    }
-
-
 def make_hit(src: dict, cluster: dict, parsed) -> Hit:
     row = export_row(src, cluster)
     return Hit(snippet=snippet(src.get(S.BODY) or "", parsed), **row)
 
 
-__all__ = ["CollapsedFilters", "HIT_SOURCE", "cluster_refs", "collapsed", "export_row", "make_hit", "scan",
+__all__ = ["CollapsedFilters", "HIT_SOURCE", "cluster_refs", "collapsed", "make_hit", "scan",
            "snippet", "sort_of"]

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import copy
 import html
-import json
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -31,7 +30,7 @@ from ..errors import IndexNotFound, InvalidParameter, QueryTimeout
 from ..model import ArticleView, EntitySummary, FacetValuesPage, FacetValuesRequest, SearchRequest, SearchResult
 from ..querysyntax import check_cost, make_parser, parse_query
 from ..whoosh_backend import schema as S
-from ..whoosh_backend.articles import HIGHLIGHT_CHARS
+from ..whoosh_backend.articles import HIGHLIGHT_CHARS, article_view
 from ..whoosh_backend.snippets import body_terms, mark_terms
 from . import mapping as M
 from .aggs import facet_values_aggs, parse_aggs, parse_facet_values, search_aggs
@@ -267,24 +266,7 @@ class OpenSearchBackend(Export, Related):
     def document(self, doc_id: str) -> ArticleView | None:
         """The article with id *doc_id*, or None."""
         f = self._stored(doc_id)
-        if not f:
-            return None
-        return ArticleView(
-            id=f[S.ID],
-            path=f[S.PATH],
-            title=f.get(S.TITLE) or "",
-            body=f.get(S.BODY) or "",
-            date=f.get(S.DATE) or None,
-            date_precision=f.get(S.DATE_PRECISION) or "none",
-            date_evidence=f.get(S.DATE_EVIDENCE) or "",
-            source=f.get(S.SOURCE) or None,
-            url=f.get(S.URL) or None,
-            entities=json.loads(f.get(S.ENTITIES) or "[]"),
-            captions=json.loads(f.get(S.CAPTIONS) or "[]"),
-            dateline=f.get(S.DATELINE) or None,
-            meta=json.loads(f.get(S.META) or "{}"),
-            indexed_at=f.get(S.INDEXED_AT),
-        )
+        return article_view(f) if f else None
 
     @guarded
     def entities(self, type_: str | None = None) -> list[EntitySummary]:

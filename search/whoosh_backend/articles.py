@@ -27,6 +27,27 @@ SIMILAR_CACHE_DOCS = 2000
 HIGHLIGHT_CHARS = 200_000
 
 
+def article_view(f: dict) -> ArticleView:
+    """The article page's view of an article's stored fields (by the schema's names, as
+    every engine stores them)."""
+    return ArticleView(
+        id=f[S.ID],
+        path=f[S.PATH],
+        title=f.get(S.TITLE) or "",
+        body=f.get(S.BODY) or "",
+        date=f.get(S.DATE) or None,
+        date_precision=f.get(S.DATE_PRECISION) or "none",
+        date_evidence=f.get(S.DATE_EVIDENCE) or "",
+        source=f.get(S.SOURCE) or None,
+        url=f.get(S.URL) or None,
+        entities=json.loads(f.get(S.ENTITIES) or "[]"),
+        captions=json.loads(f.get(S.CAPTIONS) or "[]"),
+        dateline=f.get(S.DATELINE) or None,
+        meta=json.loads(f.get(S.META) or "{}"),
+        indexed_at=f.get(S.INDEXED_AT),
+    )
+
+
 class Articles:
     """The single-article part of :class:`~.service.WhooshBackend`."""
 
@@ -52,24 +73,7 @@ class Articles:
             f = self._stored_document(doc_id)
         except IndexDamaged as damage:
             f = self._document_from_healthy_segments(doc_id, damage)
-        if not f:
-            return None
-        return ArticleView(
-            id=f[S.ID],
-            path=f[S.PATH],
-            title=f[S.TITLE],
-            body=f[S.BODY],
-            date=f.get(S.DATE) or None,
-            date_precision=f.get(S.DATE_PRECISION) or "none",
-            date_evidence=f.get(S.DATE_EVIDENCE) or "",
-            source=f.get(S.SOURCE) or None,
-            url=f.get(S.URL) or None,
-            entities=json.loads(f.get(S.ENTITIES) or "[]"),
-            captions=json.loads(f.get(S.CAPTIONS) or "[]"),
-            dateline=f.get(S.DATELINE) or None,
-            meta=json.loads(f.get(S.META) or "{}"),
-            indexed_at=f.get(S.INDEXED_AT),
-        )
+        return article_view(f) if f else None
 
     @guarded
     def _stored_document(self, doc_id: str) -> dict | None:

@@ -129,7 +129,7 @@ class Export:
             stored = {d: self._read_stored(reader, d) for d in sorted(batch)}
             for d in batch:
                 f = stored.pop(d)
-                yield _export_hit(f, tables.cluster_ref(d, f[S.ID]))
+                yield export_row(f, tables.cluster_ref(d, f[S.ID]))
 
     @guarded
     def _read_stored(self, reader, docnum: int) -> dict:
@@ -177,12 +177,13 @@ def _period(num: int) -> str:
     return f"{year:04d}-{month:02d}-{day:02d}"
 
 
-def _export_hit(f: dict, cluster: dict) -> dict:
-    """One exported hit: the fields of a search hit but the snippet."""
+def export_row(f: dict, cluster: dict) -> dict:
+    """One exported hit from an article's stored fields (as every engine stores them): the
+    fields of a search hit but the snippet."""
     return {
         "id": f[S.ID],
         "path": f[S.PATH],
-        "title": f[S.TITLE],
+        "title": f.get(S.TITLE) or "",
         "date": f.get(S.DATE) or None,
         "date_precision": f.get(S.DATE_PRECISION) or "none",
         "source": f.get(S.SOURCE) or None,
