@@ -1,18 +1,14 @@
 """What the OpenSearch read side needs from ``{prefix}-meta``: the entity resolver's state
 (merged spellings) and a generation number that changes with every commit.
 
-The writer (:mod:`.writer`) keeps its state as blobs split over documents: a
-header ``{"version", "parts"}`` under the blob's name, and the parts under
-``name@version#i``.  A new blob's parts are written before its header, so a
-header always names parts that exist; reading the header, then its parts,
-gives one whole blob.  Each save gives a blob a new ``version``, which is
+The writer (:mod:`.writer`) keeps its state as blobs (:mod:`.blobs`).  Each
+save gives a blob a new ``version``, which is
 what :func:`generation` reads: an indexing run that changes anything saves
 the entity state after its commit.
 """
 
 from __future__ import annotations
 
-import base64
 import json
 import zlib
 from dataclasses import dataclass, field
@@ -20,7 +16,7 @@ from dataclasses import dataclass, field
 from ..aliases import alias_key
 from ..whoosh_backend import schema as S
 from . import mapping as M
-from .writer import CLUSTER_STATE, ENTITY_STATE, _part_id
+from .blobs import CLUSTER_STATE, ENTITY_STATE, read_blob
 
 
 @dataclass(frozen=True)
@@ -40,20 +36,6 @@ def _headers(client, meta: str, names: list[str]) -> dict[str, dict]:
     """The blob headers *names* that exist, by name."""
     docs = client.mget(index=meta, body={"ids": names}, params={"realtime": "false"})["docs"]
     return {d["_id"]: d["_source"] for d in docs if d.get("found")}
-
-
-def read_blob(client, meta: str, name: str, head: dict | None) -> bytes | None:
-    """The blob *head* names (None: missing, or a part gone: treated as missing, as the writer does)."""
-    if head is None:
-        return None
-    version, parts = head.get("version"), int(head.get("parts") or 0)
-    if not parts:
-        return b""
-    ids = [_part_id(name, version, i) for i in range(parts)]
-    docs = client.mget(index=meta, body={"ids": ids})["docs"]
-    if not all(d.get("found") for d in docs):
-        return None
-    return b"".join(base64.b64decode(d["_source"]["data"]) for d in docs)
 
 
 def spelling_maps(state: dict) -> tuple[dict[str, str], dict[str, list[str]]]:

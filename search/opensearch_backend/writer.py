@@ -69,6 +69,7 @@ from ..errors import IndexLocked, IndexWriteError
 from ..ingest import entities_json, public_entities_json
 from ..whoosh_backend import schema as S
 from . import mapping as M
+from .blobs import CLUSTER_STATE, ENTITY_STATE, RUN_STAMPS, part_id, read_blob
 from .client import make_client, translate_errors
 
 if TYPE_CHECKING:
@@ -92,9 +93,6 @@ LOCK_ID = "lock"
 LOCK_STALE_SECONDS = 15 * 60
 LOCK_RENEW_SECONDS = 60
 LOCK_POLL_SECONDS = 1.0
-ENTITY_STATE = "entity_state"
-CLUSTER_STATE = "cluster_state"
-RUN_STAMPS = "run_stamps"
 # The bulk response fields read: everything else is not sent back at all.
 _BULK_FILTER = "errors,items.*._id,items.*.status,items.*.error"
 _FAILED_IDS_SHOWN = 10
@@ -477,14 +475,7 @@ class OpenSearchWriter:
             head = self.client.get(index=self.meta, id=name)["_source"]
         except NotFoundError:
             return None
-        version, parts = head.get("version"), int(head.get("parts") or 0)
-        if not parts:
-            return b""
-        ids = [_part_id(name, version, i) for i in range(parts)]
-        docs = self.client.mget(index=self.meta, body={"ids": ids})["docs"]
-        if not all(d.get("found") for d in docs):
-            return None  # damaged: treated as missing, as an unreadable state file is
-        return b"".join(base64.b64decode(d["_source"]["data"]) for d in docs)
+        return read_blob(self.client, self.meta, name, head)
 
     def _put_blob(self, name: str, data: bytes) -> None:
         """Write *data* as the blob *name*: the new parts first, then the header that
@@ -498,14 +489,14 @@ class OpenSearchWriter:
         version = uuid.uuid4().hex
         chunks = [data[i:i + BLOB_PART_BYTES] for i in range(0, len(data), BLOB_PART_BYTES)]
         for i, chunk in enumerate(chunks):
-            self.client.index(index=self.meta, id=_part_id(name, version, i),
+            self.client.index(index=self.meta, id=part_id(name, version, i),
                               body={"version": version, "part": i, "data": base64.b64encode(chunk).decode()})
         self.client.index(index=self.meta, id=name, body={"version": version, "parts": len(chunks)},
                           params={"refresh": "true"})
         if old:
             for i in range(int(old.get("parts") or 0)):
                 with contextlib.suppress(NotFoundError):
-                    self.client.delete(index=self.meta, id=_part_id(name, old.get("version"), i))
+                    self.client.delete(index=self.meta, id=part_id(name, old.get("version"), i))
 
     # -- the end of a run -------------------------------------------------------------------
 
@@ -722,10 +713,6 @@ def _item_reason(result: dict) -> str:
             reason = f"{reason} ({cause['reason']})"
         return f"{error.get('type', 'error')}: {reason}"
     return f"HTTP {result.get('status')}: {error or 'refused'}"
-
-
-def _part_id(name: str, version, part: int) -> str:
-    return f"{name}@{version}#{part}"
 
 
 def _lock_holder(source: dict) -> dict:
