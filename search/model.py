@@ -505,6 +505,19 @@ class SearchResult:
         }
 
 
+def cooccurrence_value(with_value, limit) -> str:
+    """*with_value* stripped, for :meth:`SearchBackend.cooccurrence`, once both it and *limit* are checked.
+
+    :raises InvalidParameter: ``limit`` outside 1 to :data:`MAX_COOCCUR_LIMIT`, ``with`` empty.
+    """
+    if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_COOCCUR_LIMIT:
+        raise InvalidParameter("limit", f"limit must be a whole number from 1 to {MAX_COOCCUR_LIMIT}")
+    asked = with_value.strip() if isinstance(with_value, str) else ""
+    if not asked:
+        raise InvalidParameter("with", "with must name an entity value")
+    return asked
+
+
 class CooccurValue(TypedDict):
     """One value appearing with a :class:`Cooccurrence`'s value.
 

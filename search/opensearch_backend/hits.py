@@ -21,13 +21,12 @@ backends give the same snippets.
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass, field
 
 from ..model import Hit, SearchRequest
 from ..whoosh_backend import schema as S
 from ..whoosh_backend.export import export_row
-from ..whoosh_backend.snippets import SNIPPET_CHARS, body_terms, make_snippet
+from ..whoosh_backend.snippets import snippet
 from .query import MATCH_ALL, RequestFilters, value_terms
 
 # The stored fields a hit (and an exported row) is made of.
@@ -195,23 +194,10 @@ def cluster_refs(client, index: str, sources: list[dict], with_sources: bool) ->
     return out
 
 
-def snippet(body: str, parsed, chars: int = SNIPPET_CHARS) -> str:
-    """A passage of *body* around the query's terms, as safe HTML (the Whoosh backend's ``snippet``)."""
-    terms = body_terms(parsed)
-    if terms:
-        out = make_snippet(body, terms, chars)
-        if out:
-            return out
-    lead = body[:chars]
-    if len(body) > chars:
-        lead = lead.rsplit(" ", 1)[0] + " …"
-    return html.escape(lead, quote=False)
-
-
 def make_hit(src: dict, cluster: dict, parsed) -> Hit:
     row = export_row(src, cluster)
     return Hit(snippet=snippet(src.get(S.BODY) or "", parsed), **row)
 
 
 __all__ = ["CollapsedFilters", "HIT_SOURCE", "cluster_refs", "collapsed", "make_hit", "scan",
-           "snippet", "sort_of"]
+           "sort_of"]

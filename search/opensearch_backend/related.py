@@ -33,7 +33,14 @@ from collections import Counter
 from rapidfuzz.distance import OSA
 
 from ..errors import InvalidParameter
-from ..model import DEFAULT_COOCCUR_LIMIT, MAX_COOCCUR_LIMIT, Cooccurrence, CooccurValue, Hit, SearchRequest
+from ..model import (
+    DEFAULT_COOCCUR_LIMIT,
+    Cooccurrence,
+    CooccurValue,
+    Hit,
+    SearchRequest,
+    cooccurrence_value,
+)
 from ..querysyntax import parse_query
 from ..textnorm import normalize_text
 from ..whoosh_backend import schema as S
@@ -103,11 +110,7 @@ class Related:
     def cooccurrence(self, req: SearchRequest, with_value: str, limit: int = DEFAULT_COOCCUR_LIMIT) -> Cooccurrence:
         """The values appearing with *with_value* in the result set of *req* (see
         :meth:`search.api.SearchBackend.cooccurrence`)."""
-        if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_COOCCUR_LIMIT:
-            raise InvalidParameter("limit", f"limit must be a whole number from 1 to {MAX_COOCCUR_LIMIT}")
-        asked = with_value.strip() if isinstance(with_value, str) else ""
-        if not asked:
-            raise InvalidParameter("with", "with must name an entity value")
+        asked = cooccurrence_value(with_value, limit)
         resolver = self._resolver((asked, *req.entities))
         value = resolver.canonical(asked)
         type_ = resolver.type_of(value)

@@ -17,7 +17,13 @@ import dataclasses
 import numpy as np
 
 from ..errors import InvalidParameter
-from ..model import DEFAULT_COOCCUR_LIMIT, MAX_COOCCUR_LIMIT, Cooccurrence, CooccurValue, SearchRequest
+from ..model import (
+    DEFAULT_COOCCUR_LIMIT,
+    Cooccurrence,
+    CooccurValue,
+    SearchRequest,
+    cooccurrence_value,
+)
 from .facets import FacetTables, load_spelling_values
 from .integrity import guarded
 from .store import ENTITY_STATE_FILE
@@ -31,11 +37,7 @@ class Cooccur:
                      limit: int = DEFAULT_COOCCUR_LIMIT) -> Cooccurrence:
         """The values appearing with *with_value* in the result set of *req* (see
         :meth:`search.api.SearchBackend.cooccurrence`)."""
-        if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_COOCCUR_LIMIT:
-            raise InvalidParameter("limit", f"limit must be a whole number from 1 to {MAX_COOCCUR_LIMIT}")
-        asked = with_value.strip() if isinstance(with_value, str) else ""
-        if not asked:
-            raise InvalidParameter("with", "with must name an entity value")
+        asked = cooccurrence_value(with_value, limit)
         with self._searcher() as searcher:
             tables = self._facet_tables(searcher)
             self._load_spellings(tables, (asked, *req.entities))

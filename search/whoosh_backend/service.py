@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import html
 import json
 import logging
 import os
@@ -52,7 +51,7 @@ from .facets import (
 )
 from .integrity import diagnose, guarded, release_leaked_files
 from .matching import Filters, Matching
-from .snippets import SNIPPET_CHARS, body_terms, make_snippet
+from .snippets import SNIPPET_CHARS, snippet
 from .spelling import Spelling
 from .store import ENTITY_STATE_FILE, generation_of, open_index, open_searcher, tables_path
 
@@ -426,15 +425,7 @@ class WhooshBackend(Matching, Articles, Spelling, Export, Cooccur):
 
     def snippet(self, body: str, parsed, chars: int = SNIPPET_CHARS) -> str:
         """A passage of *body* around the query's terms, as safe HTML (terms in ``<mark>``)."""
-        terms = body_terms(parsed)
-        if terms:
-            out = make_snippet(body, terms, chars)
-            if out:
-                return out
-        lead = body[:chars]
-        if len(body) > chars:
-            lead = lead.rsplit(" ", 1)[0] + " …"
-        return html.escape(lead, quote=False)
+        return snippet(body, parsed, chars)
 
 
 __all__ = ["WhooshBackend"]

@@ -135,3 +135,17 @@ def body_terms(parsed) -> frozenset:
         if fieldname in (S.BODY, S.TITLE):
             out.add(text.decode("utf-8") if isinstance(text, bytes) else text)
     return frozenset(out)
+
+
+def snippet(body: str, parsed, chars: int = SNIPPET_CHARS) -> str:
+    """A hit's snippet: a passage of *body* around the terms of query *parsed*, as safe HTML
+    (terms in ``<mark>``), or the body's first *chars* characters when none is there."""
+    terms = body_terms(parsed)
+    if terms:
+        out = make_snippet(body, terms, chars)
+        if out:
+            return out
+    lead = body[:chars]
+    if len(body) > chars:
+        lead = lead.rsplit(" ", 1)[0] + " …"
+    return html.escape(lead, quote=False)
