@@ -90,10 +90,11 @@ def test_searches_and_a_run_survive_a_killed_node(opensearch, sites_dir, seeds_d
     victim = None
     try:
         # Kill once the run is writing: some of its articles are on the cluster, not all.
+        # (Indexing operations, not docs.count: a new index is not refreshed until the run's end.)
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline and run.poll() is None:
-            code, body = opensearch.request("GET", f"/_cat/indices/{written}-articles-*?format=json")
-            if code == 200 and body and int(body[0].get("docs.count") or 0) > 0:
+            code, body = opensearch.request("GET", f"/{written}-articles-*/_stats/indexing")
+            if code == 200 and body.get("_all", {}).get("primaries", {}).get("indexing", {}).get("index_total"):
                 break
             time.sleep(0.2)
         assert run.poll() is None, f"the run ended before the kill: {run.communicate()}"
