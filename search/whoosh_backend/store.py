@@ -7,6 +7,7 @@ ingest chain (HTML extraction, gazetteers), which keeps a server's start fast.
 from __future__ import annotations
 
 import gc
+import json
 import traceback
 import warnings
 from pathlib import Path
@@ -23,6 +24,32 @@ ENTITY_STATE_FILE = "entities.json"
 CLUSTER_STATE_FILE = "clusters.npz"
 # What each finished indexing run read (search.ingest), so that a run over unchanged files stops at once.
 RUN_STAMPS_FILE = "runs.json"
+
+
+def load_entity_state(index_dir: Path) -> dict | None:
+    """The entity resolver's saved state, or None when missing or unreadable (it is
+    then rebuilt from the documents; canonical values may shift once)."""
+    try:
+        return json.loads((index_dir / ENTITY_STATE_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def load_run_stamps(index_dir: Path) -> dict:
+    """What each finished indexing run read, by its folders; empty when missing or unreadable."""
+    try:
+        stamps = json.loads((index_dir / RUN_STAMPS_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return stamps if isinstance(stamps, dict) else {}
+
+
+def load_cluster_state(index_dir: Path) -> bytes | None:
+    """The copy clusters' saved signatures, or None when missing or unreadable."""
+    try:
+        return (index_dir / CLUSTER_STATE_FILE).read_bytes()
+    except OSError:
+        return None
 
 
 def index_exists(index_dir: Path | str) -> bool:

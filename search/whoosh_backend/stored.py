@@ -10,7 +10,6 @@ is held while it is read, so no indexing run changes it halfway.
 from __future__ import annotations
 
 import contextlib
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +17,7 @@ from pathlib import Path
 from whoosh.index import LockError
 
 from ..errors import IndexLocked, IndexNotFound
-from .store import CLUSTER_STATE_FILE, ENTITY_STATE_FILE, RUN_STAMPS_FILE, index_exists, open_index
+from .store import index_exists, load_cluster_state, load_entity_state, load_run_stamps, open_index
 
 
 @dataclass
@@ -30,13 +29,6 @@ class StoredCollection:
     entity_state: dict | None
     cluster_state: bytes | None
     run_stamps: dict
-
-
-def _json_file(path: Path):
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
 
 
 @contextlib.contextmanager
@@ -58,17 +50,12 @@ def read_collection(index_dir: Path | str) -> Iterator[StoredCollection]:
         raise IndexLocked(f"an indexing run is writing to {index_dir}; try again when it has finished") from None
     try:
         with ix.searcher() as searcher:
-            try:
-                cluster_state = (index_dir / CLUSTER_STATE_FILE).read_bytes()
-            except OSError:
-                cluster_state = None
-            stamps = _json_file(index_dir / RUN_STAMPS_FILE)
             yield StoredCollection(
                 count=searcher.doc_count(),
                 articles=(dict(fields) for fields in searcher.all_stored_fields()),
-                entity_state=_json_file(index_dir / ENTITY_STATE_FILE),
-                cluster_state=cluster_state,
-                run_stamps=stamps if isinstance(stamps, dict) else {},
+                entity_state=load_entity_state(index_dir),
+                cluster_state=load_cluster_state(index_dir),
+                run_stamps=load_run_stamps(index_dir),
             )
     finally:
         lock.release()

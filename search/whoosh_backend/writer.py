@@ -42,7 +42,17 @@ from ..errors import IndexLocked, IndexWriteError
 from ..ingest import entities_json, public_entities_json
 from . import schema as S
 from .facets import FacetTables
-from .store import CLUSTER_STATE_FILE, ENTITY_STATE_FILE, INDEX_NAME, RUN_STAMPS_FILE, index_exists, tables_path
+from .store import (
+    CLUSTER_STATE_FILE,
+    ENTITY_STATE_FILE,
+    INDEX_NAME,
+    RUN_STAMPS_FILE,
+    index_exists,
+    load_cluster_state,
+    load_entity_state,
+    load_run_stamps,
+    tables_path,
+)
 from .vocabulary import VocabularyDelta, article_words, save_for_commit, vocabulary_path
 
 # Text fields analysed in the extraction pool (:func:`prepare_article`), not in the writer.
@@ -90,24 +100,16 @@ class WhooshWriter:
         return mine, owners
 
     def entity_state(self) -> dict | None:
-        return _load_entity_state(self.index_dir)
+        return load_entity_state(self.index_dir)
 
     def run_stamps(self) -> dict:
-        path = self.index_dir / RUN_STAMPS_FILE
-        try:
-            stamps = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return {}
-        return stamps if isinstance(stamps, dict) else {}
+        return load_run_stamps(self.index_dir)
 
     def save_run_stamps(self, stamps: dict) -> None:
         _save_json_atomic(self.index_dir / RUN_STAMPS_FILE, stamps)
 
     def cluster_state(self) -> bytes | None:
-        try:
-            return (self.index_dir / CLUSTER_STATE_FILE).read_bytes()
-        except OSError:
-            return None
+        return load_cluster_state(self.index_dir)
 
     def add(self, article: Article, raw: list[Entity], canonical: list[Entity], root: str, content_hash: str,
             cluster: str = "") -> None:
@@ -436,16 +438,6 @@ def _fields(article: Article, raw: list[Entity], canonical: list[Entity], root: 
         S.INDEXED_AT: now.isoformat(timespec="seconds"),
         S.INDEXED_NUM: int(now.timestamp() * 1000),
     }
-
-
-def _load_entity_state(index_dir: Path) -> dict | None:
-    path = index_dir / ENTITY_STATE_FILE
-    if not path.exists():
-        return None
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None  # rebuilt from the documents below; canonical values may shift once
 
 
 def _save_json_atomic(path: Path, data) -> None:
