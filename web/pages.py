@@ -62,11 +62,17 @@ def parse_request(args) -> SearchRequest:
     return request_from_params(args, per_page, facet_limit)
 
 
+def atom_link(pairs) -> str:
+    """The feed of the search whose parameters are *pairs*: its filters, not its paging,
+    sort, facet size or timeline (a feed is always the newest articles)."""
+    return link(path_for("pages.atom"),
+                [(k, v) for k, v in pairs if k not in ("sort", "page", "per_page", "facet_limit", "timeline")])
+
+
 def search_page_data(req: SearchRequest) -> dict:
     """The search page as plain data: the query service's answer plus canonical links."""
     result = get_search().search(req)
     pairs = req.to_params(*_defaults())
-    feed_pairs = [(k, v) for k, v in pairs if k not in ("sort", "page", "per_page", "facet_limit", "timeline")]
     data = result.as_dict()
     # "timeline" beside the facets: "facets.date" stays as it was, the timeline's periods are its own.
     items = list(data.items())
@@ -75,7 +81,7 @@ def search_page_data(req: SearchRequest) -> dict:
     data["links"] = {
         "self": link(path_for("pages.search"), pairs),
         "json": link(path_for("pages.api_search"), pairs),
-        "atom": link(path_for("pages.atom"), feed_pairs),
+        "atom": atom_link(pairs),
         # csv, jsonl, facets_csv, timeline_csv: the whole result set as files (the timeline mode is the page's)
         **export_links(dataclasses.replace(req, timeline="count")),
     }
@@ -119,10 +125,8 @@ def feed_data(req: SearchRequest) -> dict:
     listing and labelling twenty values per type was a third of its time).
     """
     result = get_search().search(dataclasses.replace(req, facet_limit=1))
-    feed_pairs = [(k, v) for k, v in req.to_params(*_defaults())
-                  if k not in ("sort", "page", "per_page", "facet_limit", "timeline")]
     data = result.as_dict()
-    return {"query": data["query"], "hits": data["hits"], "links": {"atom": link(path_for("pages.atom"), feed_pairs)}}
+    return {"query": data["query"], "hits": data["hits"], "links": {"atom": atom_link(req.to_params(*_defaults()))}}
 
 
 def doc_page_data(doc_id: str) -> dict:
