@@ -13,8 +13,8 @@ import json
 import zlib
 from dataclasses import dataclass, field
 
-from ..aliases import alias_key
 from ..whoosh_backend import schema as S
+from ..whoosh_backend.facets import spelling_maps
 from . import mapping as M
 from .blobs import CLUSTER_STATE, ENTITY_STATE, read_blob
 
@@ -36,22 +36,6 @@ def _headers(client, meta: str, names: list[str]) -> dict[str, dict]:
     """The blob headers *names* that exist, by name."""
     docs = client.mget(index=meta, body={"ids": names}, params={"realtime": "false"})["docs"]
     return {d["_id"]: d["_source"] for d in docs if d.get("found")}
-
-
-def spelling_maps(state: dict) -> tuple[dict[str, str], dict[str, list[str]]]:
-    """``(alias key -> canonical value, canonical value -> its spellings)`` of a resolver state:
-    :func:`search.whoosh_backend.facets.load_spelling_values` and ``load_value_spellings`` on a dict."""
-    values: dict[str, str] = {}
-    spellings: dict[str, list[str]] = {}
-    clusters = [c for c in (state.get("clusters") or {}).values() if isinstance(c.get("value"), str)]
-    for cluster in clusters:
-        for spelling in cluster.get("spellings") or {}:
-            values.setdefault(alias_key(spelling), cluster["value"])
-        spellings.setdefault(cluster["value"], []).extend(
-            s for s in cluster.get("spellings") or {} if isinstance(s, str))
-    for cluster in clusters:
-        values[alias_key(cluster["value"])] = cluster["value"]  # a value always names itself
-    return values, spellings
 
 
 class MetaReader:
@@ -118,4 +102,4 @@ class MetaReader:
         return sorted(targets)[0] if targets else index
 
 
-__all__ = ["EMPTY_STATE", "EntityState", "MetaReader", "read_blob", "spelling_maps"]
+__all__ = ["EMPTY_STATE", "EntityState", "MetaReader"]

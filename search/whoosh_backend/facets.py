@@ -334,37 +334,38 @@ class FacetTables:
         return np.bincount(self.post_term, minlength=len(self.terms))
 
 
-def load_spelling_values(state_path: Path) -> dict[str, str]:
-    """Spelling key -> canonical value of every merged spelling in a resolver state file."""
+def spelling_maps(state: dict) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """``(spelling key -> canonical value, canonical value -> its merged spellings)`` of a
+    resolver state (every engine keeps the same one)."""
+    values: dict[str, str] = {}
+    spellings: dict[str, list[str]] = {}
+    clusters = [c for c in (state.get("clusters") or {}).values() if isinstance(c.get("value"), str)]
+    for cluster in clusters:
+        for spelling in cluster.get("spellings") or {}:
+            values.setdefault(alias_key(spelling), cluster["value"])
+        spellings.setdefault(cluster["value"], []).extend(
+            s for s in cluster.get("spellings") or {} if isinstance(s, str))
+    for cluster in clusters:
+        values[alias_key(cluster["value"])] = cluster["value"]  # a value always names itself
+    return values, spellings
+
+
+def _state_maps(state_path: Path) -> tuple[dict[str, str], dict[str, list[str]]]:
     try:
         state = json.loads(state_path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return {}
-    out: dict[str, str] = {}
-    for cluster in (state.get("clusters") or {}).values():
-        value = cluster.get("value")
-        if not isinstance(value, str):
-            continue
-        for spelling in cluster.get("spellings") or {}:
-            out.setdefault(alias_key(spelling), value)
-    for cluster in (state.get("clusters") or {}).values():
-        if isinstance(cluster.get("value"), str):
-            out[alias_key(cluster["value"])] = cluster["value"]  # a value always names itself
-    return out
+        return {}, {}
+    return spelling_maps(state)
+
+
+def load_spelling_values(state_path: Path) -> dict[str, str]:
+    """Spelling key -> canonical value of every merged spelling in a resolver state file."""
+    return _state_maps(state_path)[0]
 
 
 def load_value_spellings(state_path: Path) -> dict[str, list[str]]:
     """Canonical value -> its merged spellings, from a resolver state file."""
-    try:
-        state = json.loads(state_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    out: dict[str, list[str]] = {}
-    for cluster in (state.get("clusters") or {}).values():
-        value = cluster.get("value")
-        if isinstance(value, str):
-            out.setdefault(value, []).extend(s for s in cluster.get("spellings") or {} if isinstance(s, str))
-    return out
+    return _state_maps(state_path)[1]
 
 
 def build_contains_keys(tables: FacetTables, spellings: dict[str, list[str]]) -> list[str]:
