@@ -21,7 +21,6 @@ on ``q``, a search past the time budget :class:`~search.errors.QueryTimeout`.
 from __future__ import annotations
 
 import copy
-import html
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -31,7 +30,7 @@ from ..model import ArticleView, EntitySummary, FacetValuesPage, FacetValuesRequ
 from ..querysyntax import check_cost, make_parser, parse_query
 from ..whoosh_backend import schema as S
 from ..whoosh_backend.articles import HIGHLIGHT_CHARS, article_view
-from ..whoosh_backend.snippets import body_terms, mark_terms
+from ..whoosh_backend.snippets import highlight
 from . import mapping as M
 from .aggs import facet_values_aggs, parse_aggs, parse_facet_values, search_aggs
 from .client import make_client, translate_errors
@@ -248,10 +247,7 @@ class OpenSearchBackend(Export, Related):
         """*body* as safe HTML with the terms of query *q* marked in its first *limit* characters
         (the project's own marking, as the Whoosh backend's: the same marks on both)."""
         parsed, _ = parse_query(self._parser, q)
-        terms = body_terms(parsed)
-        if not terms:
-            return html.escape(body, quote=False)
-        return mark_terms(body[:limit], terms) + html.escape(body[limit:], quote=False)
+        return highlight(body, parsed, limit)
 
     def _stored(self, doc_id: str, includes=None) -> dict | None:
         """The stored fields of article *doc_id*, or None (a search, not a realtime get: nothing

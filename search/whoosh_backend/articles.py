@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import json
 
 import numpy as np
@@ -14,7 +13,7 @@ from ..model import ArticleView, EntitySummary, Hit
 from . import schema as S
 from .evaluator import evaluate
 from .integrity import guarded, release_leaked_files
-from .snippets import body_terms, mark_terms
+from .snippets import highlight
 from .store import ENTITY_STATE_FILE, generation_of, open_segment_reader
 
 # More-like-this reads this much of an article, weighs this many of its terms, and remembers
@@ -58,10 +57,7 @@ class Articles:
         of a million characters has no use for marks past what anyone reads.
         """
         parsed, _ = self.parse(q)
-        terms = body_terms(parsed)
-        if not terms:
-            return html.escape(body, quote=False)
-        return mark_terms(body[:limit], terms) + html.escape(body[limit:], quote=False)
+        return highlight(body, parsed, limit)
 
     def document(self, doc_id: str) -> ArticleView | None:
         """The article with id *doc_id*, or None.

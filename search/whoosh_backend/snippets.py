@@ -149,3 +149,12 @@ def snippet(body: str, parsed, chars: int = SNIPPET_CHARS) -> str:
     if len(body) > chars:
         lead = lead.rsplit(" ", 1)[0] + " …"
     return html.escape(lead, quote=False)
+
+
+def highlight(body: str, parsed, limit: int) -> str:
+    """*body* as safe HTML with the terms of query *parsed* in ``<mark>`` in its first *limit*
+    characters, the rest only escaped (the article page, on every engine)."""
+    terms = body_terms(parsed)
+    if not terms:
+        return html.escape(body, quote=False)
+    return mark_terms(body[:limit], terms) + html.escape(body[limit:], quote=False)
