@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 import time
 
+import pytest
+
 from search.api import SearchRequest
 from search.ingest import Options, build_index
 from search.whoosh_backend.service import GENERATION_MTIME_MARGIN_NS, WhooshBackend
@@ -30,17 +32,23 @@ def _counting(monkeypatch, backend: WhooshBackend) -> list[int]:
     return calls
 
 
+@pytest.fixture
+def indexed(tmp_path, monkeypatch):
+    """(corpus folder, index folder, backend on it, its folder listings so far)."""
+    corpus = copy_corpus(SEEDS, tmp_path / "c", SEEDS_CRAWLED)
+    ix = tmp_path / "ix"
+    build_index([corpus], ix, Options(), progress=False)
+    backend = WhooshBackend(ix)
+    return corpus, ix, backend, _counting(monkeypatch, backend)
+
+
 def _age(folder, seconds: float) -> None:
     then = time.time() - seconds
     os.utime(folder, (then, then))
 
 
-def test_an_unchanged_folder_is_listed_once_and_a_commit_is_seen_at_once(tmp_path, monkeypatch):
-    corpus = copy_corpus(SEEDS, tmp_path / "c", SEEDS_CRAWLED)
-    ix = tmp_path / "ix"
-    build_index([corpus], ix, Options(), progress=False)
-    backend = WhooshBackend(ix)
-    calls = _counting(monkeypatch, backend)
+def test_an_unchanged_folder_is_listed_once_and_a_commit_is_seen_at_once(indexed):
+    corpus, ix, backend, calls = indexed
     _age(ix, 3600)
     first = backend.generation()
     for _ in range(5):
@@ -61,12 +69,8 @@ def test_an_unchanged_folder_is_listed_once_and_a_commit_is_seen_at_once(tmp_pat
     assert len(calls) >= 2
 
 
-def test_a_folder_changed_within_the_margin_is_listed_every_time(tmp_path, monkeypatch):
-    corpus = copy_corpus(SEEDS, tmp_path / "c", SEEDS_CRAWLED)
-    ix = tmp_path / "ix"
-    build_index([corpus], ix, Options(), progress=False)
-    backend = WhooshBackend(ix)
-    calls = _counting(monkeypatch, backend)
+def test_a_folder_changed_within_the_margin_is_listed_every_time(indexed):
+    _, ix, backend, calls = indexed
     # Just inside the margin: a commit in the same timestamp tick would not change the time.
     _age(ix, GENERATION_MTIME_MARGIN_NS / 1e9 / 2)
     for _ in range(3):
