@@ -33,6 +33,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from . import RESULTS_DIR
+from .httpload import rss_mb
 from .stats import Log, summarize_ms
 
 SHARDS, REPLICAS = 3, 1
@@ -55,19 +56,9 @@ def cluster_memory(url: str) -> list[dict]:
             "name": node["name"],
             "heap_used_mb": mem["heap_used_in_bytes"] / 2**20,
             "heap_committed_mb": mem["heap_committed_in_bytes"] / 2**20,
-            "rss_mb": _rss_mb(pid),
+            "rss_mb": rss_mb(int(pid)) if pid and Path(f"/proc/{int(pid)}").exists() else None,
         })
     return out
-
-
-def _rss_mb(pid) -> float | None:
-    try:
-        for line in Path(f"/proc/{int(pid)}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except (OSError, TypeError, ValueError):
-        return None
-    return None
 
 
 @contextmanager
