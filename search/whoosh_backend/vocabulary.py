@@ -4,8 +4,9 @@
 many articles have each.  Whoosh used to hold them as a second text field
 analysed without stemming, so every body was analysed and its postings
 written twice for a lexicon nothing searches: a third of a commit's time.
-Instead the extraction pool lists each article's distinct words
-(:func:`article_words`, in :func:`~.writer.prepare_article`), the writer adds
+Instead the extraction pool lists each article's distinct words (those
+:func:`article_words` defines, found in the same pass as the postings by
+:func:`~.writer.prepare_text`), the writer adds
 and subtracts them during a run (:class:`VocabularyDelta`), and just before a
 commit becomes visible the vocabulary of the new generation is stored as
 ``vocabulary-<generation>.npz`` (:func:`save_for_commit`), as the facet
@@ -28,7 +29,7 @@ import numpy as np
 
 from . import schema as S
 
-_ANALYZER = S.text_analyzer(stem=False)
+VOCABULARY_ANALYZER = S.text_analyzer(stem=False)
 # The field that held the words before this file did (indexes written before it).
 LEGACY_FIELD = S.WORDS
 
@@ -40,7 +41,7 @@ def vocabulary_path(index_dir: Path | str, generation: int) -> Path:
 
 def article_words(title: str | None, body: str | None) -> list[str]:
     """The distinct words of an article, as "did you mean" suggests them: lower-cased, folded, unstemmed."""
-    return sorted({t.text for t in _ANALYZER(f"{title or ''}\n{body or ''}")})
+    return sorted({t.text for t in VOCABULARY_ANALYZER(f"{title or ''}\n{body or ''}")})
 
 
 class VocabularyDelta:

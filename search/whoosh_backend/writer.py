@@ -12,10 +12,11 @@ Whoosh traps this module designs around (each has a test):
   are written as separate files.
 
 The text fields are analysed in the extraction pool (:func:`prepare_article`,
-the writer's ``prepare`` hook) and :meth:`_Writer.add_document` adds the
-postings it gets, so the one writing process, the one a run waits on, does
-less; the index is byte for byte what Whoosh's own analysis writes
-(tests/test_prepared.py).  The pool also lists each article's words for the
+the writer's ``prepare`` hook, in one pass per field by :mod:`.postings`) and
+:meth:`_Writer.add_document` adds the postings it gets, so the one writing
+process, the one a run waits on, does less; the index is byte for byte what
+Whoosh's own analysis writes (tests/test_prepared.py, tests/test_postings.py).
+Rewriting an article's entities re-adds its stored text the same way.  The pool also lists each article's words for the
 spelling vocabulary, which is kept beside the index (:mod:`.vocabulary`)
 rather than as a second, unstemmed text field.
 
@@ -42,6 +43,7 @@ from ..errors import IndexLocked, IndexWriteError
 from ..ingest import entities_json, public_entities_json
 from . import schema as S
 from .facets import FacetTables
+from .postings import TextPostings
 from .store import (
     CLUSTER_STATE_FILE,
     ENTITY_STATE_FILE,
@@ -53,7 +55,7 @@ from .store import (
     load_run_stamps,
     tables_path,
 )
-from .vocabulary import VocabularyDelta, article_words, save_for_commit, vocabulary_path
+from .vocabulary import VOCABULARY_ANALYZER, VocabularyDelta, save_for_commit, vocabulary_path
 
 # Text fields analysed in the extraction pool (:func:`prepare_article`), not in the writer.
 ANALYSED_IN_POOL = (S.TITLE, S.BODY)
@@ -121,7 +123,7 @@ class WhooshWriter:
             fields_[_PREPARED] = prepared
         if not self.rebuild:  # a rebuild's commit drops every old segment: nothing to replace
             self._forget(article.id)
-        self._vocabulary.add(article_words(article.title, article.body) if words is None else words)
+        self._vocabulary.add(text_words(article.title, article.body) if words is None else words)
         self._writer.add_document(**fields_)
 
     def delete(self, article_id: str) -> None:
@@ -130,7 +132,7 @@ class WhooshWriter:
     def _forget(self, article_id: str) -> None:
         """Delete the committed article *article_id*, if any, and its words from the vocabulary."""
         for docnum, stored in self._committed_versions(article_id):
-            self._vocabulary.remove(article_words(stored.get(S.TITLE), stored.get(S.BODY)))
+            self._vocabulary.remove(text_words(stored.get(S.TITLE), stored.get(S.BODY)))
             self._writer.delete_document(docnum)
 
     def _committed_versions(self, article_id: str) -> list[tuple[int, dict]]:
@@ -180,6 +182,10 @@ class WhooshWriter:
                     fields_[S.CLUSTER] = clusters[aid]
             fields_[S.DATE_NUM] = S.date_num(stored.get(S.DATE))
             fields_[S.DATE_PATH] = " ".join(S.date_path_terms(stored.get(S.DATE) or None))
+            if self.prepare is not None:  # the text is unchanged: so are its words
+                prepared = prepare_text(stored.get(S.TITLE), stored.get(S.BODY))
+                del prepared[_WORDS]
+                fields_[_PREPARED] = prepared
             for docnum, _ in versions:
                 self._writer.delete_document(docnum)
             self._writer.add_document(**fields_)
@@ -330,21 +336,40 @@ class _Lengths:
 
 _PREPARED = "_prepared"
 _WORDS = "_words"  # in a prepared article: its distinct words, for the spelling vocabulary
-_schema_cache: list = []
+_analysis: dict[str, TextPostings] = {}
+
+
+def _text_fields() -> dict[str, TextPostings]:
+    if not _analysis:
+        schema = S.schema()
+        _analysis.update({name: TextPostings(schema[name], VOCABULARY_ANALYZER) for name in ANALYSED_IN_POOL})
+    return _analysis
+
+
+def prepare_text(title: str | None, body: str | None) -> dict[str, list]:
+    """The postings of an article's title and body, as Whoosh's fields analyse them
+    (``(term bytes, frequency, weight, encoded positions)`` per term, by
+    :class:`.postings.TextPostings`), and its words for the spelling vocabulary."""
+    fields_ = _text_fields()
+    words: set[str] = set()
+    prepared: dict[str, list] = {S.TITLE: fields_[S.TITLE].postings(title or "", words),
+                                 S.BODY: fields_[S.BODY].postings(body or "", words)}
+    prepared[_WORDS] = sorted(words)
+    return prepared
 
 
 def prepare_article(article: Article) -> dict[str, list]:
-    """The postings of *article*'s text fields, as Whoosh's fields analyse them
-    (``(term bytes, frequency, weight, encoded positions)`` per term), and its
-    words for the spelling vocabulary: run in the extraction pool, so the
-    writer only adds them."""
-    if not _schema_cache:
-        _schema_cache.append(S.schema())
-    schema = _schema_cache[0]
-    values = {S.TITLE: article.title, S.BODY: article.body}
-    prepared = {name: list(schema[name].index(values[name])) for name in ANALYSED_IN_POOL}
-    prepared[_WORDS] = article_words(article.title, article.body)
-    return prepared
+    """:func:`prepare_text` of *article*: run in the extraction pool, so the writer only adds the postings."""
+    return prepare_text(article.title, article.body)
+
+
+def text_words(title: str | None, body: str | None) -> list[str]:
+    """``vocabulary.article_words``, from the same one-pass analysis as :func:`prepare_text`."""
+    fields_ = _text_fields()
+    words: set[str] = set()
+    fields_[S.TITLE].words(title or "", words)
+    fields_[S.BODY].words(body or "", words)
+    return sorted(words)
 
 
 def _writer(ix, wait: float):
