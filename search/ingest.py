@@ -392,7 +392,7 @@ def _write_changes(writer, roots, root_keys, aliases, extraction_key: str, optio
     for batch in _processed_batches(tasks, options, procs, shown, fail, getattr(writer, "prepare", None)):
         for article, _, _ in batch:
             resolver.observe(article.entities)
-        resolver.prime(())  # settle the batch's new names in one pass
+        resolver.settle()  # the batch's new names, in one pass
         for article, root, ehash in batch:
             canonical = resolver.resolve(article.entities)
             if article.id in existing:
