@@ -21,6 +21,8 @@ from search.whoosh_backend.service import WhooshBackend
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
 SITES = ROOT / "tests" / "fixtures" / "sites"
+# Reuters-21578, read where it lies (beside the project, or $NEWSFACET_REUTERS), never copied in.
+REUTERS = Path(os.environ.get("NEWSFACET_REUTERS") or ROOT.parent / "shared" / "corpora" / "reuters21578")
 # The seeds were scraped in mid 2024; year-less dates resolve against this day.
 SEEDS_CRAWLED = dt.date(2024, 7, 1)
 

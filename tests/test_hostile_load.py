@@ -22,14 +22,13 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
 
-from .conftest import ROOT, free_port
+from .conftest import REUTERS, ROOT, free_port
 
-CORPUS = Path(os.environ.get("NEWSFACET_REUTERS") or ROOT.parent / "shared" / "corpora" / "reuters21578")
+CORPUS = REUTERS
 FILES = sorted(CORPUS.glob("reut2-*.sgm.gz"))
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(len(FILES) != 22, reason=f"Reuters-21578 not found in {CORPUS}")]

@@ -9,15 +9,14 @@ creates stays under pytest's ``tmp_path``.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-REUTERS = Path(os.environ.get("NEWSFACET_REUTERS") or ROOT.parent / "shared" / "corpora" / "reuters21578")
+from .conftest import REUTERS, ROOT
+
 BASE, ADDED = 300, 50
 
 pytestmark = [

@@ -11,8 +11,6 @@ dotted capitals, apostrophes, inner dots) and on real newswire.
 from __future__ import annotations
 
 import itertools
-import os
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -27,7 +25,7 @@ from search.whoosh_backend.postings import TextPostings
 from search.whoosh_backend.vocabulary import VOCABULARY_ANALYZER, article_words
 from search.whoosh_backend.writer import prepare_text, text_words
 
-from .conftest import ROOT
+from .conftest import REUTERS
 
 SCHEMA = S.schema()
 PIECES = ["Tromsø", "estimates", "estimated", "U.S.", "o'brien", "O'Brien's", "İstanbul", "Straße", "ﬁnance",
@@ -84,9 +82,6 @@ def test_other_analyzer_shapes_are_refused():
         TextPostings(Field(RegexTokenizer(r"\s+", gaps=True) | VOCABULARY_ANALYZER.items[1]), VOCABULARY_ANALYZER)
     with pytest.raises(ValueError, match="share the field's tokenizer"):
         TextPostings(SCHEMA[S.BODY], RegexTokenizer(r"\w+") | VOCABULARY_ANALYZER.items[1])
-
-
-REUTERS = Path(os.environ.get("NEWSFACET_REUTERS") or ROOT.parent / "shared" / "corpora" / "reuters21578")
 
 
 @pytest.mark.skipif(not list(REUTERS.glob("reut2-*.sgm.gz")), reason=f"Reuters-21578 corpus not found at {REUTERS}")

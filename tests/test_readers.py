@@ -14,8 +14,9 @@ from search.document import ReadFailure, Source
 from search.readers import decode_bytes, decoding, files, iter_sources, read_path, reuters_name, rewrap_paragraphs
 from search.settings import Options
 
+from .conftest import REUTERS
+
 OPTIONS = Options()
-REUTERS_DIR = Path("/work/shared/corpora/reuters21578")
 CYRILLIC_PAGE = '<meta charset="windows-1251"><p>Привет</p>'
 BODY = "The council met on Monday and approved the budget for next year.\n"
 
@@ -573,11 +574,11 @@ def test_rewrap_paragraphs(text: str, expected: str) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not REUTERS_DIR.is_dir(), reason="Reuters-21578 corpus not available")
+@pytest.mark.skipif(not REUTERS.is_dir(), reason="Reuters-21578 corpus not available")
 def test_real_reuters_corpus() -> None:
     options = Options(extensions=(".sgm", ".sgm.gz"))
     stories = failed = 0
-    for item in iter_sources([REUTERS_DIR], options):
+    for item in iter_sources([REUTERS], options):
         if isinstance(item, Source):
             stories += 1
         else:

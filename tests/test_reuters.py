@@ -6,18 +6,15 @@ the project, or ``$NEWSFACET_REUTERS``), never copied into the project.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 
 from search.api import SearchRequest
 from search.whoosh_backend.service import WhooshBackend
 from web.cli import main
 
-from .conftest import ROOT
+from .conftest import REUTERS
 
-CORPUS = Path(os.environ.get("NEWSFACET_REUTERS") or ROOT.parent / "shared" / "corpora" / "reuters21578")
+CORPUS = REUTERS
 FILES = sorted(CORPUS.glob("reut2-*.sgm.gz"))
 pytestmark = pytest.mark.skipif(len(FILES) != 22, reason="Reuters-21578 corpus not found")
 
