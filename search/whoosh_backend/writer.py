@@ -16,9 +16,10 @@ the writer's ``prepare`` hook, in one pass per field by :mod:`.postings`) and
 :meth:`_Writer.add_document` adds the postings it gets, so the one writing
 process, the one a run waits on, does less; the index is byte for byte what
 Whoosh's own analysis writes (tests/test_prepared.py, tests/test_postings.py).
-Rewriting an article's entities re-adds its stored text the same way.  The pool also lists each article's words for the
-spelling vocabulary, which is kept beside the index (:mod:`.vocabulary`)
-rather than as a second, unstemmed text field.
+Rewriting an article's entities re-adds its stored text the same way.  The
+pool also lists each article's words for the spelling vocabulary, which is
+kept beside the index (:mod:`.vocabulary`) rather than as a second, unstemmed
+text field.
 
 A failed run (a full disk, a kill) leaves the last commit whole: the partial
 segment is removed and the lock released (:meth:`WhooshWriter.abort`).
@@ -183,9 +184,7 @@ class WhooshWriter:
             fields_[S.DATE_NUM] = S.date_num(stored.get(S.DATE))
             fields_[S.DATE_PATH] = " ".join(S.date_path_terms(stored.get(S.DATE) or None))
             if self.prepare is not None:  # the text is unchanged: so are its words
-                prepared = prepare_text(stored.get(S.TITLE), stored.get(S.BODY))
-                del prepared[_WORDS]
-                fields_[_PREPARED] = prepared
+                fields_[_PREPARED] = text_postings(stored.get(S.TITLE), stored.get(S.BODY))
             for docnum, _ in versions:
                 self._writer.delete_document(docnum)
             self._writer.add_document(**fields_)
@@ -315,6 +314,12 @@ class _Writer(SegmentWriter):
         self.docnum += 1
 
 
+# PostingPool.add's memory estimate of one posting, less the lengths of its
+# field name, term (counted twice) and value: tuple, field name, term, document
+# number, weight and value.
+_POSTING_SIZE = (28 + 4 * 5) + 21 + 26 + 18 + 16 + 21
+
+
 def _pool_extend(pool: PostingPool, fieldname: str, docnum: int, items: list, boost: float) -> None:
     """``pool.add`` for every posting of one field of one document, in one step.
 
@@ -325,7 +330,7 @@ def _pool_extend(pool: PostingPool, fieldname: str, docnum: int, items: list, bo
     if not items:
         return
     pool.fieldnames.add(fieldname)
-    size = (150 + len(fieldname)) * len(items) + sum(2 * len(item[0]) + len(item[3] or b"") for item in items)
+    size = (_POSTING_SIZE + len(fieldname)) * len(items) + sum(2 * len(t) + len(v or b"") for t, _, _, v in items)
     if pool.currentsize + size > pool.limit:
         pool.save()
     pool.current.extend([(fieldname, tbytes, docnum, weight * boost, vbytes) for tbytes, _, weight, vbytes in items])
@@ -361,14 +366,19 @@ def _text_fields() -> dict[str, TextPostings]:
     return _analysis
 
 
-def prepare_text(title: str | None, body: str | None) -> dict[str, list]:
+def text_postings(title: str | None, body: str | None, words: set[str] | None = None) -> dict[str, list]:
     """The postings of an article's title and body, as Whoosh's fields analyse them
     (``(term bytes, frequency, weight, encoded positions)`` per term, by
-    :class:`.postings.TextPostings`), and its words for the spelling vocabulary."""
+    :class:`.postings.TextPostings`); their unstemmed words are added to *words* if given."""
     fields_ = _text_fields()
+    return {S.TITLE: fields_[S.TITLE].postings(title or "", words),
+            S.BODY: fields_[S.BODY].postings(body or "", words)}
+
+
+def prepare_text(title: str | None, body: str | None) -> dict[str, list]:
+    """:func:`text_postings`, and the words for the spelling vocabulary."""
     words: set[str] = set()
-    prepared: dict[str, list] = {S.TITLE: fields_[S.TITLE].postings(title or "", words),
-                                 S.BODY: fields_[S.BODY].postings(body or "", words)}
+    prepared = text_postings(title, body, words)
     prepared[_WORDS] = sorted(words)
     return prepared
 
