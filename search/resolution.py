@@ -326,9 +326,7 @@ class EntityResolver:
         the cluster a name's own key leads to (through the last rebuild's joins),
         or a new one of its own, valued from its spellings and typed by its votes."""
         self._exact = False
-        for key in self._new_keys:
-            if key in self._targets:
-                continue
+        for key in self._new_keys:  # none has a target yet: both rebuild and this clear the list
             stats = self._raw[key]
             target = self._own_target(key, stats)
             target = self._joined.get(target, target)
