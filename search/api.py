@@ -202,6 +202,10 @@ class IndexWriter(Protocol):
     #: process that writes.
     prepare: Callable[[Article], Any] | None
 
+    def plan(self, articles: int, procs: int) -> None:
+        """Before the first :meth:`add`: the run reads up to *articles* with *procs*
+        processes, for an engine that writes a large run differently."""
+
     def existing(self, roots: set[str]) -> tuple[dict[str, StoredState], dict[str, str]]:
         """Articles indexed from *roots* by id, and every indexed article's root folder by id."""
 

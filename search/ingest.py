@@ -42,6 +42,7 @@ from .errors import SearchError
 from .extract import statistical
 from .extract.entities import prepare as prepare_entities
 from .pipeline import PIPELINE_VERSION, ExtractionError, article_id, process
+from .procs import die_with_parent
 from .readers import article_path, count_files, iter_sources, split_article_path, walk_stamp
 from .resolution import EntityResolver
 from .settings import Options, Settings
@@ -388,6 +389,7 @@ def _write_changes(writer, roots, root_keys, aliases, extraction_key: str, optio
     # process pool while this process resolves entities and writes each batch.
     tasks = _tasks(roots, options, repeated, extraction_key, existing, taken, seen_ids, report, fail, shown, stale,
                    snapshot)
+    writer.plan(articles.n, procs or os.cpu_count() or 1)
     written_clusters: dict[str, str] = {}  # id -> the cluster value written this run
     for batch in _processed_batches(tasks, options, procs, shown, fail, getattr(writer, "prepare", None)):
         for article, _, _ in batch:
@@ -603,7 +605,8 @@ def _processed_batches(tasks, options: Options, procs: int | None, shown: Progre
     prepare_entities(options)  # built once here, shared by the forked workers
     import search.extract.html  # noqa: F401  (imported once here too, not in every worker)
     ctx = multiprocessing.get_context("fork" if sys.platform != "win32" else "spawn")
-    with ctx.Pool(procs) as pool:
+    # Workers die with this process: one left waiting after a kill -9 would hold the index's lock.
+    with ctx.Pool(procs, initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
         batch = first
         pending = pool.imap(work, [t for t, _ in batch], chunksize=16)
         while batch:

@@ -202,6 +202,9 @@ class OpenSearchWriter:
                 self._release_lock()
                 raise
 
+    def plan(self, articles: int, procs: int) -> None:
+        """Nothing to choose: the cluster's nodes share the writing of every bulk request."""
+
     # -- reading what is there ----------------------------------------------------
 
     def existing(self, roots: set[str]) -> tuple[dict[str, Stored], dict[str, str]]:

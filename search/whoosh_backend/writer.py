@@ -7,19 +7,24 @@ Whoosh traps this module designs around (each has a test):
   writer adds the results;
 * ``BufferedWriter`` scrambles sortable columns: not used;
 * an index left in many segments answers markedly slower, so a run that adds
-  many documents ends with a merge into one segment;
+  many documents ends with a merge of the older segments into one (beside the
+  new segment of a large run's writer process);
 * a compound segment file is read into memory for every searcher: segments
   are written as separate files.
 
 The text fields are analysed in the extraction pool (:func:`prepare_article`,
 the writer's ``prepare`` hook, in one pass per field by :mod:`.postings`) and
-:meth:`_Writer.add_document` adds the postings it gets, so the one writing
+the writer adds the postings it gets (:mod:`.segment`), so the one writing
 process, the one a run waits on, does less; the index is byte for byte what
 Whoosh's own analysis writes (tests/test_prepared.py, tests/test_postings.py).
 Rewriting an article's entities re-adds its stored text the same way.  The
 pool also lists each article's words for the spelling vocabulary, which is
 kept beside the index (:mod:`.vocabulary`) rather than as a second, unstemmed
 text field.
+
+A large run writes its new articles' segment in a second process
+(:mod:`.writer_process`) while the run's own process resolves entities and
+copy clusters.
 
 A failed run (a full disk, a kill) leaves the last commit whole: the partial
 segment is removed and the lock released (:meth:`WhooshWriter.abort`).
@@ -37,7 +42,7 @@ from pathlib import Path
 from whoosh import index as whoosh_index
 from whoosh.filedb.filestore import FileStorage
 from whoosh.index import TOC, FileIndex, LockError, clean_files
-from whoosh.writing import CLEAR, PostingPool, SegmentWriter
+from whoosh.writing import CLEAR
 
 from ..document import Article, Entity, Stored
 from ..errors import IndexLocked, IndexWriteError
@@ -45,6 +50,7 @@ from ..ingest import entities_json, public_entities_json
 from . import schema as S
 from .facets import FacetTables
 from .postings import TextPostings
+from .segment import PREPARED, PreparedSegmentWriter
 from .store import (
     CLUSTER_STATE_FILE,
     ENTITY_STATE_FILE,
@@ -57,12 +63,20 @@ from .store import (
     tables_path,
 )
 from .vocabulary import VOCABULARY_ANALYZER, VocabularyDelta, save_for_commit, vocabulary_path
+from .writer_process import SegmentProcess
 
 # Text fields analysed in the extraction pool (:func:`prepare_article`), not in the writer.
 ANALYSED_IN_POOL = (S.TITLE, S.BODY)
 # A run adding more than this many articles ends with a merge to one segment.
 OPTIMIZE_MIN_CHANGES = 1000
 WRITER_LIMIT_MB = 256
+# A run adding at least this many articles with a process pool writes them in a
+# process of its own (:mod:`.writer_process`); a smaller one is done before the
+# process would have paid for itself.
+WRITER_PROCESS_MIN_ARTICLES = 2000
+# Writer processes of such a run: each writes one segment, and their flushes at
+# the commit, a run's one long step that nothing else overlaps, run side by side.
+WRITER_PROCESSES = 2
 
 
 class WhooshWriter:
@@ -90,6 +104,15 @@ class WhooshWriter:
         fresh = rebuild or not any(seg.doc_count() for seg in self._writer.segments)
         self._writer.vocabulary = (self._vocabulary, fresh)
         self._committed = None  # a searcher of the last commit, for replacements and deletions
+
+    def plan(self, articles: int, procs: int) -> None:
+        """A run of up to *articles* with *procs* processes writes its new segment in a
+        process of its own when it is large enough to gain from it."""
+        if procs >= 2 and articles >= WRITER_PROCESS_MIN_ARTICLES:
+            try:
+                self._writer.write_elsewhere(WRITER_PROCESSES, articles)
+            except OSError as exc:  # no process could be started
+                raise self.explain(exc) from exc
 
     def existing(self, roots: set[str]) -> tuple[dict[str, Stored], dict[str, str]]:
         mine, owners = {}, {}
@@ -121,7 +144,7 @@ class WhooshWriter:
         if article.prepared is not None:
             prepared = dict(article.prepared)
             words = prepared.pop(_WORDS, None)
-            fields_[_PREPARED] = prepared
+            fields_[PREPARED] = prepared
         if not self.rebuild:  # a rebuild's commit drops every old segment: nothing to replace
             self._forget(article.id)
         self._vocabulary.add(text_words(article.title, article.body) if words is None else words)
@@ -184,7 +207,7 @@ class WhooshWriter:
             fields_[S.DATE_NUM] = S.date_num(stored.get(S.DATE))
             fields_[S.DATE_PATH] = " ".join(S.date_path_terms(stored.get(S.DATE) or None))
             if self.prepare is not None:  # the text is unchanged: so are its words
-                fields_[_PREPARED] = text_postings(stored.get(S.TITLE), stored.get(S.BODY))
+                fields_[PREPARED] = text_postings(stored.get(S.TITLE), stored.get(S.BODY))
             for docnum, _ in versions:
                 self._writer.delete_document(docnum)
             self._writer.add_document(**fields_)
@@ -239,14 +262,57 @@ def _check_unlocked(index_dir: Path) -> None:
     lock.release()
 
 
-class _Writer(SegmentWriter):
+class _Writer(PreparedSegmentWriter):
     """Whoosh's writer, storing the facet tables and the spelling vocabulary of
     the generation it commits just before the commit becomes visible, so that a
     server switching to a new commit loads them instead of every request thread
-    rebuilding them from the index at once (seconds of stall on a large index)."""
+    rebuilding them from the index at once (seconds of stall on a large index).
+
+    After :meth:`write_elsewhere` the documents it is given are written into
+    segments of their own by writer processes (:mod:`.writer_process`), which
+    its commit adds to the ones it writes itself."""
 
     # (this writer's vocabulary changes, whether the previous commit's vocabulary is dropped)
     vocabulary: tuple[VocabularyDelta, bool]
+    processes: list[SegmentProcess] = []
+    _share = 0  # documents for each process but the last
+    _sent = 0
+
+    def write_elsewhere(self, count: int, articles: int) -> None:
+        """Send the next *articles* documents to *count* writer processes, the first
+        share to the first and so on (the last takes any more): the documents keep
+        the order they were added in, so results that tie keep theirs too."""
+        self._share = max(1, -(-articles // count))
+        while len(self.processes) < count:
+            self.processes = [*self.processes, SegmentProcess(self, _segment_options())]
+
+    def add_document(self, **fields_):
+        if not self.processes:
+            return super().add_document(**fields_)
+        self._check_state()
+        self.processes[min(self._sent // self._share, len(self.processes) - 1)].add(fields_)
+        self._sent += 1
+
+    def commit(self, mergetype=None, optimize=None, merge=None):
+        """Whoosh's commit, with the writer processes' segments among the new ones."""
+        if not self.processes:
+            return super().commit(mergetype=mergetype, optimize=optimize, merge=merge)
+        self._check_state()
+        for process in self.processes:
+            process.close_input()  # they flush their segments while this process merges
+        final = self._merge_segments(mergetype, optimize, merge)
+        if self._added:
+            final.append(self._finalize_segment())
+        else:
+            self._close_segment()
+        final.extend(segment for segment in (p.segment() for p in self.processes) if segment is not None)
+        self._commit_toc(final)
+        self._finish()
+
+    def stop_processes(self) -> None:
+        """Stop the writer processes, if any: the run is given up."""
+        for process in self.processes:
+            process.stop()
 
     def _commit_toc(self, segments):
         reader = FileIndex._reader(self.storage, self.schema, segments, self.generation)
@@ -259,102 +325,6 @@ class _Writer(SegmentWriter):
             reader.close()
         super()._commit_toc(segments)
 
-    def _flush_segment(self):
-        """Whoosh's ``_flush_segment`` with every document's field lengths read once
-        (:class:`_Lengths`): Whoosh reads them back from the new segment's file for
-        each posting it writes, a third of a commit's time."""
-        self.perdocwriter.close()
-        pdr = self.per_document_reader() if self.codec.length_stats else None
-        try:
-            lengths = _Lengths(pdr) if pdr else None
-            self.fieldwriter.add_postings(self.schema, lengths, self.pool.iter_postings())
-            self.fieldwriter.close()
-        finally:
-            if pdr:
-                pdr.close()
-
-
-    def add_document(self, **fields_):
-        """Whoosh's ``add_document``, taking the postings of the text fields from
-        ``fields_[_PREPARED]`` when the extraction pool analysed them
-        (:func:`prepare_article`): tokenising and stemming were a fifth of the
-        writing process's time, the one process a run waits on."""
-        prepared = fields_.pop(_PREPARED, None)
-        if not prepared:
-            return super().add_document(**fields_)
-        self._check_state()
-        perdocwriter = self.perdocwriter
-        schema = self.schema
-        docnum = self.docnum
-        pool = self.pool
-        docboost = self._doc_boost(fields_)
-        fieldnames = sorted(name for name in fields_ if not name.startswith("_"))
-        self._check_fields(schema, fieldnames)
-        perdocwriter.start_doc(docnum)
-        for fieldname in fieldnames:
-            value = fields_.get(fieldname)
-            if value is None:
-                continue
-            field = schema[fieldname]
-            length = 0
-            if field.indexed:
-                fieldboost = self._field_boost(fields_, fieldname, docboost)
-                items = prepared[fieldname] if fieldname in prepared else list(field.index(value))
-                if field.scorable:
-                    length = sum(item[1] for item in items)
-                _pool_extend(pool, fieldname, docnum, items, fieldboost)
-            # No field of the schema has a separate spelling field or term vectors
-            # (checked by the tests), the two parts of Whoosh's method left out here.
-            perdocwriter.add_field(fieldname, field, value if field.stored else None, length)
-            column = field.column_type
-            if column:
-                perdocwriter.add_column_value(fieldname, column, field.to_column_value(value))
-        perdocwriter.finish_doc()
-        self._added = True
-        self.docnum += 1
-
-
-# PostingPool.add's memory estimate of one posting, less the lengths of its
-# field name, term (counted twice) and value: tuple, field name, term, document
-# number, weight and value.
-_POSTING_SIZE = (28 + 4 * 5) + 21 + 26 + 18 + 16 + 21
-
-
-def _pool_extend(pool: PostingPool, fieldname: str, docnum: int, items: list, boost: float) -> None:
-    """``pool.add`` for every posting of one field of one document, in one step.
-
-    Whoosh's ``PostingPool.add`` checks types and estimates the memory of each
-    posting on its own, a sixth of the writing process's time; the same estimate
-    summed per field spills a sorted run at most a field later, and the
-    segment's postings, sorted and merged from the runs, are the same."""
-    if not items:
-        return
-    pool.fieldnames.add(fieldname)
-    size = (_POSTING_SIZE + len(fieldname)) * len(items) + sum(2 * len(t) + len(v or b"") for t, _, _, v in items)
-    if pool.currentsize + size > pool.limit:
-        pool.save()
-    pool.current.extend([(fieldname, tbytes, docnum, weight * boost, vbytes) for tbytes, _, weight, vbytes in items])
-    pool.currentsize += size
-
-
-class _Lengths:
-    """The ``doc_field_length`` of a per-document reader, each field's column read
-    once for every document and then looked up by document number."""
-
-    def __init__(self, reader):
-        self._reader = reader
-        self._docs = reader.doc_count_all()
-        self._fields: dict[str, list] = {}
-
-    def doc_field_length(self, docnum: int, fieldname: str, default: int = 0):
-        column = self._fields.get(fieldname)
-        if column is None:
-            read = self._reader.doc_field_length
-            column = self._fields[fieldname] = [read(d, fieldname, default) for d in range(self._docs)]
-        return column[docnum]
-
-
-_PREPARED = "_prepared"
 _WORDS = "_words"  # in a prepared article: its distinct words, for the spelling vocabulary
 _analysis: dict[str, TextPostings] = {}
 
@@ -397,11 +367,15 @@ def text_words(title: str | None, body: str | None) -> list[str]:
     return sorted(words)
 
 
+def _segment_options() -> dict:
+    """Options of every segment writer: separate segment files, not one compound file,
+    which Whoosh reads into memory for every searcher (~180 MB per thread on Reuters)."""
+    return {"limitmb": WRITER_LIMIT_MB, "compound": False}
+
+
 def _writer(ix, wait: float):
     try:
-        # Separate segment files, not one compound file: Whoosh reads a compound
-        # segment into memory for every searcher (~180 MB per thread on Reuters).
-        writer = _Writer(ix, timeout=wait, limitmb=WRITER_LIMIT_MB, compound=False)
+        writer = _Writer(ix, timeout=wait, **_segment_options())
     except LockError:
         raise IndexLocked(
             f"another 'newsfacet index' is writing to this index (waited {wait:.0f} s); "
@@ -414,6 +388,7 @@ def _writer(ix, wait: float):
 def _abandon(ix, writer) -> None:
     """Give up *writer* after a failure: unlock the index and delete the partial
     segment it left, so a full disk gets its space back.  The last commit is untouched."""
+    writer.stop_processes()
     if not writer.is_closed:
         try:
             writer.cancel()
