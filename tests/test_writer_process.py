@@ -36,18 +36,23 @@ PLACES = ["Lisbon", "Tromsø", "Oslo", "Nairobi", "Quito"]
 PEOPLE = ["Maria Lopes", "Ole Hansen", "Grace Wanjiru"]
 WORDS = ["harbour", "ferry", "council", "budget", "strike", "estimates", "port", "workers", "minister"]
 ARTICLES = 900
+COPIES = 300
 
 
-def write_corpus(folder: Path, n: int = ARTICLES, seed: int = 3) -> Path:
+def write_corpus(folder: Path, n: int = ARTICLES, seed: int = 3, copies: int = 0) -> Path:
+    """*n* stories in one JSONL file, then syndicated copies of the first *copies*
+    (whose arrival rewrites the earlier story with its copy cluster)."""
     rng = random.Random(seed)
     folder.mkdir(parents=True, exist_ok=True)
+    stories = []
+    for i in range(n):
+        place, person = rng.choice(PLACES), rng.choice(PEOPLE)
+        text = (f"{place.upper()} - {person} said on Monday the {rng.choice(WORDS)} would reopen. "
+                + " ".join(rng.choice(WORDS) for _ in range(rng.randint(40, 80))) + ".")
+        stories.append({"title": f"Story {i} from {place}", "text": text, "date": f"2023-0{1 + i % 9}-1{i % 10}"})
+    stories += [story | {"title": story["title"] + " (wire copy)", "source": "wire"} for story in stories[:copies]]
     with open(folder / "feed.jsonl", "w", encoding="utf-8") as fh:
-        for i in range(n):
-            place, person = rng.choice(PLACES), rng.choice(PEOPLE)
-            text = (f"{place.upper()} - {person} said on Monday the {rng.choice(WORDS)} would reopen. "
-                    + " ".join(rng.choice(WORDS) for _ in range(rng.randint(10, 80))) + ".")
-            fh.write(json.dumps({"title": f"Story {i} from {place}", "text": text,
-                                 "date": f"2023-0{1 + i % 9}-1{i % 10}"}) + "\n")
+        fh.writelines(json.dumps(story) + "\n" for story in stories)
     return folder
 
 
@@ -93,7 +98,8 @@ def leftovers(index_dir: Path) -> list[str]:
 
 
 def test_a_large_run_through_writer_processes_indexes_what_one_process_does(tmp_path, monkeypatch):
-    corpus = write_corpus(tmp_path / "corpus")
+    """The new articles, and then the rewrites of those a later copy joined to a cluster."""
+    corpus = write_corpus(tmp_path / "corpus", copies=COPIES)
     monkeypatch.setattr(writer_module, "WRITER_PROCESS_MIN_ARTICLES", 10**9)
     alone = build_index([corpus], tmp_path / "alone", Options(), progress=False, procs=2)
     started = []
@@ -106,13 +112,13 @@ def test_a_large_run_through_writer_processes_indexes_what_one_process_does(tmp_
     monkeypatch.setattr(writer_module.SegmentProcess, "__init__", spy)
     monkeypatch.setattr(writer_module, "WRITER_PROCESS_MIN_ARTICLES", 100)
     split = build_index([corpus], tmp_path / "split", Options(), progress=False, procs=2)
-    assert len(started) == writer_module.WRITER_PROCESSES == 2
+    assert writer_module.WRITER_PROCESSES == 2 and len(started) == 4  # two for the new, two for the rewrites
     assert (split.added, split.total, split.failed) == (alone.added, alone.total, alone.failed)
-    assert (split.added, split.total, split.failed) == (ARTICLES, ARTICLES, [])
+    assert (split.added, split.total, split.failed) == (ARTICLES + COPIES, ARTICLES + COPIES, [])
     assert stored(tmp_path / "split") == stored(tmp_path / "alone")
+    assert sum(bool(doc.get(S.CLUSTER)) for doc in stored(tmp_path / "split").values()) == 2 * COPIES
     assert answers(tmp_path / "split") == answers(tmp_path / "alone")
-    # each process wrote one segment (the rewrite of moved entities may add one)
-    assert segments(tmp_path / "split") <= 3
+    assert segments(tmp_path / "split") == 4  # one from each process
     assert leftovers(tmp_path / "split") == []
     for pid in started:  # every writer process has ended and been reaped
         assert not Path(f"/proc/{pid}").exists()

@@ -37,6 +37,7 @@ import datetime as dt
 import errno
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from whoosh import index as whoosh_index
@@ -101,18 +102,24 @@ class WhooshWriter:
         # The spelling vocabulary's changes; a rebuild's commit drops every old
         # segment, so its vocabulary is only what this run adds.
         self._vocabulary = VocabularyDelta()
-        fresh = rebuild or not any(seg.doc_count() for seg in self._writer.segments)
-        self._writer.vocabulary = (self._vocabulary, fresh)
+        # Nothing committed to replace: a rebuild's commit drops every old segment.
+        self._fresh = rebuild or not any(seg.doc_count() for seg in self._writer.segments)
+        self._writer.vocabulary = (self._vocabulary, self._fresh)
         self._committed = None  # a searcher of the last commit, for replacements and deletions
+        self._processes = False  # whether the run may use writer processes (:meth:`plan`)
 
     def plan(self, articles: int, procs: int) -> None:
         """A run of up to *articles* with *procs* processes writes its new segment in a
         process of its own when it is large enough to gain from it."""
-        if procs >= 2 and articles >= WRITER_PROCESS_MIN_ARTICLES:
-            try:
-                self._writer.write_elsewhere(WRITER_PROCESSES, articles)
-            except OSError as exc:  # no process could be started
-                raise self.explain(exc) from exc
+        self._processes = procs >= 2
+        if self._processes and articles >= WRITER_PROCESS_MIN_ARTICLES:
+            self._write_elsewhere(articles)
+
+    def _write_elsewhere(self, articles: int, prepare: Callable[[dict], None] | None = None) -> None:
+        try:
+            self._writer.write_elsewhere(WRITER_PROCESSES, articles, prepare)
+        except OSError as exc:  # no process could be started
+            raise self.explain(exc) from exc
 
     def existing(self, roots: set[str]) -> tuple[dict[str, Stored], dict[str, str]]:
         mine, owners = {}, {}
@@ -145,7 +152,7 @@ class WhooshWriter:
             prepared = dict(article.prepared)
             words = prepared.pop(_WORDS, None)
             fields_[PREPARED] = prepared
-        if not self.rebuild:  # a rebuild's commit drops every old segment: nothing to replace
+        if not self._fresh:
             self._forget(article.id)
         self._vocabulary.add(text_words(article.title, article.body) if words is None else words)
         self._writer.add_document(**fields_)
@@ -189,7 +196,12 @@ class WhooshWriter:
         self._writer = _writer(self.ix, self.wait)
         count = 0
         clusters = clusters or {}
-        for aid in dict.fromkeys([*moved, *clusters]):
+        rewrite = dict.fromkeys([*moved, *clusters])
+        # Many rewrites are analysed and written by writer processes, side by side.
+        elsewhere = self._processes and self.prepare is not None and len(rewrite) >= WRITER_PROCESS_MIN_ARTICLES
+        if elsewhere:
+            self._write_elsewhere(len(rewrite), _prepare_stored)
+        for aid in rewrite:
             versions = self._committed_versions(aid)
             if not versions:
                 continue
@@ -206,8 +218,8 @@ class WhooshWriter:
                     fields_[S.CLUSTER] = clusters[aid]
             fields_[S.DATE_NUM] = S.date_num(stored.get(S.DATE))
             fields_[S.DATE_PATH] = " ".join(S.date_path_terms(stored.get(S.DATE) or None))
-            if self.prepare is not None:  # the text is unchanged: so are its words
-                fields_[PREPARED] = text_postings(stored.get(S.TITLE), stored.get(S.BODY))
+            if self.prepare is not None and not elsewhere:  # the text is unchanged: so are its words
+                _prepare_stored(fields_)
             for docnum, _ in versions:
                 self._writer.delete_document(docnum)
             self._writer.add_document(**fields_)
@@ -278,13 +290,16 @@ class _Writer(PreparedSegmentWriter):
     _share = 0  # documents for each process but the last
     _sent = 0
 
-    def write_elsewhere(self, count: int, articles: int) -> None:
+    def write_elsewhere(self, count: int, articles: int, prepare: Callable[[dict], None] | None = None) -> None:
         """Send the next *articles* documents to *count* writer processes, the first
         share to the first and so on (the last takes any more): the documents keep
-        the order they were added in, so results that tie keep theirs too."""
+        the order they were added in, so results that tie keep theirs too.
+
+        :param prepare: run in the processes on each document's fields first.
+        """
         self._share = max(1, -(-articles // count))
         while len(self.processes) < count:
-            self.processes = [*self.processes, SegmentProcess(self, _segment_options())]
+            self.processes = [*self.processes, SegmentProcess(self, _segment_options(), prepare)]
 
     def add_document(self, **fields_):
         if not self.processes:
@@ -343,6 +358,11 @@ def text_postings(title: str | None, body: str | None, words: set[str] | None = 
     fields_ = _text_fields()
     return {S.TITLE: fields_[S.TITLE].postings(title or "", words),
             S.BODY: fields_[S.BODY].postings(body or "", words)}
+
+
+def _prepare_stored(fields_: dict) -> None:
+    """Add the postings of a stored article's title and body to its fields, for a rewrite."""
+    fields_[PREPARED] = text_postings(fields_.get(S.TITLE), fields_.get(S.BODY))
 
 
 def prepare_text(title: str | None, body: str | None) -> dict[str, list]:

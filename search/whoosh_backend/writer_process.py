@@ -26,6 +26,7 @@ import os
 import pickle
 import queue
 import signal
+from collections.abc import Callable
 
 from whoosh.codec.base import Segment
 
@@ -46,15 +47,18 @@ class SegmentProcess:
     """A forked process writing the documents it is sent into one new segment of *ix*.
 
     :param options: keyword arguments for its ``SegmentWriter`` (``limitmb``, ``compound``).
+    :param prepare: run in the process on each document's fields before they are added
+        (the analysis of a rewritten article's stored text).
     """
 
-    def __init__(self, ix, options: dict):
+    def __init__(self, ix, options: dict, prepare: Callable[[dict], None] | None = None):
         ctx = multiprocessing.get_context("fork")
         self._jobs = ctx.Queue(QUEUED)
         self._results = ctx.Queue()
         self._batch: list[dict] = []
         self._process = ctx.Process(target=_serve, name="newsfacet-writer", daemon=True,
-                                    args=(ix.storage, ix.indexname, options, self._jobs, self._results, os.getpid()))
+                                    args=(ix.storage, ix.indexname, options, prepare, self._jobs, self._results,
+                                          os.getpid()))
         self._process.start()
 
     @property
@@ -131,7 +135,7 @@ class SegmentProcess:
         raise IndexWriteError(f"writing the new segment failed: {value}; the index keeps its last complete commit")
 
 
-def _serve(storage, indexname: str, options: dict, jobs, results, parent: int) -> None:
+def _serve(storage, indexname: str, options: dict, prepare, jobs, results, parent: int) -> None:
     """The writer process: add every document sent until told to finish, then send the segment back."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the run, which stops this process
     die_with_parent(parent, PROCESS_NAME)  # a kill -9 of the run leaves no writer behind
@@ -147,6 +151,8 @@ def _serve(storage, indexname: str, options: dict, jobs, results, parent: int) -
             if message is None:
                 break
             for fields in pickle.loads(message):
+                if prepare is not None:
+                    prepare(fields)
                 writer.add_document(**fields)
         if writer._added:
             results.put(("segment", writer._finalize_segment()))
