@@ -140,6 +140,10 @@ class RepeatedLines:
                     if is_sentence(line):
                         self._sentences.add(key)
 
+    def groups(self) -> list[str]:
+        """Every group a document was recorded in."""
+        return list(self._docs)
+
     def for_group(self, group: str) -> dict[str, int]:
         """Line key -> number of distinct stories, for lines that count as boilerplate."""
         stories = len(self._stories[group])

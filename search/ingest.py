@@ -136,10 +136,53 @@ def _repeated_in(source: Source, repeated: dict[str, int]) -> dict[str, int]:
     return {k: v for k, v in repeated.items() if k in keys}
 
 
-def _work(task: tuple[Source, dict[str, int], frozenset[str], Options], prepare=None) -> Article | ReadFailure:
+@dataclasses.dataclass(frozen=True)
+class _Lines:
+    """What pass 1 found repeated in each group, and the hash of the aliases: all it
+    takes to work out which repeated lines a source holds and its effective hash.
+
+    The run's process does so only for articles already indexed (to skip the
+    unchanged); the pool does it for the new ones, beside cleaning them, since
+    keying every line of every new article was a tenth of the run's process's time.
+    """
+
+    groups: dict[str, tuple[dict[str, int], frozenset[str]]]
+    aliases_hash: str
+
+    @classmethod
+    def of_run(cls, repeated: RepeatedLines, aliases_hash: str) -> _Lines:
+        return cls({g: (repeated.for_group(g), repeated.headlines(g)) for g in repeated.groups()}, aliases_hash)
+
+    def of(self, source: Source) -> tuple[dict[str, int], frozenset[str], str]:
+        """*source*'s repeated lines (key -> stories), those that are headlines elsewhere, and its effective hash."""
+        group_rep, group_heads = self.groups.get(source.group) or ({}, frozenset())
+        rep = _repeated_in(source, group_rep)
+        heads = group_heads & rep.keys()
+        return rep, heads, effective_hash(source, [*rep, *(f"headline:{k}" for k in heads)], self.aliases_hash)
+
+
+# In a pool worker: the run's _Lines, set as the worker starts (inherited, not pickled).
+_worker_lines: _Lines | None = None
+
+
+def _start_worker(parent: int, lines: _Lines) -> None:
+    global _worker_lines
+    _worker_lines = lines
+    die_with_parent(parent)  # one left waiting after a kill -9 would hold the index's lock
+
+
+def _work(task: tuple[Source, dict[str, int] | None, frozenset[str] | None, Options], prepare=None,
+          lines: _Lines | None = None) -> Article | ReadFailure:
+    """Clean and extract one source; a task without its repeated lines (None) works them
+    out from *lines* (or the worker's) and leaves the effective hash in ``meta["_hash"]``."""
     source, repeated, headlines, options = task
     try:
+        ehash = None
+        if repeated is None:
+            repeated, headlines, ehash = (lines or _worker_lines).of(source)
         article, _ = process(source, options, repeated, headlines)
+        if ehash is not None:
+            article.meta["_hash"] = ehash
         if prepare is not None:
             article.prepared = prepare(article)
     except ExtractionError as exc:
@@ -387,11 +430,11 @@ def _write_changes(writer, roots, root_keys, aliases, extraction_key: str, optio
     written: dict[str, tuple[str, str]] = {}
     # Pass 2: read again, skip what is unchanged, clean and extract the rest in a
     # process pool while this process resolves entities and writes each batch.
-    tasks = _tasks(roots, options, repeated, extraction_key, existing, taken, seen_ids, report, fail, shown, stale,
-                   snapshot)
+    lines = _Lines.of_run(repeated, extraction_key)
+    tasks = _tasks(roots, options, lines, existing, taken, seen_ids, report, fail, shown, stale, snapshot)
     writer.plan(articles.n, procs or os.cpu_count() or 1)
     written_clusters: dict[str, str] = {}  # id -> the cluster value written this run
-    for batch in _processed_batches(tasks, options, procs, shown, fail, getattr(writer, "prepare", None)):
+    for batch in _processed_batches(tasks, options, procs, shown, fail, lines, getattr(writer, "prepare", None)):
         for article, _, _ in batch:
             resolver.observe(article.entities)
         resolver.settle()  # the batch's new names, in one pass
@@ -557,7 +600,7 @@ def _sources(roots: list[Path], options: Options, fail, on_file=None, keep=None)
             yield item
 
 
-def _tasks(roots, options, repeated: RepeatedLines, aliases_hash: str, existing, taken, seen_ids, report, fail,
+def _tasks(roots, options, lines: _Lines, existing, taken, seen_ids, report, fail,
            shown: Progress, stale: set[str] = frozenset(), snapshot: _Snapshot | None = None):
     """Work for the pool: every source whose effective hash changed, as it is read.
 
@@ -566,15 +609,8 @@ def _tasks(roots, options, repeated: RepeatedLines, aliases_hash: str, existing,
     relative path (``2023/page-1.html`` and ``2024/page-1.html`` given as
     separate folders) keep both articles.
     """
-    group_cache: dict[str, tuple[dict[str, int], frozenset[str]]] = {}
     read = snapshot.replay(fail) if snapshot is not None and snapshot.complete else _sources(roots, options, fail)
     for source in read:
-        if source.group not in group_cache:
-            group_cache[source.group] = (repeated.for_group(source.group), repeated.headlines(source.group))
-        group_rep, group_heads = group_cache[source.group]
-        rep = _repeated_in(source, group_rep)
-        heads = group_heads & rep.keys()
-        ehash = effective_hash(source, [*rep, *(f"headline:{k}" for k in heads)], aliases_hash)
         aid = article_id(source.path)
         root = source.meta["_root"]
         if taken.setdefault(aid, root) != root:  # the folder indexed first keeps the plain id
@@ -582,22 +618,29 @@ def _tasks(roots, options, repeated: RepeatedLines, aliases_hash: str, existing,
             taken[aid] = root
         source.meta["_id"] = aid
         seen_ids.add(aid)
-        if aid in existing and existing[aid].content_hash == ehash and aid not in stale:
+        if aid not in existing:  # new: the pool works out its repeated lines and hash
+            yield (source, None, None, options), None
+            continue
+        rep, heads, ehash = lines.of(source)
+        if existing[aid].content_hash == ehash and aid not in stale:
             report.unchanged += 1
             shown.update()
             continue
         yield (source, rep, heads, options), ehash
 
 
-def _processed_batches(tasks, options: Options, procs: int | None, shown: Progress, fail, prepare=None):
+def _processed_batches(tasks, options: Options, procs: int | None, shown: Progress, fail, lines: _Lines,
+                       prepare=None):
     """Cleaned articles in batches; the pool works on the next batch while the caller writes one.
 
+    :param lines: the run's repeated lines, for the tasks that leave them to the pool.
     :param prepare: the writer's per-article preparation, run beside cleaning.
     """
     procs = procs or os.cpu_count() or 1
     work = functools.partial(_work, prepare=prepare)
     first = list(itertools.islice(tasks, BATCH_SIZE))
     if procs < 2 or len(first) < POOL_MIN_DOCS:
+        work = functools.partial(_work, prepare=prepare, lines=lines)
         while first:
             yield _collect(first, map(work, (t for t, _ in first)), fail, shown)
             first = list(itertools.islice(tasks, BATCH_SIZE))
@@ -605,8 +648,7 @@ def _processed_batches(tasks, options: Options, procs: int | None, shown: Progre
     prepare_entities(options)  # built once here, shared by the forked workers
     import search.extract.html  # noqa: F401  (imported once here too, not in every worker)
     ctx = multiprocessing.get_context("fork" if sys.platform != "win32" else "spawn")
-    # Workers die with this process: one left waiting after a kill -9 would hold the index's lock.
-    with ctx.Pool(procs, initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
+    with ctx.Pool(procs, initializer=_start_worker, initargs=(os.getpid(), lines)) as pool:
         batch = first
         pending = pool.imap(work, [t for t, _ in batch], chunksize=16)
         while batch:
@@ -625,7 +667,7 @@ def _collect(batch, outputs, fail, shown: Progress) -> list[tuple[Article, str, 
             shown.update()  # done with; the rest move the bar once written
             fail(out)
             continue
-        results.append((out, source.meta.get("_root", ""), ehash))
+        results.append((out, source.meta.get("_root", ""), out.meta.pop("_hash", None) or ehash))
         out.id = source.meta["_id"]
         out.meta.pop("_root", None)
         out.meta.pop("_id", None)
