@@ -19,6 +19,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from search.api import SearchRequest
@@ -27,9 +28,10 @@ from search.ingest import build_index
 from search.settings import Options
 from search.whoosh_backend import schema as S
 from search.whoosh_backend import writer as writer_module
+from search.whoosh_backend.facets import FacetTables
 from search.whoosh_backend.segment import PreparedSegmentWriter
 from search.whoosh_backend.service import WhooshBackend
-from search.whoosh_backend.store import open_index
+from search.whoosh_backend.store import open_index, tables_path
 from search.whoosh_backend.writer_process import PROCESS_NAME
 
 PLACES = ["Lisbon", "Tromsø", "Oslo", "Nairobi", "Quito"]
@@ -119,9 +121,26 @@ def test_a_large_run_through_writer_processes_indexes_what_one_process_does(tmp_
     assert sum(bool(doc.get(S.CLUSTER)) for doc in stored(tmp_path / "split").values()) == 2 * COPIES
     assert answers(tmp_path / "split") == answers(tmp_path / "alone")
     assert segments(tmp_path / "split") == 4  # one from each process
+    saved_tables_equal_a_fresh_read(tmp_path / "split")
     assert leftovers(tmp_path / "split") == []
     for pid in started:  # every writer process has ended and been reaped
         assert not Path(f"/proc/{pid}").exists()
+
+
+def saved_tables_equal_a_fresh_read(index_dir: Path) -> None:
+    """The facet tables the run saved (built from the writer processes' and the first
+    commit's shares of each segment) are the ones a fresh read of the index gives."""
+    with open_index(index_dir).searcher() as s:
+        reader = s.reader()
+        saved = FacetTables.load(tables_path(index_dir, reader.generation()))
+        fresh = FacetTables.from_reader(reader)
+    assert saved is not None
+    for name in ("date_num", "indexed_num", "live", "post_doc", "post_term", "cluster", "cluster_heads"):
+        assert np.array_equal(getattr(saved, name), getattr(fresh, name)), name
+    assert saved.terms == fresh.terms and saved.cluster_names == fresh.cluster_names
+    assert saved.lengths.keys() == fresh.lengths.keys()
+    assert all(np.array_equal(saved.lengths[k], fresh.lengths[k]) for k in saved.lengths)
+    assert not saved.live.all()  # deletions were applied to the reused shares
 
 
 def test_an_incremental_large_run_replaces_and_deletes_through_writer_processes(tmp_path, small_threshold):
@@ -138,6 +157,7 @@ def test_an_incremental_large_run_replaces_and_deletes_through_writer_processes(
     assert len(after) == ARTICLES - 100 and set(after) < set(before)
     assert sum("Updated in Quito." in doc[S.BODY] for doc in after.values()) == 300
     assert WhooshBackend(tmp_path / "ix").search(SearchRequest(q='"updated in quito"')).total == 300
+    saved_tables_equal_a_fresh_read(tmp_path / "ix")
 
 
 def _fail_in_writer_process(monkeypatch, action, after: int = 150):
@@ -191,6 +211,7 @@ import sys, time
 from search.ingest import build_index
 from search.settings import Options
 from search.whoosh_backend import writer
+from search.whoosh_backend.facets import FacetTables
 from search.whoosh_backend.segment import PreparedSegmentWriter
 
 writer.WRITER_PROCESS_MIN_ARTICLES = 100

@@ -35,6 +35,7 @@ from ..aliases import alias_key
 from ..model import UNDATED, DateFilter, FacetValue
 from ..textnorm import fold
 from . import schema as S
+from .facet_parts import PartsCache, live_postings
 from .store import leaf_postings
 
 # The OR group of ``entity_any`` values no article has, when no value of the request is known:
@@ -212,17 +213,17 @@ class FacetTables:
         return select_entities(self, entities, entities_any, entities_not)
 
     @classmethod
-    def from_reader(cls, reader) -> FacetTables:
-        """Read the arrays out of an index reader (seconds on a large index)."""
+    def from_reader(cls, reader, parts: PartsCache | None = None) -> FacetTables:
+        """Read the arrays out of an index reader (seconds on a large index), each segment's
+        share taken from *parts* where it holds it (:mod:`.facet_parts`)."""
+        shares = (parts if parts is not None else PartsCache()).of(reader)
         n = reader.doc_count_all()
-        date_num = np.zeros(n, dtype=np.int32)
-        if reader.has_column(S.DATE_NUM):
-            col = reader.column_reader(S.DATE_NUM)
-            date_num = np.fromiter((col[i] for i in range(n)), dtype=np.int32, count=n)
-        indexed_num = np.zeros(n, dtype=np.int64)
-        if reader.has_column(S.INDEXED_NUM):
-            col = reader.column_reader(S.INDEXED_NUM)
-            indexed_num = np.fromiter((col[i] for i in range(n)), dtype=np.int64, count=n)
+
+        def joined(arrays: list[np.ndarray], dtype) -> np.ndarray:
+            return np.concatenate(arrays).astype(dtype, copy=False) if arrays else np.zeros(0, dtype=dtype)
+
+        date_num = joined([p.date_num for p, _ in shares], np.int32)
+        indexed_num = joined([p.indexed_num for p, _ in shares], np.int64)
         live = np.ones(n, dtype=bool)
         if reader.has_deletions():
             for d in range(n):
@@ -231,7 +232,7 @@ class FacetTables:
         terms: list[tuple[str, str]] = []
         docs_parts: list[np.ndarray] = []
         term_parts: list[np.ndarray] = []
-        for raw, ids in _live_postings(reader, S.ENTITY, live):
+        for raw, ids in live_postings(shares, S.ENTITY, live):
             text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
             if not len(ids):
                 continue
@@ -241,15 +242,12 @@ class FacetTables:
             term_parts.append(np.full(len(ids), tid, dtype=np.int32))
         post_doc = np.concatenate(docs_parts) if docs_parts else np.zeros(0, dtype=np.int32)
         post_term = np.concatenate(term_parts) if term_parts else np.zeros(0, dtype=np.int32)
-        lengths = {
-            name: np.fromiter((reader.doc_field_length(d, name, 1) for d in range(n)), dtype=np.float32, count=n)
-            for name in S.DEFAULT_FIELDS
-        }
+        lengths = {name: joined([p.lengths[name] for p, _ in shares], np.float32) for name in S.DEFAULT_FIELDS}
         cluster = np.full(n, -1, dtype=np.int32)
         cluster_names: list[str] = []
         heads: list[int] = []
         if S.CLUSTER in reader.schema:
-            for raw, ids in _live_postings(reader, S.CLUSTER, live):
+            for raw, ids in live_postings(shares, S.CLUSTER, live):
                 if len(ids):
                     cluster[ids] = len(cluster_names)
                     cluster_names.append(raw.decode("utf-8") if isinstance(raw, bytes) else raw)
@@ -490,24 +488,7 @@ def date_facet(tables: FacetTables, mask: np.ndarray, date: DateFilter | None) -
 
 
 def _term_ids(reader, field: str, raw: bytes) -> np.ndarray:
-    """A term's document numbers in every segment, deleted ones included (see :func:`_live_postings`)."""
+    """A term's document numbers in every segment, deleted ones included (masked by the caller)."""
     parts = [np.fromiter(leaf_postings(segment, field, raw).all_ids(), dtype=np.int32) + offset
              for segment, offset in reader.leaf_readers() if (field, raw) in segment]
     return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int32)
-
-
-def _live_postings(reader, field: str, live: np.ndarray):
-    """``(term bytes, live document numbers)`` of every term of *field*, in term order.
-
-    Read segment by segment from the leaf postings, the live mask filtering
-    (:func:`.store.leaf_postings`: through the reader, every term of a segment
-    with deletions costs a set of all its deleted documents).
-    """
-    found: dict[bytes, list[np.ndarray]] = {}
-    for segment, offset in reader.leaf_readers():
-        for raw in segment.lexicon(field):
-            ids = np.fromiter(leaf_postings(segment, field, raw).all_ids(), dtype=np.int32) + offset
-            found.setdefault(raw, []).append(ids)
-    for raw in sorted(found):
-        ids = np.concatenate(found[raw]) if len(found[raw]) > 1 else found[raw][0]
-        yield raw, ids[live[ids]]

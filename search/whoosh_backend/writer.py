@@ -49,6 +49,7 @@ from ..document import Article, Entity, Stored
 from ..errors import IndexLocked, IndexWriteError
 from ..ingest import entities_json, public_entities_json
 from . import schema as S
+from .facet_parts import PartsCache
 from .facets import FacetTables
 from .postings import TextPostings
 from .segment import PREPARED, PreparedSegmentWriter
@@ -193,7 +194,7 @@ class WhooshWriter:
     def update_entities(self, moved: dict[str, list[Entity]], clusters: dict[str, str] | None = None) -> int:
         """Rewrite moved articles from their stored fields, in a second commit: those
         whose entities moved (*moved*) and those whose cluster changed (*clusters*)."""
-        self._writer = _writer(self.ix, self.wait)
+        self._writer = _writer(self.ix, self.wait, self._writer.parts)  # the first commit's shares of the tables
         count = 0
         clusters = clusters or {}
         rewrite = dict.fromkeys([*moved, *clusters])
@@ -286,6 +287,8 @@ class _Writer(PreparedSegmentWriter):
 
     # (this writer's vocabulary changes, whether the previous commit's vocabulary is dropped)
     vocabulary: tuple[VocabularyDelta, bool]
+    # The segments' shares of the facet tables, kept from one commit of a run to the next.
+    parts: PartsCache
     processes: list[SegmentProcess] = []
     _share = 0  # documents for each process but the last
     _sent = 0
@@ -320,7 +323,11 @@ class _Writer(PreparedSegmentWriter):
             final.append(self._finalize_segment())
         else:
             self._close_segment()
-        final.extend(segment for segment in (p.segment() for p in self.processes) if segment is not None)
+        for process in self.processes:
+            segment, parts = process.segment()
+            if segment is not None:
+                final.append(segment)
+                self.parts.put(segment.segment_id(), parts)
         self._commit_toc(final)
         self._finish()
 
@@ -333,7 +340,7 @@ class _Writer(PreparedSegmentWriter):
         reader = FileIndex._reader(self.storage, self.schema, segments, self.generation)
         index_dir = Path(self.storage.folder)
         try:
-            FacetTables.from_reader(reader).save(tables_path(index_dir, self.generation))
+            FacetTables.from_reader(reader, self.parts).save(tables_path(index_dir, self.generation))
             delta, fresh = self.vocabulary
             save_for_commit(index_dir, self.generation, delta, fresh, reader)
         finally:
@@ -393,7 +400,7 @@ def _segment_options() -> dict:
     return {"limitmb": WRITER_LIMIT_MB, "compound": False}
 
 
-def _writer(ix, wait: float):
+def _writer(ix, wait: float, parts: PartsCache | None = None):
     try:
         writer = _Writer(ix, timeout=wait, **_segment_options())
     except LockError:
@@ -402,6 +409,7 @@ def _writer(ix, wait: float):
             "try again when it has finished"
         ) from None
     writer.vocabulary = (VocabularyDelta(), False)  # the text stays: the last commit's vocabulary carries over
+    writer.parts = parts if parts is not None else PartsCache()
     return writer
 
 
@@ -494,8 +502,6 @@ def _save_json_atomic(path: Path, data) -> None:
 def _save_tables(index_dir: Path, reader) -> None:
     """Make sure the latest generation has its facet arrays (the writer stores
     them as it commits), and remove older generations' arrays."""
-    from .facets import FacetTables
-
     generation = reader.generation()
     path = tables_path(index_dir, generation)
     if not path.exists():

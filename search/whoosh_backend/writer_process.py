@@ -29,9 +29,11 @@ import signal
 from collections.abc import Callable
 
 from whoosh.codec.base import Segment
+from whoosh.reading import SegmentReader
 
 from ..errors import IndexWriteError
 from ..procs import die_with_parent
+from .facet_parts import SegmentParts
 from .segment import PreparedSegmentWriter
 
 # Documents per message to the writer process.
@@ -80,8 +82,8 @@ class SegmentProcess:
             self._batch = []
         self._send(None)
 
-    def segment(self) -> Segment | None:
-        """The finished segment, or None if no document was sent.
+    def segment(self) -> tuple[Segment | None, SegmentParts | None]:
+        """The finished segment and its share of the facet tables, or Nones if no document was sent.
 
         :raises OSError: as raised in the writer process (a full disk, permissions).
         :raises IndexWriteError: when the process failed otherwise or died.
@@ -113,7 +115,7 @@ class SegmentProcess:
             except queue.Full:
                 continue
 
-    def _outcome(self) -> Segment | None:
+    def _outcome(self) -> tuple[Segment | None, SegmentParts | None]:
         while True:
             try:
                 kind, value = self._results.get(timeout=POLL)
@@ -155,10 +157,17 @@ def _serve(storage, indexname: str, options: dict, prepare, jobs, results, paren
                     prepare(fields)
                 writer.add_document(**fields)
         if writer._added:
-            results.put(("segment", writer._finalize_segment()))
+            segment = writer._finalize_segment()
+            # Its share of the facet tables, read here while the run waits anyway.
+            reader = SegmentReader(storage, writer.schema, segment)
+            try:
+                parts = SegmentParts.read(reader)
+            finally:
+                reader.close()
+            results.put(("segment", (segment, parts)))
         else:
             writer._close_segment()
-            results.put(("segment", None))
+            results.put(("segment", (None, None)))
     except OSError as exc:
         results.put(("oserror", (exc.errno, exc.strerror, exc.filename)))
     except BaseException as exc:  # reported to the run, which raises it
