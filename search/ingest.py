@@ -28,6 +28,7 @@ import itertools
 import json
 import multiprocessing
 import os
+import signal
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -169,6 +170,10 @@ def _start_worker(parent: int, lines: _Lines) -> None:
     global _worker_lines
     _worker_lines = lines
     die_with_parent(parent)  # one left waiting after a kill -9 would hold the index's lock
+    # Ctrl-C reaches the whole process group: only the run's process may act on it,
+    # by terminating the pool.  A worker interrupted while sending a result left half
+    # a message in the result pipe, and the pool's shutdown waited for the rest forever.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _work(task: tuple[Source, dict[str, int] | None, frozenset[str] | None, Options], prepare=None,

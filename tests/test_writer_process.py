@@ -273,3 +273,56 @@ def test_killing_the_run_leaves_no_helper_process_and_the_last_commit_whole(tmp_
     assert stored(tmp_path / "ix") == before
     report = build_index([seeds, corpus], tmp_path / "ix", Options(), progress=False, procs=2)
     assert report.total == 40 + ARTICLES
+
+
+CTRL_C_DRIVER = """
+import signal, sys
+signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal, whatever started this
+from search.whoosh_backend import writer
+writer.WRITER_PROCESS_MIN_ARTICLES = 100
+from web.cli import main
+sys.argv = ["newsfacet", "index", sys.argv[1], "--index", sys.argv[2], "--procs", "2"]
+raise SystemExit(main())
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads the process table from /proc")
+@pytest.mark.parametrize("delay", [0.3, 1.0, 2.0])
+def test_ctrl_c_stops_the_run_its_pool_and_writers_cleanly(tmp_path, delay):
+    """Ctrl-C reaches the whole process group; the run stops with its one-line message, no
+    helper prints a traceback or lives on, and the last commit answers as before."""
+    seeds = write_corpus(tmp_path / "first", n=40, seed=1)
+    build_index([seeds], tmp_path / "ix", Options(), progress=False, procs=1)
+    before = stored(tmp_path / "ix")
+    corpus = write_corpus(tmp_path / "corpus", n=2000)
+    driver = tmp_path / "driver.py"
+    driver.write_text(CTRL_C_DRIVER)
+    run = subprocess.Popen([sys.executable, str(driver), str(corpus), str(tmp_path / "ix")],
+                           cwd=Path(__file__).resolve().parents[1], start_new_session=True,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    helpers: list[int] = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and run.poll() is None:
+        helpers = _children(run.pid)
+        if sum(_name(c) == PROCESS_NAME.decode() for c in helpers) == 2 and len(helpers) >= 4:
+            break
+        time.sleep(0.1)
+    time.sleep(delay)
+    helpers = [*helpers, *(c for c in _children(run.pid) if c not in helpers)]
+    assert run.poll() is None and len(helpers) >= 4, "the run ended before it was interrupted"
+    os.killpg(run.pid, signal.SIGINT)
+    try:
+        _, err = run.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(run.pid, signal.SIGKILL)
+        run.communicate()
+        pytest.fail("the run hung after Ctrl-C")
+    assert run.returncode == 130, err
+    assert "interrupted; the index keeps its last commit" in err
+    assert "Traceback" not in err
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_name(c) for c in helpers):
+        time.sleep(0.1)
+    assert [c for c in helpers if _name(c)] == []
+    assert stored(tmp_path / "ix") == before
+    assert leftovers(tmp_path / "ix") == []
