@@ -28,7 +28,6 @@ import itertools
 import json
 import multiprocessing
 import os
-import signal
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -43,7 +42,7 @@ from .errors import SearchError
 from .extract import statistical
 from .extract.entities import prepare as prepare_entities
 from .pipeline import PIPELINE_VERSION, ExtractionError, article_id, process
-from .procs import die_with_parent
+from .procs import become_helper
 from .readers import article_path, count_files, iter_sources, split_article_path, walk_stamp
 from .resolution import EntityResolver
 from .settings import Options, Settings
@@ -169,11 +168,7 @@ _worker_lines: _Lines | None = None
 def _start_worker(parent: int, lines: _Lines) -> None:
     global _worker_lines
     _worker_lines = lines
-    die_with_parent(parent)  # one left waiting after a kill -9 would hold the index's lock
-    # Ctrl-C reaches the whole process group: only the run's process may act on it,
-    # by terminating the pool.  A worker interrupted while sending a result left half
-    # a message in the result pipe, and the pool's shutdown waited for the rest forever.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    become_helper(parent)  # one left waiting after a kill -9 would hold the index's lock
 
 
 def _work(task: tuple[Source, dict[str, int] | None, frozenset[str] | None, Options], prepare=None,

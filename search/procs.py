@@ -1,4 +1,4 @@
-"""Helper processes that end with the process that started them.
+"""Helper processes that end with the process that started them, and leave Ctrl-C to it.
 
 An indexing run forks extraction workers and writer processes.  Killed with
 ``kill -9``, the run cannot stop them, and a helper left waiting for work
@@ -20,9 +20,15 @@ _PR_SET_NAME = 15
 _PR_SET_PDEATHSIG = 1
 
 
-def die_with_parent(parent: int, name: bytes | None = None) -> None:
-    """In a forked helper of process *parent*: be killed when *parent* dies, and be
-    called *name* in ps and top (Linux keeps 15 bytes)."""
+def become_helper(parent: int, name: bytes | None = None) -> None:
+    """Set up a forked helper of process *parent*: be killed when *parent* dies, leave
+    Ctrl-C to *parent*, and be called *name* in ps and top (Linux keeps 15 bytes).
+
+    Ctrl-C reaches the whole process group; only the run's process may act on it,
+    by stopping its helpers.  A pool worker interrupted while sending a result left
+    half a message in the pool's result pipe, and the pool's shutdown waited for
+    the rest forever."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     if not sys.platform.startswith("linux"):
         return
     with contextlib.suppress(OSError, AttributeError):

@@ -25,14 +25,13 @@ import multiprocessing
 import os
 import pickle
 import queue
-import signal
 from collections.abc import Callable
 
 from whoosh.codec.base import Segment
 from whoosh.reading import SegmentReader
 
 from ..errors import IndexWriteError
-from ..procs import die_with_parent
+from ..procs import become_helper
 from .facet_parts import SegmentParts
 from .segment import PreparedSegmentWriter
 
@@ -139,8 +138,7 @@ class SegmentProcess:
 
 def _serve(storage, indexname: str, options: dict, prepare, jobs, results, parent: int) -> None:
     """The writer process: add every document sent until told to finish, then send the segment back."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the run, which stops this process
-    die_with_parent(parent, PROCESS_NAME)  # a kill -9 of the run leaves no writer behind
+    become_helper(parent, PROCESS_NAME)  # a kill -9 of the run leaves no writer behind; Ctrl-C is the run's
     try:
         writer = PreparedSegmentWriter(storage.open_index(indexname), _lk=False, **options)
         while True:
