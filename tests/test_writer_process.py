@@ -236,6 +236,19 @@ def _children(pid: int) -> list[int]:
     return found
 
 
+def _helpers_once_writing(run: subprocess.Popen) -> list[int]:
+    """The run's helper processes, once its two writer processes and the pool's two are up
+    (or whatever there is when the run ends or a minute has passed)."""
+    helpers: list[int] = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and run.poll() is None:
+        helpers = _children(run.pid)
+        if sum(_name(c) == PROCESS_NAME.decode() for c in helpers) == 2 and len(helpers) >= 4:
+            break
+        time.sleep(0.1)
+    return helpers
+
+
 def _name(pid: int) -> str:
     """The process's name, or "" once it has ended (a zombie has ended too)."""
     try:
@@ -255,13 +268,7 @@ def test_killing_the_run_leaves_no_helper_process_and_the_last_commit_whole(tmp_
     driver.write_text(DRIVER)
     run = subprocess.Popen([sys.executable, str(driver), str(corpus), str(tmp_path / "ix")],
                            cwd=Path(__file__).resolve().parents[1])
-    helpers: list[int] = []
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and run.poll() is None:  # two writer processes and the pool's two
-        helpers = _children(run.pid)
-        if sum(_name(c) == PROCESS_NAME.decode() for c in helpers) == 2 and len(helpers) >= 4:
-            break
-        time.sleep(0.2)
+    helpers = _helpers_once_writing(run)
     assert run.poll() is None and len(helpers) >= 4, "the run ended before it was killed"
     time.sleep(1.0)  # documents are on their way to the writer processes
     os.kill(run.pid, signal.SIGKILL)  # the run's process only, as a user's kill -9 would
@@ -300,13 +307,7 @@ def test_ctrl_c_stops_the_run_its_pool_and_writers_cleanly(tmp_path, delay):
     run = subprocess.Popen([sys.executable, str(driver), str(corpus), str(tmp_path / "ix")],
                            cwd=Path(__file__).resolve().parents[1], start_new_session=True,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    helpers: list[int] = []
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and run.poll() is None:
-        helpers = _children(run.pid)
-        if sum(_name(c) == PROCESS_NAME.decode() for c in helpers) == 2 and len(helpers) >= 4:
-            break
-        time.sleep(0.1)
+    helpers = _helpers_once_writing(run)
     time.sleep(delay)
     helpers = [*helpers, *(c for c in _children(run.pid) if c not in helpers)]
     assert run.poll() is None and len(helpers) >= 4, "the run ended before it was interrupted"

@@ -57,7 +57,7 @@ class SegmentProcess:
         self._jobs = ctx.Queue(QUEUED)
         self._results = ctx.Queue()
         self._batch: list[dict] = []
-        self._process = ctx.Process(target=_serve, name="newsfacet-writer", daemon=True,
+        self._process = ctx.Process(target=_serve, name=PROCESS_NAME.decode(), daemon=True,
                                     args=(ix.storage, ix.indexname, options, prepare, self._jobs, self._results,
                                           os.getpid()))
         self._process.start()
@@ -70,16 +70,18 @@ class SegmentProcess:
         """Write a document (``add_document``'s keyword arguments) into the new segment."""
         self._batch.append(fields)
         if len(self._batch) >= BATCH:
-            self._send(pickle.dumps(self._batch, pickle.HIGHEST_PROTOCOL))
-            self._batch = []
+            self._send_batch()
 
     def close_input(self) -> None:
         """Send what is left and tell the process to finish its segment (it does so while
         the caller goes on); :meth:`segment` then waits for it."""
         if self._batch:
-            self._send(pickle.dumps(self._batch, pickle.HIGHEST_PROTOCOL))
-            self._batch = []
+            self._send_batch()
         self._send(None)
+
+    def _send_batch(self) -> None:
+        self._send(pickle.dumps(self._batch, pickle.HIGHEST_PROTOCOL))
+        self._batch = []
 
     def segment(self) -> tuple[Segment | None, SegmentParts | None]:
         """The finished segment and its share of the facet tables, or Nones if no document was sent.
