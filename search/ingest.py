@@ -637,7 +637,6 @@ def _processed_batches(tasks, options: Options, procs: int | None, shown: Progre
     :param prepare: the writer's per-article preparation, run beside cleaning.
     """
     procs = procs or os.cpu_count() or 1
-    work = functools.partial(_work, prepare=prepare)
     first = list(itertools.islice(tasks, BATCH_SIZE))
     if procs < 2 or len(first) < POOL_MIN_DOCS:
         work = functools.partial(_work, prepare=prepare, lines=lines)
@@ -647,6 +646,8 @@ def _processed_batches(tasks, options: Options, procs: int | None, shown: Progre
         return
     prepare_entities(options)  # built once here, shared by the forked workers
     import search.extract.html  # noqa: F401  (imported once here too, not in every worker)
+    # Each worker gets the run's lines as it starts (_start_worker), not pickled with every task.
+    work = functools.partial(_work, prepare=prepare)
     ctx = multiprocessing.get_context("fork" if sys.platform != "win32" else "spawn")
     with ctx.Pool(procs, initializer=_start_worker, initargs=(os.getpid(), lines)) as pool:
         batch = first
